@@ -1,0 +1,35 @@
+//! One module per command; `run` dispatches.
+
+pub mod apply;
+pub mod check;
+pub mod graph;
+pub mod import;
+pub mod local;
+pub mod plan;
+pub mod show;
+pub mod validate;
+pub mod verify;
+
+use crate::session::CliResult;
+use crate::{Cli, Command, Outcome};
+
+pub async fn run(cli: Cli) -> CliResult<Outcome> {
+    let g = &cli.globals;
+    match cli.command {
+        Command::Validate(a) => validate::run(g, a),
+        Command::Plan(a) => plan::run(g, a).await,
+        Command::Apply(a) => apply::run(g, a).await,
+        Command::Destroy(a) => apply::destroy(g, a).await,
+        Command::Check(a) => check::run(g, a).await,
+        Command::Verify(a) => verify::run(g, a).await,
+        Command::Graph(a) => graph::run(g, a),
+        Command::Show(a) => show::run(g, a),
+        Command::Import(a) => import::run(g, a).await,
+        Command::Local(a) => local::run(g, a).await,
+    }
+}
+
+/// The plain statement a command makes when its machinery comes with a later piece of work.
+pub fn not_yet(what: &str, arrives_with: &str) -> crate::session::CliError {
+    crate::session::CliError::with_hint(format!("`{what}` is not available in this build: it arrives with {arrives_with}"), "see the README's Status section for what works today")
+}

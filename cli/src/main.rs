@@ -1,0 +1,119 @@
+//! `netplan`: the command line. Commands are thin: each declares its arguments, fills an options struct
+//! and calls one operation; rendering lives in `render`, the glue of config + state + provider in
+//! `session`. Exit codes: 0 success, 1 error, 2 (plan --detailed-exitcode) changes present.
+
+mod commands;
+mod render;
+mod session;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "netplan", version, about = "Plan and apply the AWS network a VPC-attached Lambda function needs to reach the internet.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub globals: Globals,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Globals {
+    /// Use the local AWS emulator (moto) on 127.0.0.1, starting it if needed.
+    #[arg(long, global = true)]
+    pub local: bool,
+    /// Any AWS-compatible endpoint (AWS_ENDPOINT_URL works too).
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS region (default: [stack].region, then the AWS config chain).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// AWS profile.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// More output (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// When to use colour (NO_COLOR is respected in auto).
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ConfigArg {
+    /// The config file, or a folder holding netplan.toml.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Parse and check the config: semantic rules and reachability; no cloud calls.
+    Validate(commands::validate::Args),
+    /// Refresh, diff against the state file, and print what apply would do.
+    Plan(commands::plan::Args),
+    /// Converge the cloud to the config (or to a saved plan).
+    Apply(commands::apply::Args),
+    /// Delete everything the state file holds, in reverse dependency order.
+    Destroy(commands::apply::DestroyArgs),
+    /// Prove each function can reach the internet, or name what blocks it.
+    Check(commands::check::Args),
+    /// Invoke the deployed function(s) and expect status 200.
+    Verify(commands::verify::Args),
+    /// Print the dependency graph.
+    Graph(commands::graph::Args),
+    /// Print what the state file holds.
+    Show(commands::show::Args),
+    /// Adopt an existing cloud object into the state under ADDRESS.
+    Import(commands::import::Args),
+    /// The local AWS emulator: up, down or status.
+    Local(commands::local::Args),
+}
+
+/// What a command reports back to `main`.
+pub enum Outcome {
+    Ok,
+    /// plan --detailed-exitcode with changes.
+    Changes,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    render::init_color(cli.globals.color);
+    init_tracing(cli.globals.verbose);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            render::error(&format!("cannot start the async runtime: {e}"), None);
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(commands::run(cli));
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Changes) => ExitCode::from(2),
+        Err(e) => {
+            e.print();
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "netplan=debug,netplan_engine=debug,netplan_providers=debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NETPLAN_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

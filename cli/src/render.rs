@@ -1,0 +1,218 @@
+//! Everything the user reads: diagnostics (through miette), the plan diff, the state table. Colour goes
+//! through anstream, which strips it when the output is not a terminal, NO_COLOR is set, or --color
+//! never; every rendering reads correctly without colour.
+
+use crate::ColorWhen;
+use anstyle::{AnsiColor, Style};
+use netplan_engine::diag::{Diagnostics, Severity};
+use netplan_engine::plan::{Action, AttrChange, Change, DriftKind, Plan};
+use netplan_engine::Value;
+use std::fmt::Write;
+
+pub fn init_color(when: ColorWhen) {
+    let choice = match when {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+}
+
+fn stderr_colored() -> bool {
+    !matches!(anstream::AutoStream::choice(&std::io::stderr()), anstream::ColorChoice::Never)
+}
+
+pub const GREEN: Style = AnsiColor::Green.on_default();
+pub const YELLOW: Style = AnsiColor::Yellow.on_default();
+pub const RED: Style = AnsiColor::Red.on_default();
+pub const CYAN: Style = AnsiColor::Cyan.on_default();
+pub const BOLD: Style = Style::new().bold();
+pub const DIM: Style = Style::new().dimmed();
+
+pub fn paint(style: Style, text: &str) -> String {
+    format!("{}{text}{}", style.render(), style.render_reset())
+}
+
+pub fn error(message: &str, hint: Option<&str>) {
+    anstream::eprintln!("{} {message}", paint(RED.bold(), "error:"));
+    if let Some(h) = hint {
+        anstream::eprintln!("  {} {h}", paint(CYAN, "hint:"));
+    }
+}
+
+/// Renders each diagnostic with its source snippet, then a count.
+pub fn diagnostics(diags: &Diagnostics) {
+    let theme = if stderr_colored() { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(110).with_context_lines(1);
+    for d in &diags.0 {
+        let mut md = miette::MietteDiagnostic::new(d.message.clone()).with_severity(match d.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Info => miette::Severity::Advice,
+        });
+        if let Some(h) = &d.hint {
+            md = md.with_help(h.clone());
+        }
+        let mut out = String::new();
+        let rendered = match &d.location {
+            Some(loc) => {
+                md = md.with_label(miette::LabeledSpan::new_with_span(d.label.clone(), loc.span.clone()));
+                let report = miette::Report::new(md).with_source_code(miette::NamedSource::new(loc.file.clone(), loc.source.text.clone()));
+                handler.render_report(&mut out, report.as_ref())
+            }
+            None => {
+                let report = miette::Report::new(md);
+                handler.render_report(&mut out, report.as_ref())
+            }
+        };
+        if rendered.is_err() {
+            out = format!("{d}\n");
+        }
+        anstream::eprint!("{out}");
+        if d.location.is_none() {
+            if let Some(r) = &d.resource {
+                anstream::eprintln!("  resource: {r}");
+            }
+        }
+    }
+    let errors = diags.errors().count();
+    if errors > 0 {
+        anstream::eprintln!("{}", paint(RED.bold(), &format!("{errors} error{} found", if errors == 1 { "" } else { "s" })));
+    }
+}
+
+fn action_style(a: Action) -> Style {
+    match a {
+        Action::Create => GREEN,
+        Action::Update => YELLOW,
+        Action::Replace { .. } | Action::Delete => RED,
+        Action::Read | Action::Forget => CYAN,
+        Action::NoOp => Style::new(),
+    }
+}
+
+fn headline(c: &Change) -> String {
+    let a = &c.address;
+    match c.action {
+        Action::Create => format!("{a} will be created"),
+        Action::Update => format!("{a} will be updated in place"),
+        Action::Replace { order } => format!("{a} must be replaced ({})", order.describe()),
+        Action::Delete => format!("{a} will be destroyed"),
+        Action::Read => format!("{a} will be read (existing {})", c.id.as_deref().unwrap_or("?")),
+        Action::Forget => format!("{a} will be forgotten (existing: the object itself is left as it is)"),
+        Action::NoOp => format!("{a} is up to date"),
+    }
+}
+
+/// A string long or multi-line enough to deserve a real diff.
+fn long_text(v: &Option<Value>) -> Option<&str> {
+    match v {
+        Some(Value::Str(s)) if s.len() > 60 || s.contains('\n') => Some(s),
+        _ => None,
+    }
+}
+
+fn render_attr(out: &mut String, action: Action, a: &AttrChange, width: usize) {
+    let name = format!("{:<width$}", a.name);
+    let (sym, style) = match (&a.before, &a.after) {
+        (None, Some(_)) => ("+", GREEN),
+        (Some(_), None) => ("-", RED),
+        _ if action == Action::Create => ("+", GREEN),
+        _ => ("~", YELLOW),
+    };
+    let forces = if a.forces_replacement { format!(" {}", paint(RED, "# forces replacement")) } else { String::new() };
+    if let (Some(b), Some(af)) = (long_text(&a.before), long_text(&a.after)) {
+        let _ = writeln!(out, "      {} {name} = <<diff{forces}", paint(style, sym));
+        let diff = similar::TextDiff::from_lines(b, af);
+        for change in diff.iter_all_changes() {
+            let (s, st) = match change.tag() {
+                similar::ChangeTag::Delete => ("-", RED),
+                similar::ChangeTag::Insert => ("+", GREEN),
+                similar::ChangeTag::Equal => (" ", Style::new()),
+            };
+            let _ = writeln!(out, "          {} {}", paint(st, s), change.value().trim_end_matches('\n'));
+        }
+        let _ = writeln!(out, "        diff");
+        return;
+    }
+    match (&a.before, &a.after) {
+        (Some(b), Some(af)) if action != Action::Create => {
+            let _ = writeln!(out, "      {} {name} = {b} -> {af}{forces}", paint(style, sym));
+        }
+        (_, Some(af)) => {
+            let _ = writeln!(out, "      {} {name} = {af}{forces}", paint(style, sym));
+        }
+        (Some(b), None) => {
+            let _ = writeln!(out, "      {} {name} = {b}{forces}", paint(style, sym));
+        }
+        (None, None) => {}
+    }
+}
+
+/// The human form of a plan.
+pub fn plan(plan: &Plan) -> String {
+    let mut out = String::new();
+    if !plan.drift.is_empty() {
+        let _ = writeln!(out, "{}", paint(BOLD, "Changed outside netplan since the last apply:"));
+        for d in &plan.drift {
+            match &d.kind {
+                DriftKind::Deleted => {
+                    let _ = writeln!(out, "  {} {} was deleted", paint(RED, "-"), d.address);
+                }
+                DriftKind::Changed { attributes } => {
+                    let _ = writeln!(out, "  {} {}: {} changed", paint(YELLOW, "~"), d.address, attributes.join(", "));
+                }
+            }
+        }
+        out.push('\n');
+    }
+    if !plan.has_changes() {
+        out.push_str(&paint(GREEN.bold(), "No changes."));
+        out.push_str(if plan.destroy { " The state holds nothing to destroy.\n" } else { " The cloud matches the config.\n" });
+        return out;
+    }
+    let _ = writeln!(out, "netplan will perform these actions (stack {}):\n", plan.stack);
+    for c in plan.changes.iter().filter(|c| c.action.is_change()) {
+        let style = action_style(c.action);
+        let _ = writeln!(out, "  {}", paint(BOLD, &format!("# {}", headline(c))));
+        for r in &c.reasons {
+            let _ = writeln!(out, "  {}", paint(DIM, &format!("#   {r}")));
+        }
+        if c.irreversible && c.action != Action::Delete {
+            let _ = writeln!(out, "  {}", paint(DIM, "#   the old object cannot be brought back by a rollback"));
+        }
+        let id = c.id.as_ref().filter(|_| !matches!(c.action, Action::Create)).map(|i| format!(" ({i})")).unwrap_or_default();
+        let sym = format!("{:>3}", c.action.symbol());
+        if c.attributes.is_empty() {
+            let _ = writeln!(out, "{} {}{id}\n", paint(style, &sym), c.address);
+            continue;
+        }
+        let _ = writeln!(out, "{} {}{id} {{", paint(style, &sym), c.address);
+        let width = c.attributes.iter().map(|a| a.name.len()).max().unwrap_or(0);
+        for a in &c.attributes {
+            render_attr(&mut out, c.action, a, width);
+        }
+        let _ = writeln!(out, "    }}\n");
+    }
+    out.push_str(&summary_line(plan));
+    out.push('\n');
+    out
+}
+
+pub fn summary_line(plan: &Plan) -> String {
+    let s = plan.summary();
+    let mut line = format!(
+        "{} {} to add, {} to change, {} to destroy.",
+        paint(BOLD, "Plan:"),
+        paint(GREEN, &s.add.to_string()),
+        paint(YELLOW, &s.change.to_string()),
+        paint(RED, &s.destroy.to_string())
+    );
+    if s.read > 0 {
+        line.push_str(&format!(" {} existing to read.", s.read));
+    }
+    if s.forget > 0 {
+        line.push_str(&format!(" {} existing to forget.", s.forget));
+    }
+    line
+}

@@ -1,0 +1,557 @@
+//! Walks the TOML document (with spans, via toml_edit) into declarations: one `Decl` per `[KIND.NAME]`
+//! table, every value checked against the kind's schema. Problems are collected, never fatal, so one
+//! run reports all of them.
+
+use super::{Decl, Stack};
+use crate::addr::{valid_name, Kind, ResourceAddr};
+use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile, Span};
+use crate::schema::{schema, Ty, COMMON_FIELDS};
+use crate::value::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use toml_edit::{Item, TableLike};
+
+pub(super) struct Parser<'a> {
+    pub src: Arc<SourceFile>,
+    pub diags: &'a mut Diagnostics,
+    pub dir: &'a Path,
+}
+
+/// The closest of `candidates` to `word`, when it is close enough to be a plausible typo.
+pub fn closest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+fn type_name(item: &Item) -> &'static str {
+    match item {
+        Item::None => "nothing",
+        Item::Table(_) => "a table",
+        Item::ArrayOfTables(_) => "an array of tables",
+        Item::Value(v) => match v {
+            toml_edit::Value::String(_) => "a string",
+            toml_edit::Value::Integer(_) => "an integer",
+            toml_edit::Value::Float(_) => "a float",
+            toml_edit::Value::Boolean(_) => "a boolean",
+            toml_edit::Value::Datetime(_) => "a datetime",
+            toml_edit::Value::Array(_) => "an array",
+            toml_edit::Value::InlineTable(_) => "an inline table",
+        },
+    }
+}
+
+fn describe_kinds(kinds: &[Kind]) -> String {
+    let names: Vec<String> = kinds.iter().map(|k| format!("`{k}`")).collect();
+    match names.len() {
+        1 => names[0].clone(),
+        n => format!("{} or {}", names[..n - 1].join(", "), names[n - 1]),
+    }
+}
+
+impl Parser<'_> {
+    pub fn loc(&self, span: Option<Span>) -> Option<Location> {
+        span.map(|s| Location::new(&self.src, s))
+    }
+
+    pub(super) fn err(&mut self, span: Option<Span>, msg: impl Into<String>) -> &mut Diagnostic {
+        let mut d = Diagnostic::error(msg);
+        d.at(self.loc(span));
+        self.diags.push(d);
+        self.diags.0.last_mut().expect("just pushed")
+    }
+
+    /// Span of the key `name` in `table`, falling back to the value's span.
+    fn key_span(table: &dyn TableLike, name: &str) -> Option<Span> {
+        table.get_key_value(name).and_then(|(k, v)| k.span().or_else(|| v.span()))
+    }
+
+    fn value_span(table: &dyn TableLike, name: &str) -> Option<Span> {
+        table.get_key_value(name).and_then(|(k, v)| v.span().or_else(|| k.span()))
+    }
+
+    pub fn parse_document(&mut self) -> (Option<Stack>, Vec<Decl>) {
+        let text = self.src.text.clone();
+        let doc = match toml_edit::ImDocument::parse(text.as_str()) {
+            Ok(doc) => doc,
+            Err(e) => {
+                let span = e.span().unwrap_or(0..0);
+                let msg = e.message().trim().to_string();
+                self.err(Some(span), format!("invalid TOML: {msg}"))
+                    .label("here")
+                    .hint("see https://toml.io for the syntax");
+                return (None, vec![]);
+            }
+        };
+        let root = doc.as_table();
+        let mut stack = None;
+        let mut decls = Vec::new();
+        for (key, item) in root.iter() {
+            let kspan = Self::key_span(root, key);
+            if key == "stack" {
+                match item.as_table_like() {
+                    Some(t) => stack = self.parse_stack(t, kspan.clone()),
+                    None => {
+                        self.err(kspan, format!("`stack` must be a table, found {}", type_name(item)))
+                            .hint("write it as [stack] with name = \"…\"");
+                    }
+                }
+                continue;
+            }
+            let Ok(kind) = key.parse::<Kind>() else {
+                let names = Kind::ALL.iter().map(|k| k.as_str()).chain(["stack"]);
+                let hint = match closest(key, names) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None => "tables are [stack] or [KIND.NAME] with KIND one of network, function, vpc, internet_gateway, egress_only_internet_gateway, subnet, elastic_ip, nat_gateway, route_table, vpc_endpoint, security_group, iam_role, lambda_function".into(),
+                };
+                self.err(kspan, format!("unknown table `{key}`")).label("not a resource kind").hint(hint);
+                continue;
+            };
+            let Some(named) = item.as_table_like() else {
+                self.err(kspan, format!("`{key}` must hold named tables like [{key}.NAME], found {}", type_name(item)));
+                continue;
+            };
+            for (name, body) in named.iter() {
+                let nspan = Self::key_span(named, name);
+                if !valid_name(name) {
+                    self.err(nspan.clone(), format!("`{key}.{name}`: `{name}` is not a valid name"))
+                        .hint("names start with a letter and use letters, digits, `_` and `-`");
+                    continue;
+                }
+                let addr = ResourceAddr::new(kind, name);
+                let Some(body) = body.as_table_like() else {
+                    self.err(nspan, format!("`{addr}` must be a table, found {}", type_name(body)))
+                        .hint(format!("write it as [{addr}] followed by its keys"));
+                    continue;
+                };
+                if let Some(decl) = self.parse_decl(addr, body, nspan.unwrap_or(0..0)) {
+                    decls.push(decl);
+                }
+            }
+        }
+        if stack.is_none() && !self.diags.has_errors() {
+            self.err(Some(0..0), "the config has no [stack] table")
+                .hint("add [stack] with name = \"my-stack\" (and region = \"us-east-1\")");
+        }
+        (stack, decls)
+    }
+
+    fn parse_stack(&mut self, t: &dyn TableLike, span: Option<Span>) -> Option<Stack> {
+        let mut stack = Stack { name: String::new(), region: None, state: None, tags: BTreeMap::new(), span: span.clone().unwrap_or(0..0) };
+        let mut ok = true;
+        for (key, item) in t.iter() {
+            let vspan = Self::value_span(t, key);
+            match key {
+                "name" | "region" | "state" => {
+                    let Some(s) = item.as_str() else {
+                        self.err(vspan, format!("`stack.{key}` must be a string, found {}", type_name(item)));
+                        ok = false;
+                        continue;
+                    };
+                    match key {
+                        "name" => {
+                            if s.is_empty() || s.len() > 40 || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') || !s.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                                self.err(vspan, format!("stack name `{s}` is not valid"))
+                                    .hint("1 to 40 letters, digits and `-`, starting with a letter (it prefixes AWS names)");
+                                ok = false;
+                            }
+                            stack.name = s.to_string();
+                        }
+                        "region" => {
+                            let valid = s.split('-').count() >= 3 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                            if !valid {
+                                self.err(vspan, format!("`{s}` is not an AWS region name")).hint("e.g. us-east-1");
+                                ok = false;
+                            }
+                            stack.region = Some(s.to_string());
+                        }
+                        _ => stack.state = Some(s.to_string()),
+                    }
+                }
+                "tags" => {
+                    if let Some(Value::Map(m)) = self.parse_value(&Ty::StrMap, item, vspan, "stack.tags", &mut BTreeMap::new(), "tags") {
+                        stack.tags = m.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string()))).collect();
+                    }
+                }
+                other => {
+                    let hint = match closest(other, ["name", "region", "state", "tags"]) {
+                        Some(c) => format!("did you mean `{c}`?"),
+                        None => "[stack] takes name, region, state and tags".into(),
+                    };
+                    self.err(Self::key_span(t, other), format!("unknown key `{other}` in [stack]")).hint(hint);
+                    ok = false;
+                }
+            }
+        }
+        if stack.name.is_empty() && ok {
+            self.err(span, "[stack] needs a `name`").hint("add name = \"my-stack\": it is tagged on every resource as netplan:stack");
+            ok = false;
+        }
+        ok.then_some(stack)
+    }
+
+    fn parse_decl(&mut self, addr: ResourceAddr, body: &dyn TableLike, header: Span) -> Option<Decl> {
+        let sch = schema(addr.kind);
+        let mut decl = Decl {
+            addr: addr.clone(),
+            header: header.clone(),
+            fields: BTreeMap::new(),
+            spans: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            depends_on: Vec::new(),
+            existing: None,
+        };
+        for (key, item) in body.iter() {
+            let kspan = Self::key_span(body, key);
+            let vspan = Self::value_span(body, key);
+            match key {
+                "tags" => {
+                    if let Some(Value::Map(m)) = self.parse_value(&Ty::StrMap, item, vspan.clone(), &format!("{addr}.tags"), &mut decl.spans, "tags") {
+                        decl.tags = m.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string()))).collect();
+                    }
+                }
+                "depends_on" => {
+                    let Some(arr) = item.as_array() else {
+                        self.err(vspan, format!("`depends_on` of {addr} must be an array of \"KIND.NAME\" strings, found {}", type_name(item)));
+                        continue;
+                    };
+                    for v in arr.iter() {
+                        let span = v.span();
+                        match v.as_str().map(|s| s.parse::<ResourceAddr>()) {
+                            Some(Ok(target)) => decl.depends_on.push((target, span.unwrap_or(0..0))),
+                            Some(Err(e)) => {
+                                self.err(span, format!("`depends_on` of {addr}: {e}")).hint("write \"KIND.NAME\", e.g. \"vpc.main\"");
+                            }
+                            None => {
+                                self.err(span, format!("`depends_on` of {addr} must hold strings"));
+                            }
+                        }
+                    }
+                }
+                "existing" => {
+                    if addr.kind.is_high_level() {
+                        self.err(kspan, format!("{addr}: `existing` applies to low-level resources only"))
+                            .hint("declare the existing object as e.g. [vpc.legacy] existing = \"vpc-…\"");
+                        continue;
+                    }
+                    match item.as_str() {
+                        Some(id) => {
+                            if let Some(prefix) = addr.kind.id_prefix() {
+                                if !id.starts_with(prefix) || id.len() <= prefix.len() {
+                                    self.err(vspan.clone(), format!("`{id}` is not a {} id", addr.kind))
+                                        .hint(format!("{} ids look like {prefix}0123456789abcdef0", addr.kind));
+                                }
+                            } else if id.is_empty() {
+                                self.err(vspan.clone(), "`existing` must not be empty");
+                            }
+                            decl.existing = Some((id.to_string(), vspan.unwrap_or(0..0)));
+                        }
+                        None => {
+                            self.err(vspan, format!("`existing` must be the object's id as a string, found {}", type_name(item)));
+                        }
+                    }
+                }
+                _ => match sch.field(key) {
+                    Some(field) => {
+                        if let Some(v) = self.parse_value(&field.ty, item, vspan, &format!("{addr}.{key}"), &mut decl.spans, key) {
+                            decl.fields.insert(key.to_string(), v);
+                        }
+                    }
+                    None => {
+                        let names = sch.fields.iter().map(|f| f.name).chain(COMMON_FIELDS.iter().copied());
+                        let hint = match closest(key, names) {
+                            Some(c) => format!("did you mean `{c}`?"),
+                            None => {
+                                let all: Vec<&str> = sch.fields.iter().map(|f| f.name).chain(COMMON_FIELDS.iter().copied()).collect();
+                                format!("{} takes: {}", addr.kind, all.join(", "))
+                            }
+                        };
+                        self.err(kspan, format!("unknown key `{key}` in {addr}")).label("unknown key").hint(hint);
+                    }
+                },
+            }
+            if let Some(s) = Self::key_span(body, key) {
+                decl.spans.entry(format!("{key}.key")).or_insert(s);
+            }
+        }
+        if let Some((_, espan)) = &decl.existing {
+            let extra: Vec<&String> = decl.fields.keys().collect();
+            if !extra.is_empty() || !decl.depends_on.is_empty() {
+                let names: Vec<String> = extra.iter().map(|s| format!("`{s}`")).collect();
+                self.err(Some(espan.clone()), format!("{addr} is `existing`, so it takes no other settings (found {})", if names.is_empty() { "`depends_on`".into() } else { names.join(", ") }))
+                    .hint("netplan uses an existing object as it is and never changes it; remove the other keys");
+            }
+        } else {
+            for field in sch.fields.iter().filter(|f| f.required) {
+                if !decl.fields.contains_key(field.name) && !decl.spans.contains_key(field.name) {
+                    self.err(Some(header.clone()), format!("{addr} is missing `{}`", field.name))
+                        .label("declared here")
+                        .hint(format!("add {} = … ({})", field.name, field.doc));
+                }
+            }
+        }
+        Some(decl)
+    }
+
+    /// Parses one value against a type. Records the span under `path`. Returns `None` after reporting.
+    fn parse_value(&mut self, ty: &Ty, item: &Item, span: Option<Span>, what: &str, spans: &mut BTreeMap<String, Span>, path: &str) -> Option<Value> {
+        if let Some(s) = span.clone() {
+            spans.insert(path.to_string(), s);
+        }
+        let found = type_name(item);
+        macro_rules! expect {
+            ($e:expr, $want:expr) => {
+                match $e {
+                    Some(v) => v,
+                    None => {
+                        self.err(span, format!("`{what}` must be {}, found {found}", $want));
+                        return None;
+                    }
+                }
+            };
+        }
+        match ty {
+            Ty::Str => Some(Value::Str(expect!(item.as_str(), "a string").to_string())),
+            Ty::Bool => Some(Value::Bool(expect!(item.as_bool(), "true or false"))),
+            Ty::Int { min, max } => {
+                let i = expect!(item.as_integer(), "an integer");
+                if i < *min || i > *max {
+                    self.err(span, format!("`{what}` is {i}, but must be between {min} and {max}"));
+                    return None;
+                }
+                Some(Value::Int(i))
+            }
+            Ty::Cidr => {
+                let s = expect!(item.as_str(), "a CIDR block string like \"10.0.0.0/16\"");
+                self.check_cidr(s, span, what).map(Value::Str)
+            }
+            Ty::Enum(options) => {
+                let s = expect!(item.as_str(), format!("one of {}", options.join(", ")));
+                if !options.contains(&s) {
+                    let hint = match closest(s, options.iter().copied()) {
+                        Some(c) => format!("did you mean `{c}`?"),
+                        None => format!("expected one of: {}", options.join(", ")),
+                    };
+                    self.err(span, format!("`{what}`: `{s}` is not one of the accepted values")).hint(hint);
+                    return None;
+                }
+                Some(Value::str(s))
+            }
+            Ty::Ref(kinds) => {
+                let s = expect!(item.as_str(), "a reference string \"KIND.NAME\"");
+                self.parse_ref(s, kinds, span, what).map(|a| Value::reference(a, "id"))
+            }
+            Ty::RefList(kinds) => {
+                let arr = expect!(item.as_array(), "an array of \"KIND.NAME\" strings");
+                let mut out = Vec::new();
+                for (i, v) in arr.iter().enumerate() {
+                    let vspan = v.span();
+                    if let Some(s) = vspan.clone() {
+                        spans.insert(format!("{path}[{i}]"), s);
+                    }
+                    match v.as_str() {
+                        Some(s) => {
+                            if let Some(a) = self.parse_ref(s, kinds, vspan, what) {
+                                out.push(Value::reference(a, "id"));
+                            }
+                        }
+                        None => {
+                            self.err(vspan, format!("`{what}` must hold \"KIND.NAME\" strings"));
+                        }
+                    }
+                }
+                Some(Value::List(out))
+            }
+            Ty::RoleRef => {
+                let s = expect!(item.as_str(), "an iam_role reference or a role ARN");
+                if s.starts_with("arn:") {
+                    if !s.contains(":role/") {
+                        self.err(span, format!("`{s}` is not an IAM role ARN")).hint("role ARNs look like arn:aws:iam::123456789012:role/NAME");
+                        return None;
+                    }
+                    Some(Value::str(s))
+                } else {
+                    self.parse_ref(s, &[Kind::IamRole], span, what).map(|a| Value::reference(a, "arn"))
+                }
+            }
+            Ty::StrList => {
+                let arr = expect!(item.as_array(), "an array of strings");
+                let mut out = Vec::new();
+                for v in arr.iter() {
+                    match v.as_str() {
+                        Some(s) => out.push(Value::str(s)),
+                        None => {
+                            self.err(v.span(), format!("`{what}` must hold strings"));
+                        }
+                    }
+                }
+                Some(Value::List(out))
+            }
+            Ty::StrMap => {
+                let t = expect!(item.as_table_like(), "a table of strings like { key = \"value\" }");
+                let mut out = BTreeMap::new();
+                for (k, v) in t.iter() {
+                    match v.as_str() {
+                        Some(s) => {
+                            out.insert(k.to_string(), Value::str(s));
+                        }
+                        None => {
+                            self.err(Self::value_span(t, k), format!("`{what}.{k}` must be a string, found {}", type_name(v)));
+                        }
+                    }
+                }
+                Some(Value::Map(out))
+            }
+            Ty::Azs => {
+                if let Some(n) = item.as_integer() {
+                    if n < 1 {
+                        self.err(span, format!("`{what}` is {n}; a network needs at least 1 availability zone")).hint("use 2 or more for availability");
+                        return None;
+                    }
+                    return Some(Value::Int(n));
+                }
+                let arr = expect!(item.as_array(), "a count or a list of AZ names");
+                let mut out = Vec::new();
+                for v in arr.iter() {
+                    match v.as_str() {
+                        Some(s) => out.push(Value::str(s)),
+                        None => {
+                            self.err(v.span(), format!("`{what}` must hold AZ names like \"us-east-1a\""));
+                        }
+                    }
+                }
+                Some(Value::List(out))
+            }
+            Ty::CountOrCidrs => {
+                if let Some(n) = item.as_integer() {
+                    if !(0..=8).contains(&n) {
+                        self.err(span, format!("`{what}` is {n}, but must be between 0 and 8")).hint("for more subnets, give a list of CIDR blocks");
+                        return None;
+                    }
+                    return Some(Value::Int(n));
+                }
+                let arr = expect!(item.as_array(), "a count or a list of CIDR blocks");
+                let mut out = Vec::new();
+                for (i, v) in arr.iter().enumerate() {
+                    if let Some(s) = v.span() {
+                        spans.insert(format!("{path}[{i}]"), s);
+                    }
+                    match v.as_str() {
+                        Some(s) => {
+                            if let Some(c) = self.check_cidr(s, v.span(), what) {
+                                out.push(Value::Str(c));
+                            }
+                        }
+                        None => {
+                            self.err(v.span(), format!("`{what}` must hold CIDR strings"));
+                        }
+                    }
+                }
+                Some(Value::List(out))
+            }
+            Ty::Path => {
+                let s = expect!(item.as_str(), "a path string");
+                let p = self.dir.join(s);
+                if !p.exists() {
+                    let hint = format!("paths are relative to the config's folder ({})", self.dir.display());
+                    self.err(span, format!("`{what}`: `{s}` does not exist")).hint(hint);
+                    return None;
+                }
+                Some(Value::str(s))
+            }
+            Ty::Rules(fields) => {
+                let mut tables: Vec<(&dyn TableLike, Option<Span>)> = Vec::new();
+                match item {
+                    Item::ArrayOfTables(a) => tables.extend(a.iter().map(|t| (t as &dyn TableLike, t.span()))),
+                    Item::Value(toml_edit::Value::Array(a)) => {
+                        for v in a.iter() {
+                            match v.as_inline_table() {
+                                Some(t) => tables.push((t as &dyn TableLike, v.span())),
+                                None => {
+                                    self.err(v.span(), format!("`{what}` must hold inline tables like {{ {} = … }}", fields[0].name));
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        self.err(span, format!("`{what}` must be an array of tables, found {found}"));
+                        return None;
+                    }
+                }
+                let mut out = Vec::new();
+                for (i, (t, tspan)) in tables.into_iter().enumerate() {
+                    let mut m = BTreeMap::new();
+                    let rpath = format!("{path}[{i}]");
+                    if let Some(s) = tspan.clone() {
+                        spans.insert(rpath.clone(), s);
+                    }
+                    for (k, v) in t.iter() {
+                        let kspan = Self::key_span(t, k);
+                        let vspan = Self::value_span(t, k);
+                        match fields.iter().find(|f| f.name == k) {
+                            Some(field) => {
+                                if let Some(val) = self.parse_value(&field.ty, v, vspan, &format!("{what}[{i}].{k}"), spans, &format!("{rpath}.{k}")) {
+                                    m.insert(k.to_string(), val);
+                                }
+                            }
+                            None => {
+                                let hint = match closest(k, fields.iter().map(|f| f.name)) {
+                                    Some(c) => format!("did you mean `{c}`?"),
+                                    None => format!("expected: {}", fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")),
+                                };
+                                self.err(kspan, format!("unknown key `{k}` in `{what}[{i}]`")).hint(hint);
+                            }
+                        }
+                    }
+                    for field in fields.iter().filter(|f| f.required) {
+                        if !m.contains_key(field.name) && !spans.contains_key(&format!("{rpath}.{}", field.name)) {
+                            self.err(tspan.clone().or(span.clone()), format!("`{what}[{i}]` is missing `{}`", field.name)).hint(field.doc);
+                        }
+                    }
+                    out.push(Value::Map(m));
+                }
+                Some(Value::List(out))
+            }
+        }
+    }
+
+    fn check_cidr(&mut self, s: &str, span: Option<Span>, what: &str) -> Option<String> {
+        match s.parse::<ipnet::IpNet>() {
+            Ok(net) if net.trunc() == net => Some(net.to_string()),
+            Ok(net) => {
+                self.err(span, format!("`{what}`: `{s}` has host bits set")).hint(format!("did you mean `{}`?", net.trunc()));
+                None
+            }
+            Err(_) => {
+                self.err(span, format!("`{what}`: `{s}` is not a valid CIDR block")).hint("write an address and a prefix length, e.g. 10.0.0.0/16 or ::/0");
+                None
+            }
+        }
+    }
+
+    fn parse_ref(&mut self, s: &str, kinds: &[Kind], span: Option<Span>, what: &str) -> Option<ResourceAddr> {
+        match s.parse::<ResourceAddr>() {
+            Ok(a) if kinds.contains(&a.kind) => Some(a),
+            Ok(a) => {
+                self.err(span, format!("`{what}` must reference {}, but `{a}` is a {}", describe_kinds(kinds), a.kind))
+                    .label("wrong kind")
+                    .hint(format!("point it at a {} instead", describe_kinds(kinds)));
+                None
+            }
+            Err(e) => {
+                let hint = if s.contains('-') && !s.contains('.') {
+                    format!("`{s}` looks like a cloud id: declare it as [{}.NAME] existing = \"{s}\" and reference that", kinds[0])
+                } else {
+                    format!("write \"{}.NAME\"", kinds[0])
+                };
+                self.err(span, format!("`{what}`: `{s}` is not a reference ({e})")).hint(hint);
+                None
+            }
+        }
+    }
+}
+

@@ -1,0 +1,18 @@
+//! netplan-engine: config → graph → state → plan → apply, and the Provider trait they talk through.
+//!
+//! Architecture invariant: this crate never imports an AWS crate and never writes to a terminal.
+
+pub mod addr;
+pub mod config;
+pub mod diag;
+pub mod graph;
+pub mod package;
+pub mod plan;
+pub mod provider;
+pub mod regions;
+pub mod schema;
+pub mod state;
+pub mod value;
+
+pub use addr::{Kind, ResourceAddr};
+pub use value::Value;

@@ -1,0 +1,176 @@
+//! The Provider trait: the only way the engine touches a cloud. One request and one response struct per
+//! method, so fields can be added without breaking providers; no SDK type crosses it. The contract
+//! (what each method promises, how errors are classified, how idempotency works) is written down in
+//! docs/provider-contract.md.
+
+use crate::addr::{Kind, ResourceAddr};
+use crate::value::JsonAttrs;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How a resumed create finds what a killed run made: the token (a ClientToken where the API takes one)
+/// and the tags set in the create call itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IdempotencyKey {
+    pub token: String,
+    pub stack: String,
+    pub address: ResourceAddr,
+}
+
+/// An object in the cloud as the provider sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectState {
+    pub id: String,
+    /// Attributes in the config's vocabulary plus computed ones (`arn`, `ipv6_cidr_block`, …).
+    pub attrs: JsonAttrs,
+}
+
+#[derive(Debug, Clone)]
+pub struct ObjectRef {
+    pub address: ResourceAddr,
+    pub id: String,
+}
+
+/// Read many objects at once (a provider batches them: one describe call per kind, never per object).
+#[derive(Debug, Clone, Default)]
+pub struct ReadRequest {
+    pub objects: Vec<ObjectRef>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReadResponse {
+    /// One entry per requested object, in request order: `None` when it no longer exists.
+    pub objects: Vec<(ResourceAddr, Option<ObjectState>)>,
+}
+
+/// Something a long-running step wants to show ("waiting for 2 Lambda network interfaces").
+pub type ProgressFn = Arc<dyn Fn(&ResourceAddr, &str) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct CreateRequest {
+    pub address: ResourceAddr,
+    /// Desired attributes, every reference resolved to a concrete value.
+    pub attrs: JsonAttrs,
+    /// Tags every taggable object carries: netplan:stack, netplan:address, plus [stack].tags.
+    pub tags: JsonAttrs,
+    pub idempotency: IdempotencyKey,
+    pub progress: Option<ProgressFn>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateResponse {
+    pub object: ObjectState,
+}
+
+#[derive(Clone)]
+pub struct UpdateRequest {
+    pub address: ResourceAddr,
+    pub id: String,
+    pub before: JsonAttrs,
+    pub after: JsonAttrs,
+    /// The attribute names that differ.
+    pub changed: Vec<String>,
+    pub tags: JsonAttrs,
+    pub progress: Option<ProgressFn>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpdateResponse {
+    pub object: ObjectState,
+}
+
+#[derive(Clone)]
+pub struct DeleteRequest {
+    pub address: ResourceAddr,
+    pub id: String,
+    pub attrs: JsonAttrs,
+    pub progress: Option<ProgressFn>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteResponse {}
+
+/// Finds the object a create with this key made, if it ever came to be.
+#[derive(Debug, Clone)]
+pub struct FindRequest {
+    pub address: ResourceAddr,
+    pub idempotency: IdempotencyKey,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FindResponse {
+    pub object: Option<ObjectState>,
+}
+
+/// How the engine should treat a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    NotFound,
+    /// Retry with backoff.
+    Throttled,
+    /// Something else still uses the object; retry with backoff (AWS: DependencyViolation).
+    DependencyViolation,
+    /// Not visible yet (a new role propagating); retry with backoff.
+    EventualConsistency,
+    IdempotencyMismatch,
+    InvalidInput,
+    /// The object reached a failed state (a NAT gateway `failed`).
+    Failed,
+    Other,
+}
+
+impl ErrorKind {
+    pub fn retryable(self) -> bool {
+        matches!(self, ErrorKind::Throttled | ErrorKind::DependencyViolation | ErrorKind::EventualConsistency)
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}{}", .code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+pub struct ProviderError {
+    pub kind: ErrorKind,
+    /// The cloud's error code (`DependencyViolation`, `InvalidSubnet.Conflict`).
+    pub code: Option<String>,
+    /// The cloud's message, kept as it was.
+    pub message: String,
+    /// A retryable error may suggest how long to wait.
+    pub retry_after: Option<Duration>,
+}
+
+impl ProviderError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ProviderError { kind, code: None, message: message.into(), retry_after: None }
+    }
+    pub fn code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+}
+
+#[async_trait::async_trait]
+pub trait Provider: Send + Sync {
+    fn name(&self) -> &str;
+    /// Which kinds this provider manages.
+    fn supports(&self, kind: Kind) -> bool {
+        !kind.is_high_level()
+    }
+    async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError>;
+    async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError>;
+    async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError>;
+    async fn delete(&self, req: DeleteRequest) -> Result<DeleteResponse, ProviderError>;
+    async fn find(&self, req: FindRequest) -> Result<FindResponse, ProviderError>;
+}
+
+/// The tags netplan puts on every taggable object.
+pub fn standard_tags(stack: &str, address: &ResourceAddr, user: Option<&serde_json::Value>) -> JsonAttrs {
+    let mut tags = JsonAttrs::new();
+    if let Some(serde_json::Value::Object(m)) = user {
+        for (k, v) in m {
+            tags.insert(k.clone(), v.clone());
+        }
+    }
+    tags.insert("netplan:stack".into(), stack.into());
+    tags.insert("netplan:address".into(), address.to_string().into());
+    tags
+}

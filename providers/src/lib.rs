@@ -1,0 +1,6 @@
+//! netplan-providers: the implementations of `netplan_engine::provider::Provider`.
+//!
+//! - `fake`: a scriptable in-memory cloud that enforces AWS's dependency rules, used by the engine's
+//!   lifecycle tests and benchmarks (and by the CLI when `NETPLAN_FAKE_CLOUD` names a file).
+
+pub mod fake;
