@@ -3,6 +3,7 @@
 //! `session`. Exit codes: 0 success, 1 error, 2 (plan --detailed-exitcode) changes present.
 
 mod commands;
+mod progress;
 mod render;
 mod session;
 
@@ -11,7 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "netplan", version, about = "Plan and apply the AWS network a VPC-attached Lambda function needs to reach the internet.")]
+#[command(
+    name = "netplan",
+    version,
+    about = "Plan and apply the AWS network a VPC-attached Lambda function needs to reach the internet."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub globals: Globals,
@@ -87,10 +92,19 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
+    // Behave like other Unix tools when the reader goes away (`netplan show | head`): exit quietly
+    // instead of failing on a broken pipe.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     render::init_color(cli.globals.color);
     init_tracing(cli.globals.verbose);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             render::error(&format!("cannot start the async runtime: {e}"), None);
@@ -114,6 +128,11 @@ fn init_tracing(verbose: u8) {
         1 => "netplan=debug,netplan_engine=debug,netplan_providers=debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("NETPLAN_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NETPLAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }

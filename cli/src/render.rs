@@ -19,7 +19,10 @@ pub fn init_color(when: ColorWhen) {
 }
 
 fn stderr_colored() -> bool {
-    !matches!(anstream::AutoStream::choice(&std::io::stderr()), anstream::ColorChoice::Never)
+    !matches!(
+        anstream::AutoStream::choice(&std::io::stderr()),
+        anstream::ColorChoice::Never
+    )
 }
 
 pub const GREEN: Style = AnsiColor::Green.on_default();
@@ -42,22 +45,35 @@ pub fn error(message: &str, hint: Option<&str>) {
 
 /// Renders each diagnostic with its source snippet, then a count.
 pub fn diagnostics(diags: &Diagnostics) {
-    let theme = if stderr_colored() { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
-    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(110).with_context_lines(1);
+    let theme = if stderr_colored() {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme)
+        .with_width(110)
+        .with_context_lines(1);
     for d in &diags.0 {
-        let mut md = miette::MietteDiagnostic::new(d.message.clone()).with_severity(match d.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
-            Severity::Info => miette::Severity::Advice,
-        });
+        let mut md =
+            miette::MietteDiagnostic::new(d.message.clone()).with_severity(match d.severity {
+                Severity::Error => miette::Severity::Error,
+                Severity::Warning => miette::Severity::Warning,
+                Severity::Info => miette::Severity::Advice,
+            });
         if let Some(h) = &d.hint {
             md = md.with_help(h.clone());
         }
         let mut out = String::new();
         let rendered = match &d.location {
             Some(loc) => {
-                md = md.with_label(miette::LabeledSpan::new_with_span(d.label.clone(), loc.span.clone()));
-                let report = miette::Report::new(md).with_source_code(miette::NamedSource::new(loc.file.clone(), loc.source.text.clone()));
+                md = md.with_label(miette::LabeledSpan::new_with_span(
+                    d.label.clone(),
+                    loc.span.clone(),
+                ));
+                let report = miette::Report::new(md).with_source_code(miette::NamedSource::new(
+                    loc.file.clone(),
+                    loc.source.text.clone(),
+                ));
                 handler.render_report(&mut out, report.as_ref())
             }
             None => {
@@ -77,7 +93,13 @@ pub fn diagnostics(diags: &Diagnostics) {
     }
     let errors = diags.errors().count();
     if errors > 0 {
-        anstream::eprintln!("{}", paint(RED.bold(), &format!("{errors} error{} found", if errors == 1 { "" } else { "s" })));
+        anstream::eprintln!(
+            "{}",
+            paint(
+                RED.bold(),
+                &format!("{errors} error{} found", if errors == 1 { "" } else { "s" })
+            )
+        );
     }
 }
 
@@ -98,8 +120,13 @@ fn headline(c: &Change) -> String {
         Action::Update => format!("{a} will be updated in place"),
         Action::Replace { order } => format!("{a} must be replaced ({})", order.describe()),
         Action::Delete => format!("{a} will be destroyed"),
-        Action::Read => format!("{a} will be read (existing {})", c.id.as_deref().unwrap_or("?")),
-        Action::Forget => format!("{a} will be forgotten (existing: the object itself is left as it is)"),
+        Action::Read => format!(
+            "{a} will be read (existing {})",
+            c.id.as_deref().unwrap_or("?")
+        ),
+        Action::Forget => {
+            format!("{a} will be forgotten (existing: the object itself is left as it is)")
+        }
         Action::NoOp => format!("{a} is up to date"),
     }
 }
@@ -120,7 +147,11 @@ fn render_attr(out: &mut String, action: Action, a: &AttrChange, width: usize) {
         _ if action == Action::Create => ("+", GREEN),
         _ => ("~", YELLOW),
     };
-    let forces = if a.forces_replacement { format!(" {}", paint(RED, "# forces replacement")) } else { String::new() };
+    let forces = if a.forces_replacement {
+        format!(" {}", paint(RED, "# forces replacement"))
+    } else {
+        String::new()
+    };
     if let (Some(b), Some(af)) = (long_text(&a.before), long_text(&a.after)) {
         let _ = writeln!(out, "      {} {name} = <<diff{forces}", paint(style, sym));
         let diff = similar::TextDiff::from_lines(b, af);
@@ -130,14 +161,23 @@ fn render_attr(out: &mut String, action: Action, a: &AttrChange, width: usize) {
                 similar::ChangeTag::Insert => ("+", GREEN),
                 similar::ChangeTag::Equal => (" ", Style::new()),
             };
-            let _ = writeln!(out, "          {} {}", paint(st, s), change.value().trim_end_matches('\n'));
+            let _ = writeln!(
+                out,
+                "          {} {}",
+                paint(st, s),
+                change.value().trim_end_matches('\n')
+            );
         }
         let _ = writeln!(out, "        diff");
         return;
     }
     match (&a.before, &a.after) {
         (Some(b), Some(af)) if action != Action::Create => {
-            let _ = writeln!(out, "      {} {name} = {b} -> {af}{forces}", paint(style, sym));
+            let _ = writeln!(
+                out,
+                "      {} {name} = {b} -> {af}{forces}",
+                paint(style, sym)
+            );
         }
         (_, Some(af)) => {
             let _ = writeln!(out, "      {} {name} = {af}{forces}", paint(style, sym));
@@ -153,14 +193,24 @@ fn render_attr(out: &mut String, action: Action, a: &AttrChange, width: usize) {
 pub fn plan(plan: &Plan) -> String {
     let mut out = String::new();
     if !plan.drift.is_empty() {
-        let _ = writeln!(out, "{}", paint(BOLD, "Changed outside netplan since the last apply:"));
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(BOLD, "Changed outside netplan since the last apply:")
+        );
         for d in &plan.drift {
             match &d.kind {
                 DriftKind::Deleted => {
                     let _ = writeln!(out, "  {} {} was deleted", paint(RED, "-"), d.address);
                 }
                 DriftKind::Changed { attributes } => {
-                    let _ = writeln!(out, "  {} {}: {} changed", paint(YELLOW, "~"), d.address, attributes.join(", "));
+                    let _ = writeln!(
+                        out,
+                        "  {} {}: {} changed",
+                        paint(YELLOW, "~"),
+                        d.address,
+                        attributes.join(", ")
+                    );
                 }
             }
         }
@@ -168,10 +218,18 @@ pub fn plan(plan: &Plan) -> String {
     }
     if !plan.has_changes() {
         out.push_str(&paint(GREEN.bold(), "No changes."));
-        out.push_str(if plan.destroy { " The state holds nothing to destroy.\n" } else { " The cloud matches the config.\n" });
+        out.push_str(if plan.destroy {
+            " The state holds nothing to destroy.\n"
+        } else {
+            " The cloud matches the config.\n"
+        });
         return out;
     }
-    let _ = writeln!(out, "netplan will perform these actions (stack {}):\n", plan.stack);
+    let _ = writeln!(
+        out,
+        "netplan will perform these actions (stack {}):\n",
+        plan.stack
+    );
     for c in plan.changes.iter().filter(|c| c.action.is_change()) {
         let style = action_style(c.action);
         let _ = writeln!(out, "  {}", paint(BOLD, &format!("# {}", headline(c))));
@@ -179,9 +237,20 @@ pub fn plan(plan: &Plan) -> String {
             let _ = writeln!(out, "  {}", paint(DIM, &format!("#   {r}")));
         }
         if c.irreversible && c.action != Action::Delete {
-            let _ = writeln!(out, "  {}", paint(DIM, "#   the old object cannot be brought back by a rollback"));
+            let _ = writeln!(
+                out,
+                "  {}",
+                paint(
+                    DIM,
+                    "#   the old object cannot be brought back by a rollback"
+                )
+            );
         }
-        let id = c.id.as_ref().filter(|_| !matches!(c.action, Action::Create)).map(|i| format!(" ({i})")).unwrap_or_default();
+        let id =
+            c.id.as_ref()
+                .filter(|_| !matches!(c.action, Action::Create))
+                .map(|i| format!(" ({i})"))
+                .unwrap_or_default();
         let sym = format!("{:>3}", c.action.symbol());
         if c.attributes.is_empty() {
             let _ = writeln!(out, "{} {}{id}\n", paint(style, &sym), c.address);

@@ -12,17 +12,26 @@ use std::sync::Arc;
 pub enum CliError {
     /// Config problems, each with its place and hint.
     Diagnostics(Diagnostics),
-    Message { message: String, hint: Option<String> },
+    Message {
+        message: String,
+        hint: Option<String>,
+    },
 }
 
 pub type CliResult<T> = Result<T, CliError>;
 
 impl CliError {
     pub fn msg(message: impl Into<String>) -> CliError {
-        CliError::Message { message: message.into(), hint: None }
+        CliError::Message {
+            message: message.into(),
+            hint: None,
+        }
     }
     pub fn with_hint(message: impl Into<String>, hint: impl Into<String>) -> CliError {
-        CliError::Message { message: message.into(), hint: Some(hint.into()) }
+        CliError::Message {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
     }
     pub fn print(&self) {
         match self {
@@ -34,17 +43,25 @@ impl CliError {
 
 impl From<StateError> for CliError {
     fn from(e: StateError) -> Self {
-        CliError::Message { hint: e.hint(), message: e.to_string() }
+        CliError::Message {
+            hint: e.hint(),
+            message: e.to_string(),
+        }
     }
 }
 
 impl From<PlanError> for CliError {
     fn from(e: PlanError) -> Self {
         let hint = match &e {
-            PlanError::ExistingNotFound { .. } => Some("check the id in `existing = \"…\"`, the region and the account".to_string()),
+            PlanError::ExistingNotFound { .. } => {
+                Some("check the id in `existing = \"…\"`, the region and the account".to_string())
+            }
             PlanError::Provider(_) => Some("run with -v for the calls made".to_string()),
         };
-        CliError::Message { message: e.to_string(), hint }
+        CliError::Message {
+            message: e.to_string(),
+            hint,
+        }
     }
 }
 
@@ -55,13 +72,20 @@ impl From<ProviderError> for CliError {
 }
 
 pub fn default_region(globals: &Globals) -> Option<String> {
-    globals.region.clone().or_else(|| std::env::var("AWS_REGION").ok()).or_else(|| std::env::var("AWS_DEFAULT_REGION").ok()).filter(|r| !r.is_empty())
+    globals
+        .region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .filter(|r| !r.is_empty())
 }
 
 /// Loads, expands and validates the config; prints its warnings.
 pub fn load_config(globals: &Globals, arg: &ConfigArg) -> CliResult<Config> {
     let path = config::resolve_path(arg.config.as_deref());
-    let opts = LoadOptions { default_region: default_region(globals) };
+    let opts = LoadOptions {
+        default_region: default_region(globals),
+    };
     let config = config::load(&path, &opts).map_err(CliError::Diagnostics)?;
     if !config.warnings.0.is_empty() {
         crate::render::diagnostics(&config.warnings);
@@ -77,9 +101,11 @@ pub fn open_store(config: &Config) -> CliResult<Box<dyn StateStore>> {
 /// demos); anything else needs the AWS provider, which is not built yet.
 pub fn provider(globals: &Globals) -> CliResult<Option<Arc<dyn Provider>>> {
     if let Ok(path) = std::env::var("NETPLAN_FAKE_CLOUD") {
-        let script = netplan_providers::fake::FakeProvider::script_from_env().map_err(CliError::msg)?;
-        let p = netplan_providers::fake::FakeProvider::persistent(std::path::Path::new(&path), script)
-            .map_err(|e| CliError::msg(format!("cannot open the fake cloud {path}: {e}")))?;
+        let script =
+            netplan_providers::fake::FakeProvider::script_from_env().map_err(CliError::msg)?;
+        let p =
+            netplan_providers::fake::FakeProvider::persistent(std::path::Path::new(&path), script)
+                .map_err(|e| CliError::msg(format!("cannot open the fake cloud {path}: {e}")))?;
         return Ok(Some(Arc::new(p)));
     }
     let _ = globals;
@@ -89,7 +115,9 @@ pub fn provider(globals: &Globals) -> CliResult<Option<Arc<dyn Provider>>> {
 pub fn require_provider(globals: &Globals, what: &str) -> CliResult<Arc<dyn Provider>> {
     provider(globals)?.ok_or_else(|| {
         CliError::with_hint(
-            format!("{what} needs a cloud provider, and the AWS provider is not part of this build yet"),
+            format!(
+                "{what} needs a cloud provider, and the AWS provider is not part of this build yet"
+            ),
             "set NETPLAN_FAKE_CLOUD=FILE to run against netplan's fake cloud kept in FILE",
         )
     })

@@ -104,7 +104,11 @@ impl fmt::Display for Kind {
 impl FromStr for Kind {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        Kind::ALL.iter().copied().find(|k| k.as_str() == s).ok_or(())
+        Kind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.as_str() == s)
+            .ok_or(())
     }
 }
 
@@ -117,7 +121,10 @@ pub struct ResourceAddr {
 
 impl ResourceAddr {
     pub fn new(kind: Kind, name: impl Into<String>) -> Self {
-        ResourceAddr { kind, name: name.into() }
+        ResourceAddr {
+            kind,
+            name: name.into(),
+        }
     }
 }
 
@@ -159,7 +166,9 @@ impl FromStr for ResourceAddr {
     type Err = AddrError;
     fn from_str(s: &str) -> Result<Self, AddrError> {
         let (kind, name) = s.split_once('.').ok_or(AddrError::NoDot)?;
-        let kind = kind.parse::<Kind>().map_err(|_| AddrError::UnknownKind(kind.to_string()))?;
+        let kind = kind
+            .parse::<Kind>()
+            .map_err(|_| AddrError::UnknownKind(kind.to_string()))?;
         if !valid_name(name) {
             return Err(AddrError::BadName(name.to_string()));
         }
@@ -176,7 +185,8 @@ impl Serialize for ResourceAddr {
 impl<'de> Deserialize<'de> for ResourceAddr {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse().map_err(|e: AddrError| serde::de::Error::custom(format!("{s}: {e}")))
+        s.parse()
+            .map_err(|e: AddrError| serde::de::Error::custom(format!("{s}: {e}")))
     }
 }
 
@@ -190,7 +200,13 @@ mod tests {
         assert_eq!(a.kind, Kind::Subnet);
         assert_eq!(a.to_string(), "subnet.main_private_a");
         assert_eq!("vpc".parse::<ResourceAddr>(), Err(AddrError::NoDot));
-        assert!(matches!("vpn.x".parse::<ResourceAddr>(), Err(AddrError::UnknownKind(_))));
-        assert!(matches!("vpc.1x".parse::<ResourceAddr>(), Err(AddrError::BadName(_))));
+        assert!(matches!(
+            "vpn.x".parse::<ResourceAddr>(),
+            Err(AddrError::UnknownKind(_))
+        ));
+        assert!(matches!(
+            "vpc.1x".parse::<ResourceAddr>(),
+            Err(AddrError::BadName(_))
+        ));
     }
 }

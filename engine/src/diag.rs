@@ -26,7 +26,11 @@ impl SourceFile {
         let text = text.into();
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Arc::new(SourceFile { name: name.into(), text, line_starts })
+        Arc::new(SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        })
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -40,7 +44,11 @@ impl SourceFile {
 
     pub fn line_text(&self, line: usize) -> &str {
         let start = self.line_starts[line - 1];
-        let end = self.line_starts.get(line).copied().unwrap_or(self.text.len());
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 }
@@ -62,7 +70,13 @@ pub struct Location {
 impl Location {
     pub fn new(source: &Arc<SourceFile>, span: Span) -> Location {
         let (line, column) = source.line_col(span.start);
-        Location { file: source.name.clone(), line, column, span, source: source.clone() }
+        Location {
+            file: source.name.clone(),
+            line,
+            column,
+            span,
+            source: source.clone(),
+        }
     }
 }
 
@@ -103,7 +117,10 @@ impl Diagnostic {
     }
 
     pub fn warning(message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(message) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(message)
+        }
     }
 
     // Builders take `&mut self` so they chain both on a fresh diagnostic (end with `.clone()` to keep
@@ -172,7 +189,13 @@ impl Diagnostics {
     /// Source order, errors of one place together.
     pub fn sort(&mut self) {
         self.0.sort_by_key(|d| {
-            (d.location.as_ref().map(|l| l.span.start).unwrap_or(usize::MAX), d.message.clone())
+            (
+                d.location
+                    .as_ref()
+                    .map(|l| l.span.start)
+                    .unwrap_or(usize::MAX),
+                d.message.clone(),
+            )
         });
     }
 }

@@ -16,7 +16,9 @@ pub struct Graph {
 impl Graph {
     /// Builds the graph of `resources`; dependencies on addresses outside the set are ignored
     /// (validation reports them). A cycle is returned as the addresses along it, in order.
-    pub fn build<'r>(resources: impl IntoIterator<Item = &'r Resource>) -> Result<Graph, Vec<ResourceAddr>> {
+    pub fn build<'r>(
+        resources: impl IntoIterator<Item = &'r Resource>,
+    ) -> Result<Graph, Vec<ResourceAddr>> {
         let resources: Vec<&Resource> = resources.into_iter().collect();
         let mut graph = Graph::default();
         for r in &resources {
@@ -64,8 +66,14 @@ impl Graph {
     }
 
     fn neighbors(&self, a: &ResourceAddr, dir: Direction) -> Vec<ResourceAddr> {
-        let Some(&i) = self.index.get(a) else { return vec![] };
-        let mut v: Vec<ResourceAddr> = self.g.neighbors_directed(i, dir).map(|n| self.g[n].clone()).collect();
+        let Some(&i) = self.index.get(a) else {
+            return vec![];
+        };
+        let mut v: Vec<ResourceAddr> = self
+            .g
+            .neighbors_directed(i, dir)
+            .map(|n| self.g[n].clone())
+            .collect();
         v.sort();
         v
     }
@@ -95,10 +103,16 @@ impl Graph {
 
     /// Kahn's algorithm with a sorted ready set, so the order is stable and readable.
     pub fn topo_order(&self) -> Vec<ResourceAddr> {
-        let mut indeg: HashMap<NodeIndex, usize> =
-            self.g.node_indices().map(|i| (i, self.g.neighbors_directed(i, Direction::Incoming).count())).collect();
-        let mut ready: BTreeSet<(ResourceAddr, NodeIndex)> =
-            indeg.iter().filter(|(_, d)| **d == 0).map(|(i, _)| (self.g[*i].clone(), *i)).collect();
+        let mut indeg: HashMap<NodeIndex, usize> = self
+            .g
+            .node_indices()
+            .map(|i| (i, self.g.neighbors_directed(i, Direction::Incoming).count()))
+            .collect();
+        let mut ready: BTreeSet<(ResourceAddr, NodeIndex)> = indeg
+            .iter()
+            .filter(|(_, d)| **d == 0)
+            .map(|(i, _)| (self.g[*i].clone(), *i))
+            .collect();
         let mut out = Vec::with_capacity(self.len());
         while let Some((a, i)) = ready.pop_first() {
             out.push(a);
@@ -116,7 +130,10 @@ impl Graph {
     /// A cycle as the addresses along it, starting at its smallest address; `None` for a DAG.
     pub fn find_cycle(&self) -> Option<Vec<ResourceAddr>> {
         let sccs = petgraph::algo::tarjan_scc(&self.g);
-        let scc = sccs.into_iter().filter(|c| c.len() > 1).min_by_key(|c| c.iter().map(|i| self.g[*i].clone()).min())?;
+        let scc = sccs
+            .into_iter()
+            .filter(|c| c.len() > 1)
+            .min_by_key(|c| c.iter().map(|i| self.g[*i].clone()).min())?;
         let members: BTreeSet<NodeIndex> = scc.iter().copied().collect();
         let start = *scc.iter().min_by_key(|i| self.g[**i].clone())?;
         // Depth-first search inside the component, back to the start.
@@ -125,7 +142,9 @@ impl Graph {
         let mut stack: Vec<Vec<NodeIndex>> = vec![self.sorted_out(start, &members)];
         while let Some(frontier) = stack.last_mut() {
             match frontier.pop() {
-                Some(n) if n == start => return Some(path.iter().map(|i| self.g[*i].clone()).collect()),
+                Some(n) if n == start => {
+                    return Some(path.iter().map(|i| self.g[*i].clone()).collect())
+                }
                 Some(n) if seen.insert(n) => {
                     path.push(n);
                     stack.push(self.sorted_out(n, &members));
@@ -141,7 +160,11 @@ impl Graph {
     }
 
     fn sorted_out(&self, n: NodeIndex, within: &BTreeSet<NodeIndex>) -> Vec<NodeIndex> {
-        let mut v: Vec<NodeIndex> = self.g.neighbors_directed(n, Direction::Outgoing).filter(|m| within.contains(m)).collect();
+        let mut v: Vec<NodeIndex> = self
+            .g
+            .neighbors_directed(n, Direction::Outgoing)
+            .filter(|m| within.contains(m))
+            .collect();
         v.sort_by_key(|i| std::cmp::Reverse(self.g[*i].clone()));
         v
     }
@@ -159,7 +182,9 @@ impl Graph {
 
     /// Graphviz: an edge points from a dependency to what depends on it.
     pub fn to_dot(&self) -> String {
-        let mut s = String::from("digraph netplan {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+        let mut s = String::from(
+            "digraph netplan {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+        );
         for a in self.topo_order() {
             s.push_str(&format!("  \"{a}\";\n"));
         }

@@ -3,9 +3,11 @@
 //! Architecture invariant: this crate never imports an AWS crate and never writes to a terminal.
 
 pub mod addr;
+pub mod apply;
 pub mod config;
 pub mod diag;
 pub mod graph;
+pub mod ops;
 pub mod package;
 pub mod plan;
 pub mod provider;

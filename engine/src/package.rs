@@ -15,7 +15,10 @@ pub struct Package {
 fn files(root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     let meta = std::fs::metadata(root)?;
     if meta.is_file() {
-        let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "index".into());
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "index".into());
         return Ok(vec![(name, root.to_path_buf())]);
     }
     let mut out = Vec::new();
@@ -29,14 +32,21 @@ fn files(root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
                 stack.push(path);
             } else if ft.is_file() {
                 let rel = path.strip_prefix(root).expect("under root");
-                let name = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                let name = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
                 out.push((name, path));
             }
         }
     }
     out.sort();
     if out.is_empty() {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "the folder holds no files"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the folder holds no files",
+        ));
     }
     Ok(out)
 }
@@ -49,7 +59,11 @@ pub fn package(root: &Path) -> std::io::Result<Package> {
         #[cfg(unix)]
         let mode = {
             use std::os::unix::fs::PermissionsExt;
-            if std::fs::metadata(&path)?.permissions().mode() & 0o111 != 0 { 0o755 } else { 0o644 }
+            if std::fs::metadata(&path)?.permissions().mode() & 0o111 != 0 {
+                0o755
+            } else {
+                0o644
+            }
         };
         #[cfg(not(unix))]
         let mode = 0o644;
@@ -62,7 +76,10 @@ pub fn package(root: &Path) -> std::io::Result<Package> {
     }
     let bytes = zip.finish().map_err(std::io::Error::other)?.into_inner();
     let sha256_base64 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
-    Ok(Package { bytes, sha256_base64 })
+    Ok(Package {
+        bytes,
+        sha256_base64,
+    })
 }
 
 #[cfg(test)]
@@ -78,6 +95,9 @@ mod tests {
         let two = super::package(dir.path()).unwrap();
         assert_eq!(one.sha256_base64, two.sha256_base64);
         std::fs::write(dir.path().join("a.py"), "changed").unwrap();
-        assert_ne!(super::package(dir.path()).unwrap().sha256_base64, one.sha256_base64);
+        assert_ne!(
+            super::package(dir.path()).unwrap().sha256_base64,
+            one.sha256_base64
+        );
     }
 }

@@ -23,7 +23,9 @@ pub enum Action {
     Read,
     Create,
     Update,
-    Replace { order: ReplaceOrder },
+    Replace {
+        order: ReplaceOrder,
+    },
     Delete,
     /// Stop tracking an `existing` object that left the config; the object itself is not touched.
     Forget,
@@ -36,8 +38,12 @@ impl Action {
             Action::Read => "<=",
             Action::Create => "+",
             Action::Update => "~",
-            Action::Replace { order: ReplaceOrder::DeleteThenCreate } => "-/+",
-            Action::Replace { order: ReplaceOrder::CreateThenDelete } => "+/-",
+            Action::Replace {
+                order: ReplaceOrder::DeleteThenCreate,
+            } => "-/+",
+            Action::Replace {
+                order: ReplaceOrder::CreateThenDelete,
+            } => "+/-",
             Action::Delete => "-",
             Action::Forget => ".",
         }
@@ -156,20 +162,38 @@ pub enum PlanError {
     #[error("refresh failed: {0}")]
     Provider(#[from] ProviderError),
     #[error("{address}: the existing {kind} `{id}` was not found")]
-    ExistingNotFound { address: ResourceAddr, kind: Kind, id: String },
+    ExistingNotFound {
+        address: ResourceAddr,
+        kind: Kind,
+        id: String,
+    },
 }
 
 /// Reads every object in the state (and every `existing` one the config names) through the provider,
 /// in one batched request. Objects gone from the cloud leave the in-memory state; changed attributes
 /// are updated. Plan never writes the state file and never mutates the cloud.
-pub async fn refresh(provider: &dyn Provider, config: Option<&Config>, state: &mut State) -> Result<Vec<Drift>, PlanError> {
-    let mut objects: Vec<ObjectRef> = state.resources.iter().map(|r| ObjectRef { address: r.address.clone(), id: r.id.clone() }).collect();
+pub async fn refresh(
+    provider: &dyn Provider,
+    config: Option<&Config>,
+    state: &mut State,
+) -> Result<Vec<Drift>, PlanError> {
+    let mut objects: Vec<ObjectRef> = state
+        .resources
+        .iter()
+        .map(|r| ObjectRef {
+            address: r.address.clone(),
+            id: r.id.clone(),
+        })
+        .collect();
     let mut adopt = Vec::new();
     if let Some(c) = config {
         for r in c.resources.values() {
             if let Some(id) = &r.existing {
                 if state.get(&r.addr).map(|s| &s.id) != Some(id) {
-                    objects.push(ObjectRef { address: r.addr.clone(), id: id.clone() });
+                    objects.push(ObjectRef {
+                        address: r.addr.clone(),
+                        id: id.clone(),
+                    });
                     adopt.push(r.addr.clone());
                 }
             }
@@ -178,32 +202,69 @@ pub async fn refresh(provider: &dyn Provider, config: Option<&Config>, state: &m
     if objects.is_empty() {
         return Ok(vec![]);
     }
-    let resp = provider.read(ReadRequest { objects: objects.clone() }).await?;
+    let resp = provider
+        .read(ReadRequest {
+            objects: objects.clone(),
+        })
+        .await?;
     let mut drift = Vec::new();
     for ((addr, found), req) in resp.objects.into_iter().zip(objects) {
-        let is_adopt = adopt.contains(&addr) && state.get(&addr).map(|s| s.id != req.id).unwrap_or(true);
+        let is_adopt =
+            adopt.contains(&addr) && state.get(&addr).map(|s| s.id != req.id).unwrap_or(true);
         if is_adopt {
             match found {
-                Some(obj) => state.upsert(ResourceState { address: addr, id: obj.id, existing: true, deposed: false, attributes: obj.attrs, dependencies: vec![] }),
-                None => return Err(PlanError::ExistingNotFound { kind: addr.kind, address: addr, id: req.id }),
+                Some(obj) => state.upsert(ResourceState {
+                    address: addr,
+                    id: obj.id,
+                    existing: true,
+                    deposed: false,
+                    attributes: obj.attrs,
+                    dependencies: vec![],
+                }),
+                None => {
+                    return Err(PlanError::ExistingNotFound {
+                        kind: addr.kind,
+                        address: addr,
+                        id: req.id,
+                    })
+                }
             }
             continue;
         }
-        let Some(pos) = state.resources.iter().position(|r| r.address == addr && r.id == req.id) else { continue };
+        let Some(pos) = state
+            .resources
+            .iter()
+            .position(|r| r.address == addr && r.id == req.id)
+        else {
+            continue;
+        };
         match found {
             None => {
                 let r = state.resources.remove(pos);
                 if r.existing {
-                    return Err(PlanError::ExistingNotFound { kind: addr.kind, address: addr, id: r.id });
+                    return Err(PlanError::ExistingNotFound {
+                        kind: addr.kind,
+                        address: addr,
+                        id: r.id,
+                    });
                 }
-                drift.push(Drift { address: addr, kind: DriftKind::Deleted });
+                drift.push(Drift {
+                    address: addr,
+                    kind: DriftKind::Deleted,
+                });
             }
             Some(obj) => {
                 let r = &mut state.resources[pos];
                 let mut changed = Vec::new();
                 for (k, v) in &obj.attrs {
-                    if r.attributes.get(k) != Some(v) && r.attributes.contains_key(k) && !LOCAL_ONLY.contains(&k.as_str()) {
-                        if !(is_set_attr(k) && normalize(k, Value::from_json(v)) == normalize(k, Value::from_json(&r.attributes[k]))) {
+                    if r.attributes.get(k) != Some(v)
+                        && r.attributes.contains_key(k)
+                        && !LOCAL_ONLY.contains(&k.as_str())
+                    {
+                        if !(is_set_attr(k)
+                            && normalize(k, Value::from_json(v))
+                                == normalize(k, Value::from_json(&r.attributes[k])))
+                        {
                             changed.push(k.clone());
                         }
                     }
@@ -212,13 +273,19 @@ pub async fn refresh(provider: &dyn Provider, config: Option<&Config>, state: &m
                     r.attributes.insert(k, v);
                 }
                 if !changed.is_empty() && !r.existing {
-                    drift.push(Drift { address: addr, kind: DriftKind::Changed { attributes: changed } });
+                    drift.push(Drift {
+                        address: addr,
+                        kind: DriftKind::Changed {
+                            attributes: changed,
+                        },
+                    });
                 }
             }
         }
     }
     // Dependencies on objects refresh removed no longer hold.
-    let live: std::collections::BTreeSet<ResourceAddr> = state.resources.iter().map(|r| r.address.clone()).collect();
+    let live: std::collections::BTreeSet<ResourceAddr> =
+        state.resources.iter().map(|r| r.address.clone()).collect();
     for r in &mut state.resources {
         r.dependencies.retain(|d| live.contains(d));
     }
@@ -227,7 +294,16 @@ pub async fn refresh(provider: &dyn Provider, config: Option<&Config>, state: &m
 
 /// Lists whose order AWS does not keep: compared as sets.
 pub fn is_set_attr(name: &str) -> bool {
-    matches!(name, "subnets" | "security_groups" | "route_tables" | "managed_policies" | "routes" | "egress" | "ingress")
+    matches!(
+        name,
+        "subnets"
+            | "security_groups"
+            | "route_tables"
+            | "managed_policies"
+            | "routes"
+            | "egress"
+            | "ingress"
+    )
 }
 
 pub fn normalize(name: &str, v: Value) -> Value {
@@ -275,20 +351,39 @@ pub fn plan(config: &Config, state: Option<&State>, drift: Vec<Drift>, opts: Pla
     let st = state.unwrap_or(&empty);
     let index = st.index();
     let mut changes = Vec::new();
-    let deleted_out_of_band: std::collections::HashSet<&ResourceAddr> =
-        drift.iter().filter(|d| d.kind == DriftKind::Deleted).map(|d| &d.address).collect();
+    let deleted_out_of_band: std::collections::HashSet<&ResourceAddr> = drift
+        .iter()
+        .filter(|d| d.kind == DriftKind::Deleted)
+        .map(|d| &d.address)
+        .collect();
 
     if !opts.destroy {
-        let graph = crate::graph::Graph::build(config.resources.values()).expect("validated configs are acyclic");
+        let graph = crate::graph::Graph::build(config.resources.values())
+            .expect("validated configs are acyclic");
         let mut planned: HashMap<ResourceAddr, Planned> = HashMap::new();
+        let existing_ids: HashMap<&ResourceAddr, &str> = config
+            .resources
+            .values()
+            .filter_map(|r| r.existing.as_deref().map(|id| (&r.addr, id)))
+            .collect();
         for addr in graph.topo_order() {
             let r = &config.resources[&addr];
             let current = index.get(&addr).copied();
-            let change = plan_resource(r, current, &index, &planned, deleted_out_of_band.contains(&addr));
-            planned.insert(addr.clone(), match change.action {
-                Action::Create | Action::Replace { .. } => Planned::New,
-                _ => Planned::Keep,
-            });
+            let change = plan_resource(
+                r,
+                current,
+                &index,
+                &planned,
+                &existing_ids,
+                deleted_out_of_band.contains(&addr),
+            );
+            planned.insert(
+                addr.clone(),
+                match change.action {
+                    Action::Create | Action::Replace { .. } => Planned::New,
+                    _ => Planned::Keep,
+                },
+            );
             changes.push(change);
         }
     }
@@ -304,18 +399,30 @@ pub fn plan(config: &Config, state: Option<&State>, drift: Vec<Drift>, opts: Pla
     }
     let mut order = g.topo_order();
     order.reverse();
-    let pos: HashMap<&ResourceAddr, usize> = order.iter().enumerate().map(|(i, a)| (a, i)).collect();
+    let pos: HashMap<&ResourceAddr, usize> =
+        order.iter().enumerate().map(|(i, a)| (a, i)).collect();
     let mut gone: Vec<&ResourceState> = st
         .resources
         .iter()
         .filter(|r| opts.destroy || r.deposed || !config.resources.contains_key(&r.address))
         .collect();
-    gone.sort_by_key(|r| (pos.get(&r.address).copied().unwrap_or(usize::MAX), r.deposed));
+    gone.sort_by_key(|r| {
+        (
+            pos.get(&r.address).copied().unwrap_or(usize::MAX),
+            r.deposed,
+        )
+    });
     for r in gone {
         let (action, reason) = if r.existing {
-            (Action::Forget, "existing object: netplan stops tracking it and leaves it as it is")
+            (
+                Action::Forget,
+                "existing object: netplan stops tracking it and leaves it as it is",
+            )
         } else if r.deposed {
-            (Action::Delete, "deposed by a replacement that did not finish")
+            (
+                Action::Delete,
+                "deposed by a replacement that did not finish",
+            )
         } else if opts.destroy {
             (Action::Delete, "destroy")
         } else {
@@ -350,6 +457,7 @@ fn plan_resource(
     current: Option<&ResourceState>,
     index: &HashMap<&ResourceAddr, &ResourceState>,
     planned: &HashMap<ResourceAddr, Planned>,
+    existing_ids: &HashMap<&ResourceAddr, &str>,
     deleted_out_of_band: bool,
 ) -> Change {
     let sch = schema(r.addr.kind);
@@ -378,33 +486,58 @@ fn plan_resource(
     let mut resolve_attr = |name: &str, v: &Value| -> Value {
         let mut resolver = |rf: &Reference| -> Value {
             if let Some(Planned::New) = planned.get(&rf.addr) {
-                unknown_because.entry(name.to_string()).or_insert(rf.addr.clone());
+                unknown_because
+                    .entry(name.to_string())
+                    .or_insert(rf.addr.clone());
                 return Value::Unknown;
+            }
+            if let (Some(id), "id") = (existing_ids.get(&rf.addr), rf.attr.as_str()) {
+                return Value::Str(id.to_string());
             }
             match index.get(&rf.addr) {
                 Some(s) if rf.attr == "id" => Value::Str(s.id.clone()),
-                Some(s) => s.attributes.get(&rf.attr).map(Value::from_json).unwrap_or(Value::Unknown),
+                Some(s) => s
+                    .attributes
+                    .get(&rf.attr)
+                    .map(Value::from_json)
+                    .unwrap_or(Value::Unknown),
                 None => Value::Unknown,
             }
         };
         normalize(name, v.resolve(&mut resolver))
     };
-    let desired: Vec<(String, Value)> = r.attrs.iter().map(|(k, v)| (k.clone(), resolve_attr(k, v))).collect();
+    let desired: Vec<(String, Value)> = r
+        .attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), resolve_attr(k, v)))
+        .collect();
     change.config = Some(r.attrs.clone());
 
     let Some(cur) = current else {
         change.action = Action::Create;
         if deleted_out_of_band {
-            change.reasons.push("deleted outside netplan; it will be created again".into());
+            change
+                .reasons
+                .push("deleted outside netplan; it will be created again".into());
         }
         for (k, v) in desired {
             if k == "internet" {
                 continue;
             }
-            change.attributes.push(AttrChange { name: k, before: None, after: Some(v), forces_replacement: false });
+            change.attributes.push(AttrChange {
+                name: k,
+                before: None,
+                after: Some(v),
+                forces_replacement: false,
+            });
         }
         for c in sch.computed {
-            change.attributes.push(AttrChange { name: c.to_string(), before: None, after: Some(Value::Unknown), forces_replacement: false });
+            change.attributes.push(AttrChange {
+                name: c.to_string(),
+                before: None,
+                after: Some(Value::Unknown),
+                forces_replacement: false,
+            });
         }
         return change;
     };
@@ -414,7 +547,10 @@ fn plan_resource(
         if LOCAL_ONLY.contains(&k.as_str()) {
             continue;
         }
-        let before = cur.attributes.get(&k).map(|j| normalize(&k, Value::from_json(j)));
+        let before = cur
+            .attributes
+            .get(&k)
+            .map(|j| normalize(&k, Value::from_json(j)));
         let differs = !after.is_known() || before.as_ref() != Some(&after);
         if !differs {
             continue;
@@ -423,20 +559,38 @@ fn plan_resource(
         if forces {
             forced = true;
             let reason = match unknown_because.get(&k) {
-                Some(dep) => format!("`{k}` changes because {dep} is replaced, and `{k}` forces replacement"),
+                Some(dep) => {
+                    format!("`{k}` changes because {dep} is replaced, and `{k}` forces replacement")
+                }
                 None => format!("`{k}` forces replacement"),
             };
             change.reasons.push(reason);
         }
-        change.attributes.push(AttrChange { name: k, before, after: Some(after), forces_replacement: forces });
+        change.attributes.push(AttrChange {
+            name: k,
+            before,
+            after: Some(after),
+            forces_replacement: forces,
+        });
     }
     if forced {
-        change.action = Action::Replace { order: sch.replace_order };
+        change.action = Action::Replace {
+            order: sch.replace_order,
+        };
         change.irreversible = true;
         for c in sch.computed {
             if !change.attributes.iter().any(|a| a.name == *c) {
-                let before = if *c == "id" { Some(Value::Str(cur.id.clone())) } else { cur.attributes.get(*c).map(Value::from_json) };
-                change.attributes.push(AttrChange { name: c.to_string(), before, after: Some(Value::Unknown), forces_replacement: false });
+                let before = if *c == "id" {
+                    Some(Value::Str(cur.id.clone()))
+                } else {
+                    cur.attributes.get(*c).map(Value::from_json)
+                };
+                change.attributes.push(AttrChange {
+                    name: c.to_string(),
+                    before,
+                    after: Some(Value::Unknown),
+                    forces_replacement: false,
+                });
             }
         }
     } else if !change.attributes.is_empty() {
@@ -458,7 +612,10 @@ pub struct SavedPlan {
 #[derive(Debug, thiserror::Error)]
 pub enum StalePlan {
     #[error("the state's lineage is {found:?}, but the plan was made against {expected:?}: it belongs to another state")]
-    Lineage { expected: Option<String>, found: Option<String> },
+    Lineage {
+        expected: Option<String>,
+        found: Option<String>,
+    },
     #[error("the state has moved since the plan was made (serial {expected} then, {found} now)")]
     Serial { expected: u64, found: u64 },
     #[error("the config (or a function's code) changed since the plan was made")]
@@ -470,11 +627,17 @@ impl SavedPlan {
     pub fn check_current(&self, config: &Config, state: Option<&State>) -> Result<(), StalePlan> {
         let lineage = state.map(|s| s.lineage.clone());
         if lineage != self.plan.state_lineage {
-            return Err(StalePlan::Lineage { expected: self.plan.state_lineage.clone(), found: lineage });
+            return Err(StalePlan::Lineage {
+                expected: self.plan.state_lineage.clone(),
+                found: lineage,
+            });
         }
         let serial = state.map(|s| s.serial).unwrap_or(0);
         if serial != self.plan.state_serial {
-            return Err(StalePlan::Serial { expected: self.plan.state_serial, found: serial });
+            return Err(StalePlan::Serial {
+                expected: self.plan.state_serial,
+                found: serial,
+            });
         }
         if config_digest(config) != self.plan.config_digest {
             return Err(StalePlan::Config);

@@ -54,6 +54,8 @@ pub struct CreateRequest {
     /// Tags every taggable object carries: netplan:stack, netplan:address, plus [stack].tags.
     pub tags: JsonAttrs,
     pub idempotency: IdempotencyKey,
+    /// The function's zip, for `lambda_function` (the engine packages it; providers never read files).
+    pub code: Option<Arc<Vec<u8>>>,
     pub progress: Option<ProgressFn>,
 }
 
@@ -71,6 +73,7 @@ pub struct UpdateRequest {
     /// The attribute names that differ.
     pub changed: Vec<String>,
     pub tags: JsonAttrs,
+    pub code: Option<Arc<Vec<u8>>>,
     pub progress: Option<ProgressFn>,
 }
 
@@ -122,7 +125,10 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     pub fn retryable(self) -> bool {
-        matches!(self, ErrorKind::Throttled | ErrorKind::DependencyViolation | ErrorKind::EventualConsistency)
+        matches!(
+            self,
+            ErrorKind::Throttled | ErrorKind::DependencyViolation | ErrorKind::EventualConsistency
+        )
     }
 }
 
@@ -140,7 +146,12 @@ pub struct ProviderError {
 
 impl ProviderError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ProviderError { kind, code: None, message: message.into(), retry_after: None }
+        ProviderError {
+            kind,
+            code: None,
+            message: message.into(),
+            retry_after: None,
+        }
     }
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
@@ -163,7 +174,11 @@ pub trait Provider: Send + Sync {
 }
 
 /// The tags netplan puts on every taggable object.
-pub fn standard_tags(stack: &str, address: &ResourceAddr, user: Option<&serde_json::Value>) -> JsonAttrs {
+pub fn standard_tags(
+    stack: &str,
+    address: &ResourceAddr,
+    user: Option<&serde_json::Value>,
+) -> JsonAttrs {
     let mut tags = JsonAttrs::new();
     if let Some(serde_json::Value::Object(m)) = user {
         for (k, v) in m {

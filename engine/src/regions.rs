@@ -39,7 +39,11 @@ pub fn known_regions() -> impl Iterator<Item = &'static str> {
 
 /// The letter that ends an AZ name (`us-east-1a` → `a`), used in generated addresses.
 pub fn az_suffix(az: &str) -> String {
-    let tail: String = az.chars().rev().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let tail: String = az
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
     let tail: String = tail.chars().rev().collect();
     if tail.is_empty() {
         az.replace('-', "_")

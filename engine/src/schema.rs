@@ -11,7 +11,10 @@ use crate::addr::Kind;
 pub enum Ty {
     Str,
     Bool,
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// An IPv4 or IPv6 CIDR block.
     Cidr,
     Enum(&'static [&'static str]),
@@ -41,10 +44,20 @@ pub struct Field {
 }
 
 const fn f(name: &'static str, ty: Ty, doc: &'static str) -> Field {
-    Field { name, ty, required: false, doc }
+    Field {
+        name,
+        ty,
+        required: false,
+        doc,
+    }
 }
 const fn req(name: &'static str, ty: Ty, doc: &'static str) -> Field {
-    Field { name, ty, required: true, doc }
+    Field {
+        name,
+        ty,
+        required: true,
+        doc,
+    }
 }
 
 /// How a replacement is carried out.
@@ -99,18 +112,43 @@ pub const VPC_ACCESS_POLICY: &str =
     "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole";
 
 const RULE_FIELDS: &[Field] = &[
-    req("protocol", Ty::Enum(PROTOCOLS), "all (or -1), tcp, udp, icmp, icmpv6"),
+    req(
+        "protocol",
+        Ty::Enum(PROTOCOLS),
+        "all (or -1), tcp, udp, icmp, icmpv6",
+    ),
     req("cidr", Ty::Cidr, "IPv4 or IPv6 block"),
-    f("from_port", Ty::Int { min: -1, max: 65535 }, "first port"),
-    f("to_port", Ty::Int { min: -1, max: 65535 }, "last port"),
+    f(
+        "from_port",
+        Ty::Int {
+            min: -1,
+            max: 65535,
+        },
+        "first port",
+    ),
+    f(
+        "to_port",
+        Ty::Int {
+            min: -1,
+            max: 65535,
+        },
+        "last port",
+    ),
     f("description", Ty::Str, "what the rule is for"),
 ];
 
-const ROUTE_TARGETS: &[Kind] =
-    &[Kind::InternetGateway, Kind::NatGateway, Kind::EgressOnlyInternetGateway];
+const ROUTE_TARGETS: &[Kind] = &[
+    Kind::InternetGateway,
+    Kind::NatGateway,
+    Kind::EgressOnlyInternetGateway,
+];
 
 const ROUTE_FIELDS: &[Field] = &[
-    req("destination", Ty::Cidr, "0.0.0.0/0, ::/0 or a narrower block"),
+    req(
+        "destination",
+        Ty::Cidr,
+        "0.0.0.0/0, ::/0 or a narrower block",
+    ),
     req(
         "target",
         Ty::Ref(ROUTE_TARGETS),
@@ -125,9 +163,21 @@ pub static SCHEMAS: &[KindSchema] = &[
             req("cidr", Ty::Cidr, "the VPC's IPv4 block, e.g. 10.0.0.0/16"),
             f("ipv6", Ty::Bool, "add an Amazon-provided /56"),
             f("azs", Ty::Azs, "a count, or a list of AZ names"),
-            f("public_subnets", Ty::CountOrCidrs, "a count or a list of CIDRs"),
-            f("private_subnets", Ty::CountOrCidrs, "a count or a list of CIDRs"),
-            f("nat_gateways", Ty::Enum(NAT_MODES), "none, single or per_az"),
+            f(
+                "public_subnets",
+                Ty::CountOrCidrs,
+                "a count or a list of CIDRs",
+            ),
+            f(
+                "private_subnets",
+                Ty::CountOrCidrs,
+                "a count or a list of CIDRs",
+            ),
+            f(
+                "nat_gateways",
+                Ty::Enum(NAT_MODES),
+                "none, single or per_az",
+            ),
             f("egress_only_igw", Ty::Bool, "default: same as ipv6"),
             f("s3_endpoint", Ty::Bool, "S3 gateway endpoint, default true"),
             f("dns_hostnames", Ty::Bool, "default true"),
@@ -141,18 +191,45 @@ pub static SCHEMAS: &[KindSchema] = &[
     KindSchema {
         kind: Kind::Function,
         fields: &[
-            req("network", Ty::Ref(&[Kind::Network]), "the network whose private subnets it uses"),
+            req(
+                "network",
+                Ty::Ref(&[Kind::Network]),
+                "the network whose private subnets it uses",
+            ),
             req("runtime", Ty::Enum(RUNTIMES), "a Lambda runtime"),
             req("handler", Ty::Str, "e.g. lambda_function.lambda_handler"),
             req("source", Ty::Path, "a file or folder, zipped reproducibly"),
-            f("name", Ty::Str, "the Lambda function name, default STACK-NAME"),
-            f("memory", Ty::Int { min: 128, max: 10240 }, "MB"),
+            f(
+                "name",
+                Ty::Str,
+                "the Lambda function name, default STACK-NAME",
+            ),
+            f(
+                "memory",
+                Ty::Int {
+                    min: 128,
+                    max: 10240,
+                },
+                "MB",
+            ),
             f("timeout", Ty::Int { min: 1, max: 900 }, "seconds"),
             f("ipv6_dual_stack", Ty::Bool, "allow IPv6 traffic"),
-            f("internet", Ty::Bool, "must reach the internet (default true)"),
-            f("role", Ty::RoleRef, "an iam_role or a role ARN; default: a created role"),
+            f(
+                "internet",
+                Ty::Bool,
+                "must reach the internet (default true)",
+            ),
+            f(
+                "role",
+                Ty::RoleRef,
+                "an iam_role or a role ARN; default: a created role",
+            ),
             f("environment", Ty::StrMap, "environment variables"),
-            f("detach_vpc_policy_after_create", Ty::Bool, "least privilege once Active"),
+            f(
+                "detach_vpc_policy_after_create",
+                Ty::Bool,
+                "least privilege once Active",
+            ),
         ],
         force_new: &[],
         computed: &[],
@@ -194,7 +271,11 @@ pub static SCHEMAS: &[KindSchema] = &[
             req("vpc", Ty::Ref(&[Kind::Vpc]), "the VPC"),
             req("cidr", Ty::Cidr, "inside the VPC's block"),
             req("az", Ty::Str, "an availability zone of the region"),
-            f("ipv6_index", Ty::Int { min: 0, max: 255 }, "the /64 number of the VPC's /56"),
+            f(
+                "ipv6_index",
+                Ty::Int { min: 0, max: 255 },
+                "the /64 number of the VPC's /56",
+            ),
         ],
         force_new: &["vpc", "cidr", "az", "ipv6_index"],
         computed: &["id", "ipv6_cidr_block"],
@@ -213,7 +294,11 @@ pub static SCHEMAS: &[KindSchema] = &[
         kind: Kind::NatGateway,
         fields: &[
             req("subnet", Ty::Ref(&[Kind::Subnet]), "a public subnet"),
-            f("elastic_ip", Ty::Ref(&[Kind::ElasticIp]), "default: one allocated for it"),
+            f(
+                "elastic_ip",
+                Ty::Ref(&[Kind::ElasticIp]),
+                "default: one allocated for it",
+            ),
         ],
         force_new: &["subnet", "elastic_ip"],
         computed: &["id"],
@@ -224,7 +309,11 @@ pub static SCHEMAS: &[KindSchema] = &[
         kind: Kind::RouteTable,
         fields: &[
             req("vpc", Ty::Ref(&[Kind::Vpc]), "the VPC"),
-            f("subnets", Ty::RefList(&[Kind::Subnet]), "subnets associated with it"),
+            f(
+                "subnets",
+                Ty::RefList(&[Kind::Subnet]),
+                "subnets associated with it",
+            ),
             f("routes", Ty::Rules(ROUTE_FIELDS), "routes"),
         ],
         force_new: &["vpc"],
@@ -236,8 +325,16 @@ pub static SCHEMAS: &[KindSchema] = &[
         kind: Kind::VpcEndpoint,
         fields: &[
             req("vpc", Ty::Ref(&[Kind::Vpc]), "the VPC"),
-            req("service", Ty::Enum(ENDPOINT_SERVICES), "s3 or dynamodb (gateway endpoints)"),
-            f("route_tables", Ty::RefList(&[Kind::RouteTable]), "route tables to add it to"),
+            req(
+                "service",
+                Ty::Enum(ENDPOINT_SERVICES),
+                "s3 or dynamodb (gateway endpoints)",
+            ),
+            f(
+                "route_tables",
+                Ty::RefList(&[Kind::RouteTable]),
+                "route tables to add it to",
+            ),
         ],
         force_new: &["vpc", "service"],
         computed: &["id", "prefix_list"],
@@ -279,13 +376,32 @@ pub static SCHEMAS: &[KindSchema] = &[
             req("role", Ty::RoleRef, "an iam_role or a role ARN"),
             f("name", Ty::Str, "function name, default STACK-NAME"),
             f("subnets", Ty::RefList(&[Kind::Subnet]), "private subnets"),
-            f("security_groups", Ty::RefList(&[Kind::SecurityGroup]), "security groups"),
-            f("memory", Ty::Int { min: 128, max: 10240 }, "MB"),
+            f(
+                "security_groups",
+                Ty::RefList(&[Kind::SecurityGroup]),
+                "security groups",
+            ),
+            f(
+                "memory",
+                Ty::Int {
+                    min: 128,
+                    max: 10240,
+                },
+                "MB",
+            ),
             f("timeout", Ty::Int { min: 1, max: 900 }, "seconds"),
             f("ipv6_dual_stack", Ty::Bool, "allow IPv6 traffic"),
-            f("internet", Ty::Bool, "must reach the internet (default true)"),
+            f(
+                "internet",
+                Ty::Bool,
+                "must reach the internet (default true)",
+            ),
             f("environment", Ty::StrMap, "environment variables"),
-            f("detach_vpc_policy_after_create", Ty::Bool, "least privilege once Active"),
+            f(
+                "detach_vpc_policy_after_create",
+                Ty::Bool,
+                "least privilege once Active",
+            ),
         ],
         force_new: &["name"],
         computed: &["id", "arn"],
@@ -298,7 +414,10 @@ pub static SCHEMAS: &[KindSchema] = &[
 pub const COMMON_FIELDS: &[&str] = &["tags", "depends_on", "existing"];
 
 pub fn schema(kind: Kind) -> &'static KindSchema {
-    SCHEMAS.iter().find(|s| s.kind == kind).expect("every kind has a schema")
+    SCHEMAS
+        .iter()
+        .find(|s| s.kind == kind)
+        .expect("every kind has a schema")
 }
 
 /// Attributes a config sets that are intent for netplan itself and never sent to the cloud.

@@ -43,7 +43,10 @@ impl Value {
     }
 
     pub fn reference(addr: ResourceAddr, attr: &str) -> Value {
-        Value::Ref(Reference { addr, attr: attr.to_string() })
+        Value::Ref(Reference {
+            addr,
+            attr: attr.to_string(),
+        })
     }
 
     pub fn as_str(&self) -> Option<&str> {
@@ -105,9 +108,11 @@ impl Value {
         match self {
             Value::Ref(r) => resolve(r),
             Value::List(l) => Value::List(l.iter().map(|v| v.resolve(resolve)).collect()),
-            Value::Map(m) => {
-                Value::Map(m.iter().map(|(k, v)| (k.clone(), v.resolve(resolve))).collect())
-            }
+            Value::Map(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.resolve(resolve)))
+                    .collect(),
+            ),
             v => v.clone(),
         }
     }
@@ -133,7 +138,10 @@ impl Value {
         match j {
             J::Null => Value::Null,
             J::Bool(b) => Value::Bool(*b),
-            J::Number(n) => n.as_i64().map(Value::Int).unwrap_or_else(|| Value::Str(n.to_string())),
+            J::Number(n) => n
+                .as_i64()
+                .map(Value::Int)
+                .unwrap_or_else(|| Value::Str(n.to_string())),
             J::String(s) => Value::Str(s.clone()),
             J::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
             J::Object(o) => {
@@ -141,7 +149,10 @@ impl Value {
                     if let Some(J::String(r)) = o.get("$ref") {
                         if let Some((addr, attr)) = r.rsplit_once('.') {
                             if let Ok(addr) = addr.parse() {
-                                return Value::Ref(Reference { addr, attr: attr.to_string() });
+                                return Value::Ref(Reference {
+                                    addr,
+                                    attr: attr.to_string(),
+                                });
                             }
                         }
                     }
@@ -149,7 +160,11 @@ impl Value {
                         return Value::Unknown;
                     }
                 }
-                Value::Map(o.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
+                Value::Map(
+                    o.iter()
+                        .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                        .collect(),
+                )
             }
         }
     }
@@ -173,6 +188,7 @@ impl fmt::Display for Value {
                 }
                 f.write_str("]")
             }
+            Value::Map(m) if m.is_empty() => f.write_str("{}"),
             Value::Map(m) => {
                 f.write_str("{ ")?;
                 for (i, (k, v)) in m.iter().enumerate() {
@@ -202,11 +218,16 @@ impl<'de> Deserialize<'de> for Value {
 }
 
 pub fn attrs_to_json(attrs: &Attrs) -> JsonAttrs {
-    attrs.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()
+    attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_json()))
+        .collect()
 }
 
 pub fn attrs_from_json(j: &JsonAttrs) -> Attrs {
-    j.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect()
+    j.iter()
+        .map(|(k, v)| (k.clone(), Value::from_json(v)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -59,7 +59,16 @@ pub struct FakeCloud {
     pub enis: Vec<FakeEni>,
 }
 
+/// Objects are keyed by kind and id: IAM role and Lambda function ids are names, which may coincide.
+pub fn key(kind: Kind, id: &str) -> String {
+    format!("{kind}/{id}")
+}
+
 impl FakeCloud {
+    pub fn get(&self, kind: Kind, id: &str) -> Option<&FakeObject> {
+        self.objects.get(&key(kind, id))
+    }
+
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &FakeObject> {
         self.objects.values().filter(move |o| o.kind == kind)
     }
@@ -142,7 +151,13 @@ impl Script {
             create.insert(k, ms(c));
             delete.insert(k, ms(d));
         }
-        Script { create_ms: create, delete_ms: delete, read_ms: ms(0.2), failures: vec![], eni_linger_ms: ms(20.0 * 60.0) }
+        Script {
+            create_ms: create,
+            delete_ms: delete,
+            read_ms: ms(0.2),
+            failures: vec![],
+            eni_linger_ms: ms(20.0 * 60.0),
+        }
     }
 }
 
@@ -182,7 +197,15 @@ fn s<'a>(attrs: &'a JsonAttrs, k: &str) -> Option<&'a str> {
 }
 
 fn strs(attrs: &JsonAttrs, k: &str) -> Vec<String> {
-    attrs.get(k).and_then(J::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    attrs
+        .get(k)
+        .and_then(J::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl Default for FakeProvider {
@@ -194,7 +217,13 @@ impl Default for FakeProvider {
 impl FakeProvider {
     pub fn new(script: Script) -> FakeProvider {
         FakeProvider {
-            inner: Mutex::new(Inner { cloud: FakeCloud::default(), script, calls: vec![], counts: HashMap::new(), address_counts: HashMap::new() }),
+            inner: Mutex::new(Inner {
+                cloud: FakeCloud::default(),
+                script,
+                calls: vec![],
+                counts: HashMap::new(),
+                address_counts: HashMap::new(),
+            }),
             persist: None,
             start: Instant::now(),
             epoch_ms: 0,
@@ -208,10 +237,17 @@ impl FakeProvider {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => FakeCloud::default(),
             Err(e) => return Err(e),
         };
-        let epoch_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let epoch_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         let p = FakeProvider::new(script);
         p.inner.lock().expect("fresh").cloud = cloud;
-        Ok(FakeProvider { persist: Some(path.to_path_buf()), epoch_ms, ..p })
+        Ok(FakeProvider {
+            persist: Some(path.to_path_buf()),
+            epoch_ms,
+            ..p
+        })
     }
 
     /// Scripts from `NETPLAN_FAKE_SCRIPT` (a JSON file or inline JSON), for the CLI and its tests.
@@ -219,7 +255,12 @@ impl FakeProvider {
         match std::env::var("NETPLAN_FAKE_SCRIPT") {
             Err(_) => Ok(Script::default()),
             Ok(v) => {
-                let text = if v.trim_start().starts_with('{') { v } else { std::fs::read_to_string(&v).map_err(|e| format!("NETPLAN_FAKE_SCRIPT {v}: {e}"))? };
+                let text = if v.trim_start().starts_with('{') {
+                    v
+                } else {
+                    std::fs::read_to_string(&v)
+                        .map_err(|e| format!("NETPLAN_FAKE_SCRIPT {v}: {e}"))?
+                };
                 serde_json::from_str(&text).map_err(|e| format!("NETPLAN_FAKE_SCRIPT: {e}"))
             }
         }
@@ -255,9 +296,12 @@ impl FakeProvider {
     }
 
     fn persist(&self, cloud: &FakeCloud) -> Result<(), ProviderError> {
-        let Some(path) = &self.persist else { return Ok(()) };
+        let Some(path) = &self.persist else {
+            return Ok(());
+        };
         let tmp = path.with_extension("tmp");
-        let bytes = serde_json::to_vec(cloud).map_err(|e| err(ErrorKind::Other, "Persist", e.to_string()))?;
+        let bytes = serde_json::to_vec(cloud)
+            .map_err(|e| err(ErrorKind::Other, "Persist", e.to_string()))?;
         let write = || -> std::io::Result<()> {
             use std::io::Write;
             let mut f = std::fs::File::create(&tmp)?;
@@ -269,7 +313,11 @@ impl FakeProvider {
     }
 
     /// Counts the call and returns the scripted failure, if this call is one.
-    fn scripted_failure(inner: &mut Inner, op: Op, addr: Option<&ResourceAddr>) -> Option<ProviderError> {
+    fn scripted_failure(
+        inner: &mut Inner,
+        op: Op,
+        addr: Option<&ResourceAddr>,
+    ) -> Option<ProviderError> {
         let kind = addr.map(|a| a.kind);
         let n_any = {
             let c = inner.counts.entry((op, None)).or_insert(0);
@@ -308,7 +356,11 @@ impl FakeProvider {
                     "InvalidParameterValue" => ErrorKind::InvalidInput,
                     _ => ErrorKind::Other,
                 };
-                return Some(err(kind, &f.code, format!("scripted failure of {op:?} call {n}")));
+                return Some(err(
+                    kind,
+                    &f.code,
+                    format!("scripted failure of {op:?} call {n}"),
+                ));
             }
         }
         None
@@ -316,7 +368,13 @@ impl FakeProvider {
 
     /// Common frame of every call: scripted failure, the operation itself under the lock, latency
     /// (outside the lock, so calls overlap), persistence, and the log entry.
-    async fn call<T>(&self, op: Op, addr: Option<&ResourceAddr>, latency_after: bool, body: impl FnOnce(&mut FakeCloud, u64) -> Result<(T, u64), ProviderError>) -> Result<T, ProviderError> {
+    async fn call<T>(
+        &self,
+        op: Op,
+        addr: Option<&ResourceAddr>,
+        latency_after: bool,
+        body: impl FnOnce(&mut FakeCloud, u64) -> Result<(T, u64), ProviderError>,
+    ) -> Result<T, ProviderError> {
         let start = self.start.elapsed();
         let now = self.now_ms();
         let result = {
@@ -348,7 +406,13 @@ impl FakeProvider {
             Err(e) => Err(e),
         };
         let end = self.start.elapsed();
-        self.inner.lock().expect("fake lock").calls.push(Call { op, address: addr.cloned(), start, end, error: result.as_ref().err().map(|e| e.to_string()) });
+        self.inner.lock().expect("fake lock").calls.push(Call {
+            op,
+            address: addr.cloned(),
+            start,
+            end,
+            error: result.as_ref().err().map(|e| e.to_string()),
+        });
         result
     }
 
@@ -363,7 +427,9 @@ impl FakeProvider {
 }
 
 fn release_enis(cloud: &mut FakeCloud, now: u64) {
-    cloud.enis.retain(|e| e.release_at_ms.is_none_or(|t| t > now));
+    cloud
+        .enis
+        .retain(|e| e.release_at_ms.is_none_or(|t| t > now));
 }
 
 fn new_id(cloud: &mut FakeCloud, kind: Kind) -> String {
@@ -375,16 +441,34 @@ fn new_id(cloud: &mut FakeCloud, kind: Kind) -> String {
     }
 }
 
-fn exists(cloud: &FakeCloud, kind: Kind, id: Option<&str>, what: &str) -> Result<(), ProviderError> {
+fn exists(
+    cloud: &FakeCloud,
+    kind: Kind,
+    id: Option<&str>,
+    what: &str,
+) -> Result<(), ProviderError> {
     match id {
-        Some(id) if cloud.objects.get(id).is_some_and(|o| o.kind == kind) => Ok(()),
-        Some(id) => Err(err(ErrorKind::NotFound, &format!("Invalid{}ID.NotFound", what), format!("The {what} ID '{id}' does not exist"))),
-        None => Err(err(ErrorKind::InvalidInput, "MissingParameter", format!("missing {what}"))),
+        Some(id) if cloud.get(kind, id).is_some() => Ok(()),
+        Some(id) => Err(err(
+            ErrorKind::NotFound,
+            &format!("Invalid{}ID.NotFound", what),
+            format!("The {what} ID '{id}' does not exist"),
+        )),
+        None => Err(err(
+            ErrorKind::InvalidInput,
+            "MissingParameter",
+            format!("missing {what}"),
+        )),
     }
 }
 
 /// Checks a create the way AWS would, and computes the object's attributes.
-fn create_object(cloud: &mut FakeCloud, addr: &ResourceAddr, attrs: &JsonAttrs, now: u64) -> Result<(String, JsonAttrs), ProviderError> {
+fn create_object(
+    cloud: &mut FakeCloud,
+    addr: &ResourceAddr,
+    attrs: &JsonAttrs,
+    now: u64,
+) -> Result<(String, JsonAttrs), ProviderError> {
     let mut out = attrs.clone();
     out.remove("tags");
     let kind = addr.kind;
@@ -392,54 +476,130 @@ fn create_object(cloud: &mut FakeCloud, addr: &ResourceAddr, attrs: &JsonAttrs, 
         Kind::Subnet => {
             let vpc_id = s(attrs, "vpc");
             exists(cloud, Kind::Vpc, vpc_id, "Vpc")?;
-            let vpc = &cloud.objects[vpc_id.expect("checked")];
-            let cidr: ipnet::Ipv4Net = s(attrs, "cidr").unwrap_or("").parse().map_err(|_| err(ErrorKind::InvalidInput, "InvalidParameterValue", "bad CIDR"))?;
-            let block: ipnet::Ipv4Net = s(&vpc.attrs, "cidr").unwrap_or("").parse().map_err(|_| err(ErrorKind::Other, "Internal", "vpc cidr"))?;
+            let vpc = cloud
+                .get(Kind::Vpc, vpc_id.expect("checked"))
+                .expect("checked");
+            let cidr: ipnet::Ipv4Net = s(attrs, "cidr")
+                .unwrap_or("")
+                .parse()
+                .map_err(|_| err(ErrorKind::InvalidInput, "InvalidParameterValue", "bad CIDR"))?;
+            let block: ipnet::Ipv4Net = s(&vpc.attrs, "cidr")
+                .unwrap_or("")
+                .parse()
+                .map_err(|_| err(ErrorKind::Other, "Internal", "vpc cidr"))?;
             if !block.contains(&cidr) {
-                return Err(err(ErrorKind::InvalidInput, "InvalidSubnet.Range", format!("The CIDR '{cidr}' is invalid.")));
+                return Err(err(
+                    ErrorKind::InvalidInput,
+                    "InvalidSubnet.Range",
+                    format!("The CIDR '{cidr}' is invalid."),
+                ));
             }
-            for o in cloud.of_kind(Kind::Subnet).filter(|o| s(&o.attrs, "vpc") == vpc_id) {
-                let other: ipnet::Ipv4Net = s(&o.attrs, "cidr").unwrap_or("0.0.0.0/32").parse().unwrap_or_default();
+            for o in cloud
+                .of_kind(Kind::Subnet)
+                .filter(|o| s(&o.attrs, "vpc") == vpc_id)
+            {
+                let other: ipnet::Ipv4Net = s(&o.attrs, "cidr")
+                    .unwrap_or("0.0.0.0/32")
+                    .parse()
+                    .unwrap_or_default();
                 if other.contains(&cidr.network()) || cidr.contains(&other.network()) {
-                    return Err(err(ErrorKind::InvalidInput, "InvalidSubnet.Conflict", format!("The CIDR '{cidr}' conflicts with another subnet")));
+                    return Err(err(
+                        ErrorKind::InvalidInput,
+                        "InvalidSubnet.Conflict",
+                        format!("The CIDR '{cidr}' conflicts with another subnet"),
+                    ));
                 }
             }
-            if let (Some(i), Some(v6)) = (attrs.get("ipv6_index").and_then(J::as_i64), s(&vpc.attrs, "ipv6_cidr_block")) {
+            if let (Some(i), Some(v6)) = (
+                attrs.get("ipv6_index").and_then(J::as_i64),
+                s(&vpc.attrs, "ipv6_cidr_block"),
+            ) {
                 let base = v6.trim_end_matches("::/56");
-                out.insert("ipv6_cidr_block".into(), json!(format!("{base}{:02x}::/64", i)));
+                out.insert(
+                    "ipv6_cidr_block".into(),
+                    json!(format!("{base}{:02x}::/64", i)),
+                );
             }
         }
         Kind::Vpc => {
             if attrs.get("ipv6").and_then(J::as_bool) == Some(true) {
-                out.insert("ipv6_cidr_block".into(), json!(format!("2600:1f18:{:x}:{:x}00::/56", cloud.next_id % 0xffff, cloud.next_id % 0xff)));
+                out.insert(
+                    "ipv6_cidr_block".into(),
+                    json!(format!(
+                        "2600:1f18:{:x}:{:x}00::/56",
+                        cloud.next_id % 0xffff,
+                        cloud.next_id % 0xff
+                    )),
+                );
             }
         }
         Kind::InternetGateway => {
             let vpc = s(attrs, "vpc");
             exists(cloud, Kind::Vpc, vpc, "Vpc")?;
-            if cloud.of_kind(Kind::InternetGateway).any(|o| s(&o.attrs, "vpc") == vpc) {
-                return Err(err(ErrorKind::InvalidInput, "Resource.AlreadyAssociated", "the VPC already has an internet gateway attached"));
+            if cloud
+                .of_kind(Kind::InternetGateway)
+                .any(|o| s(&o.attrs, "vpc") == vpc)
+            {
+                return Err(err(
+                    ErrorKind::InvalidInput,
+                    "Resource.AlreadyAssociated",
+                    "the VPC already has an internet gateway attached",
+                ));
             }
         }
-        Kind::EgressOnlyInternetGateway | Kind::RouteTable | Kind::SecurityGroup | Kind::VpcEndpoint => {
+        Kind::EgressOnlyInternetGateway
+        | Kind::RouteTable
+        | Kind::SecurityGroup
+        | Kind::VpcEndpoint => {
             exists(cloud, Kind::Vpc, s(attrs, "vpc"), "Vpc")?;
             if kind == Kind::SecurityGroup {
                 let name = s(attrs, "name");
-                if cloud.of_kind(Kind::SecurityGroup).any(|o| s(&o.attrs, "vpc") == s(attrs, "vpc") && s(&o.attrs, "name") == name) {
-                    return Err(err(ErrorKind::InvalidInput, "InvalidGroup.Duplicate", format!("The security group '{}' already exists", name.unwrap_or(""))));
+                if cloud
+                    .of_kind(Kind::SecurityGroup)
+                    .any(|o| s(&o.attrs, "vpc") == s(attrs, "vpc") && s(&o.attrs, "name") == name)
+                {
+                    return Err(err(
+                        ErrorKind::InvalidInput,
+                        "InvalidGroup.Duplicate",
+                        format!("The security group '{}' already exists", name.unwrap_or("")),
+                    ));
                 }
             }
             if kind == Kind::RouteTable {
                 for sub in strs(attrs, "subnets") {
                     exists(cloud, Kind::Subnet, Some(&sub), "Subnet")?;
-                    if cloud.of_kind(Kind::RouteTable).any(|o| strs(&o.attrs, "subnets").contains(&sub)) {
-                        return Err(err(ErrorKind::InvalidInput, "Resource.AlreadyAssociated", format!("the subnet {sub} is already associated with a route table")));
+                    if cloud
+                        .of_kind(Kind::RouteTable)
+                        .any(|o| strs(&o.attrs, "subnets").contains(&sub))
+                    {
+                        return Err(err(
+                            ErrorKind::InvalidInput,
+                            "Resource.AlreadyAssociated",
+                            format!("the subnet {sub} is already associated with a route table"),
+                        ));
                     }
                 }
-                for r in attrs.get("routes").and_then(J::as_array).into_iter().flatten() {
+                for r in attrs
+                    .get("routes")
+                    .and_then(J::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     let target = r.get("target").and_then(J::as_str).unwrap_or("");
-                    if !cloud.objects.contains_key(target) {
-                        return Err(err(ErrorKind::NotFound, "InvalidGatewayID.NotFound", format!("The gateway ID '{target}' does not exist")));
+                    if !cloud.objects.values().any(|o| {
+                        o.id == target
+                            && matches!(
+                                o.kind,
+                                Kind::InternetGateway
+                                    | Kind::NatGateway
+                                    | Kind::EgressOnlyInternetGateway
+                            )
+                    }) {
+                        return Err(err(
+                            ErrorKind::NotFound,
+                            "InvalidGatewayID.NotFound",
+                            format!("The gateway ID '{target}' does not exist"),
+                        ));
                     }
                 }
             }
@@ -448,31 +608,68 @@ fn create_object(cloud: &mut FakeCloud, addr: &ResourceAddr, attrs: &JsonAttrs, 
             }
         }
         Kind::ElasticIp => {
-            out.insert("public_ip".into(), json!(format!("198.51.100.{}", cloud.next_id % 250 + 1)));
+            out.insert(
+                "public_ip".into(),
+                json!(format!("198.51.100.{}", cloud.next_id % 250 + 1)),
+            );
         }
         Kind::NatGateway => {
             exists(cloud, Kind::Subnet, s(attrs, "subnet"), "Subnet")?;
             let eip = s(attrs, "elastic_ip");
             exists(cloud, Kind::ElasticIp, eip, "Allocation")?;
-            if cloud.of_kind(Kind::NatGateway).any(|o| s(&o.attrs, "elastic_ip") == eip) {
-                return Err(err(ErrorKind::InvalidInput, "Resource.AlreadyAssociated", format!("Elastic IP address [{}] is already associated", eip.unwrap_or(""))));
+            if cloud
+                .of_kind(Kind::NatGateway)
+                .any(|o| s(&o.attrs, "elastic_ip") == eip)
+            {
+                return Err(err(
+                    ErrorKind::InvalidInput,
+                    "Resource.AlreadyAssociated",
+                    format!(
+                        "Elastic IP address [{}] is already associated",
+                        eip.unwrap_or("")
+                    ),
+                ));
             }
         }
         Kind::IamRole => {
             let name = s(attrs, "name").unwrap_or("");
-            if cloud.of_kind(Kind::IamRole).any(|o| s(&o.attrs, "name") == Some(name)) {
-                return Err(err(ErrorKind::InvalidInput, "EntityAlreadyExists", format!("Role with name {name} already exists.")));
+            if cloud
+                .of_kind(Kind::IamRole)
+                .any(|o| s(&o.attrs, "name") == Some(name))
+            {
+                return Err(err(
+                    ErrorKind::InvalidInput,
+                    "EntityAlreadyExists",
+                    format!("Role with name {name} already exists."),
+                ));
             }
-            out.insert("arn".into(), json!(format!("arn:aws:iam::123456789012:role/{name}")));
+            out.insert(
+                "arn".into(),
+                json!(format!("arn:aws:iam::123456789012:role/{name}")),
+            );
         }
         Kind::LambdaFunction => {
             let name = s(attrs, "name").unwrap_or("");
-            if cloud.of_kind(Kind::LambdaFunction).any(|o| s(&o.attrs, "name") == Some(name)) {
-                return Err(err(ErrorKind::InvalidInput, "ResourceConflictException", format!("Function already exist: {name}")));
+            if cloud
+                .of_kind(Kind::LambdaFunction)
+                .any(|o| s(&o.attrs, "name") == Some(name))
+            {
+                return Err(err(
+                    ErrorKind::InvalidInput,
+                    "ResourceConflictException",
+                    format!("Function already exist: {name}"),
+                ));
             }
             let role = s(attrs, "role").unwrap_or("");
-            if !cloud.of_kind(Kind::IamRole).any(|o| s(&o.attrs, "arn") == Some(role)) {
-                return Err(err(ErrorKind::InvalidInput, "InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda."));
+            if !cloud
+                .of_kind(Kind::IamRole)
+                .any(|o| s(&o.attrs, "arn") == Some(role))
+            {
+                return Err(err(
+                    ErrorKind::InvalidInput,
+                    "InvalidParameterValueException",
+                    "The role defined for the function cannot be assumed by Lambda.",
+                ));
             }
             for sub in strs(attrs, "subnets") {
                 exists(cloud, Kind::Subnet, Some(&sub), "Subnet")?;
@@ -480,16 +677,30 @@ fn create_object(cloud: &mut FakeCloud, addr: &ResourceAddr, attrs: &JsonAttrs, 
             for sg in strs(attrs, "security_groups") {
                 exists(cloud, Kind::SecurityGroup, Some(&sg), "Group")?;
             }
-            out.insert("arn".into(), json!(format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")));
+            out.insert(
+                "arn".into(),
+                json!(format!(
+                    "arn:aws:lambda:us-east-1:123456789012:function:{name}"
+                )),
+            );
         }
-        Kind::Network | Kind::Function => return Err(err(ErrorKind::InvalidInput, "Unsupported", "high-level kinds are expanded by the engine")),
+        Kind::Network | Kind::Function => {
+            return Err(err(
+                ErrorKind::InvalidInput,
+                "Unsupported",
+                "high-level kinds are expanded by the engine",
+            ))
+        }
     }
     let id = match kind {
         Kind::IamRole | Kind::LambdaFunction => s(attrs, "name").unwrap_or("").to_string(),
         _ => new_id(cloud, kind),
     };
     if kind == Kind::Vpc {
-        out.insert("main_route_table".into(), json!(format!("rtb-main{}", &id[4..])));
+        out.insert(
+            "main_route_table".into(),
+            json!(format!("rtb-main{}", &id[4..])),
+        );
     }
     if kind == Kind::LambdaFunction {
         attach_enis(cloud, &id, attrs, now);
@@ -504,54 +715,109 @@ fn attach_enis(cloud: &mut FakeCloud, function: &str, attrs: &JsonAttrs, _now: u
     for sub in strs(attrs, "subnets") {
         cloud.next_id += 1;
         let id = format!("eni-{:017x}", cloud.next_id);
-        cloud.enis.push(FakeEni { id, function: function.to_string(), role_arn: role.clone(), subnet: sub, security_groups: sgs.clone(), release_at_ms: None });
+        cloud.enis.push(FakeEni {
+            id,
+            function: function.to_string(),
+            role_arn: role.clone(),
+            subnet: sub,
+            security_groups: sgs.clone(),
+            release_at_ms: None,
+        });
     }
 }
 
 /// AWS's dependency rules: what refuses to go while something still uses it.
 fn check_delete(cloud: &FakeCloud, obj: &FakeObject) -> Result<(), ProviderError> {
     let id = obj.id.as_str();
-    let dv = |msg: String| Err(err(ErrorKind::DependencyViolation, "DependencyViolation", msg));
+    let dv = |msg: String| {
+        Err(err(
+            ErrorKind::DependencyViolation,
+            "DependencyViolation",
+            msg,
+        ))
+    };
     match obj.kind {
         Kind::Vpc => {
-            if let Some(o) = cloud.objects.values().find(|o| s(&o.attrs, "vpc") == Some(id)) {
-                return dv(format!("The vpc '{id}' has dependencies and cannot be deleted ({} {})", o.kind, o.id));
+            if let Some(o) = cloud
+                .objects
+                .values()
+                .find(|o| s(&o.attrs, "vpc") == Some(id))
+            {
+                return dv(format!(
+                    "The vpc '{id}' has dependencies and cannot be deleted ({} {})",
+                    o.kind, o.id
+                ));
             }
         }
         Kind::Subnet => {
-            if let Some(n) = cloud.of_kind(Kind::NatGateway).find(|o| s(&o.attrs, "subnet") == Some(id)) {
-                return dv(format!("The subnet '{id}' has dependencies and cannot be deleted (NAT gateway {})", n.id));
+            if let Some(n) = cloud
+                .of_kind(Kind::NatGateway)
+                .find(|o| s(&o.attrs, "subnet") == Some(id))
+            {
+                return dv(format!(
+                    "The subnet '{id}' has dependencies and cannot be deleted (NAT gateway {})",
+                    n.id
+                ));
             }
             if let Some(e) = cloud.enis.iter().find(|e| e.subnet == id) {
                 return dv(format!("The subnet '{id}' has dependencies and cannot be deleted (network interface {} of Lambda {})", e.id, e.function));
             }
         }
         Kind::SecurityGroup => {
-            if let Some(e) = cloud.enis.iter().find(|e| e.security_groups.iter().any(|g| g == id)) {
-                return dv(format!("resource {id} has a dependent object (network interface {} of Lambda {})", e.id, e.function));
+            if let Some(e) = cloud
+                .enis
+                .iter()
+                .find(|e| e.security_groups.iter().any(|g| g == id))
+            {
+                return dv(format!(
+                    "resource {id} has a dependent object (network interface {} of Lambda {})",
+                    e.id, e.function
+                ));
             }
         }
         Kind::InternetGateway => {
             let vpc = s(&obj.attrs, "vpc");
-            let subnets: Vec<&str> = cloud.of_kind(Kind::Subnet).filter(|o| s(&o.attrs, "vpc") == vpc).map(|o| o.id.as_str()).collect();
-            if let Some(n) = cloud.of_kind(Kind::NatGateway).find(|o| s(&o.attrs, "subnet").is_some_and(|sb| subnets.contains(&sb))) {
+            let subnets: Vec<&str> = cloud
+                .of_kind(Kind::Subnet)
+                .filter(|o| s(&o.attrs, "vpc") == vpc)
+                .map(|o| o.id.as_str())
+                .collect();
+            if let Some(n) = cloud
+                .of_kind(Kind::NatGateway)
+                .find(|o| s(&o.attrs, "subnet").is_some_and(|sb| subnets.contains(&sb)))
+            {
                 return dv(format!("Network {} has some mapped public address(es) (NAT gateway {}). Please unmap those public address(es) before detaching the gateway.", vpc.unwrap_or(""), n.id));
             }
         }
         Kind::ElasticIp => {
-            if let Some(n) = cloud.of_kind(Kind::NatGateway).find(|o| s(&o.attrs, "elastic_ip") == Some(id)) {
-                return dv(format!("The address {id} is in use by NAT gateway {}", n.id));
+            if let Some(n) = cloud
+                .of_kind(Kind::NatGateway)
+                .find(|o| s(&o.attrs, "elastic_ip") == Some(id))
+            {
+                return dv(format!(
+                    "The address {id} is in use by NAT gateway {}",
+                    n.id
+                ));
             }
         }
         Kind::IamRole => {
             let arn = s(&obj.attrs, "arn");
             if let Some(e) = cloud.enis.iter().find(|e| Some(e.role_arn.as_str()) == arn) {
-                return dv(format!("role {id} is still needed by Lambda to release network interface {} of {}", e.id, e.function));
+                return dv(format!(
+                    "role {id} is still needed by Lambda to release network interface {} of {}",
+                    e.id, e.function
+                ));
             }
         }
         Kind::RouteTable => {
-            if let Some(ep) = cloud.of_kind(Kind::VpcEndpoint).find(|o| strs(&o.attrs, "route_tables").iter().any(|t| t == id)) {
-                return dv(format!("The routeTable '{id}' has dependencies and cannot be deleted (endpoint {})", ep.id));
+            if let Some(ep) = cloud
+                .of_kind(Kind::VpcEndpoint)
+                .find(|o| strs(&o.attrs, "route_tables").iter().any(|t| t == id))
+            {
+                return dv(format!(
+                    "The routeTable '{id}' has dependencies and cannot be deleted (endpoint {})",
+                    ep.id
+                ));
             }
         }
         _ => {}
@@ -572,11 +838,19 @@ impl Provider for FakeProvider {
                 .objects
                 .iter()
                 .map(|o| {
-                    let found = cloud.objects.get(&o.id).filter(|x| x.kind == o.address.kind).map(|x| {
+                    let found = cloud.get(o.address.kind, &o.id).map(|x| {
                         let mut attrs = x.attrs.clone();
-                        let user: JsonAttrs = x.tags.iter().filter(|(k, _)| !k.starts_with("netplan:")).map(|(k, v)| (k.clone(), v.clone())).collect();
+                        let user: JsonAttrs = x
+                            .tags
+                            .iter()
+                            .filter(|(k, _)| !k.starts_with("netplan:"))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
                         attrs.insert("tags".into(), J::Object(user));
-                        ObjectState { id: x.id.clone(), attrs }
+                        ObjectState {
+                            id: x.id.clone(),
+                            attrs,
+                        }
                     });
                     (o.address.clone(), found)
                 })
@@ -591,10 +865,29 @@ impl Provider for FakeProvider {
         self.call(Op::Create, Some(&req.address), true, |cloud, now| {
             let (id, attrs) = create_object(cloud, &req.address, &req.attrs, now)?;
             let mut shown = attrs.clone();
-            let user: JsonAttrs = req.tags.iter().filter(|(k, _)| !k.starts_with("netplan:")).map(|(k, v)| (k.clone(), v.clone())).collect();
+            let user: JsonAttrs = req
+                .tags
+                .iter()
+                .filter(|(k, _)| !k.starts_with("netplan:"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             shown.insert("tags".into(), J::Object(user));
-            cloud.objects.insert(id.clone(), FakeObject { kind: req.address.kind, id: id.clone(), attrs, tags: req.tags.clone(), token: Some(req.idempotency.token.clone()) });
-            Ok((CreateResponse { object: ObjectState { id, attrs: shown } }, lat))
+            cloud.objects.insert(
+                key(req.address.kind, &id),
+                FakeObject {
+                    kind: req.address.kind,
+                    id: id.clone(),
+                    attrs,
+                    tags: req.tags.clone(),
+                    token: Some(req.idempotency.token.clone()),
+                },
+            );
+            Ok((
+                CreateResponse {
+                    object: ObjectState { id, attrs: shown },
+                },
+                lat,
+            ))
         })
         .await
     }
@@ -602,8 +895,12 @@ impl Provider for FakeProvider {
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
         let lat = self.latency(Op::Update, req.address.kind);
         self.call(Op::Update, Some(&req.address), true, |cloud, now| {
-            let Some(obj) = cloud.objects.get(&req.id).cloned() else {
-                return Err(err(ErrorKind::NotFound, "NotFound", format!("{} {} does not exist", req.address.kind, req.id)));
+            let Some(obj) = cloud.get(req.address.kind, &req.id).cloned() else {
+                return Err(err(
+                    ErrorKind::NotFound,
+                    "NotFound",
+                    format!("{} {} does not exist", req.address.kind, req.id),
+                ));
             };
             let mut attrs = obj.attrs.clone();
             for (k, v) in &req.after {
@@ -614,13 +911,31 @@ impl Provider for FakeProvider {
             if req.address.kind == Kind::RouteTable {
                 for sub in strs(&attrs, "subnets") {
                     exists(cloud, Kind::Subnet, Some(&sub), "Subnet")?;
-                    if cloud.of_kind(Kind::RouteTable).any(|o| o.id != req.id && strs(&o.attrs, "subnets").contains(&sub)) {
-                        return Err(err(ErrorKind::InvalidInput, "Resource.AlreadyAssociated", format!("the subnet {sub} is already associated with another route table")));
+                    if cloud
+                        .of_kind(Kind::RouteTable)
+                        .any(|o| o.id != req.id && strs(&o.attrs, "subnets").contains(&sub))
+                    {
+                        return Err(err(
+                            ErrorKind::InvalidInput,
+                            "Resource.AlreadyAssociated",
+                            format!(
+                                "the subnet {sub} is already associated with another route table"
+                            ),
+                        ));
                     }
                 }
             }
-            if req.address.kind == Kind::LambdaFunction && (req.changed.iter().any(|c| c == "subnets" || c == "security_groups")) {
-                for e in cloud.enis.iter_mut().filter(|e| e.function == req.id && e.release_at_ms.is_none()) {
+            if req.address.kind == Kind::LambdaFunction
+                && (req
+                    .changed
+                    .iter()
+                    .any(|c| c == "subnets" || c == "security_groups"))
+            {
+                for e in cloud
+                    .enis
+                    .iter_mut()
+                    .filter(|e| e.function == req.id && e.release_at_ms.is_none())
+                {
                     e.release_at_ms = Some(now);
                 }
                 attach_enis(cloud, &req.id, &attrs, now);
@@ -629,10 +944,25 @@ impl Provider for FakeProvider {
             tags.retain(|k, _| k.starts_with("netplan:"));
             tags.extend(req.tags.clone());
             let mut shown = attrs.clone();
-            let user: JsonAttrs = tags.iter().filter(|(k, _)| !k.starts_with("netplan:")).map(|(k, v)| (k.clone(), v.clone())).collect();
+            let user: JsonAttrs = tags
+                .iter()
+                .filter(|(k, _)| !k.starts_with("netplan:"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             shown.insert("tags".into(), J::Object(user));
-            cloud.objects.insert(req.id.clone(), FakeObject { attrs, tags, ..obj });
-            Ok((UpdateResponse { object: ObjectState { id: req.id.clone(), attrs: shown } }, lat))
+            cloud.objects.insert(
+                key(req.address.kind, &req.id),
+                FakeObject { attrs, tags, ..obj },
+            );
+            Ok((
+                UpdateResponse {
+                    object: ObjectState {
+                        id: req.id.clone(),
+                        attrs: shown,
+                    },
+                },
+                lat,
+            ))
         })
         .await
     }
@@ -641,11 +971,15 @@ impl Provider for FakeProvider {
         let lat = self.latency(Op::Delete, req.address.kind);
         let linger = self.inner.lock().expect("fake lock").script.eni_linger_ms;
         self.call(Op::Delete, Some(&req.address), true, |cloud, now| {
-            let Some(obj) = cloud.objects.get(&req.id).cloned() else {
-                return Err(err(ErrorKind::NotFound, "NotFound", format!("{} {} does not exist", req.address.kind, req.id)));
+            let Some(obj) = cloud.get(req.address.kind, &req.id).cloned() else {
+                return Err(err(
+                    ErrorKind::NotFound,
+                    "NotFound",
+                    format!("{} {} does not exist", req.address.kind, req.id),
+                ));
             };
             check_delete(cloud, &obj)?;
-            cloud.objects.remove(&req.id);
+            cloud.objects.remove(&key(obj.kind, &obj.id));
             if obj.kind == Kind::LambdaFunction {
                 for e in cloud.enis.iter_mut().filter(|e| e.function == obj.id) {
                     e.release_at_ms = Some(now + linger);
@@ -663,14 +997,24 @@ impl Provider for FakeProvider {
             let found = cloud.objects.values().find(|o| {
                 o.kind == req.address.kind
                     && (o.token.as_deref() == Some(key.token.as_str())
-                        || (o.tags.get("netplan:stack").and_then(J::as_str) == Some(key.stack.as_str())
-                            && o.tags.get("netplan:address").and_then(J::as_str) == Some(key.address.to_string().as_str())))
+                        || (o.tags.get("netplan:stack").and_then(J::as_str)
+                            == Some(key.stack.as_str())
+                            && o.tags.get("netplan:address").and_then(J::as_str)
+                                == Some(key.address.to_string().as_str())))
             });
             let object = found.map(|o| {
                 let mut attrs = o.attrs.clone();
-                let user: JsonAttrs = o.tags.iter().filter(|(k, _)| !k.starts_with("netplan:")).map(|(k, v)| (k.clone(), v.clone())).collect();
+                let user: JsonAttrs = o
+                    .tags
+                    .iter()
+                    .filter(|(k, _)| !k.starts_with("netplan:"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 attrs.insert("tags".into(), J::Object(user));
-                ObjectState { id: o.id.clone(), attrs }
+                ObjectState {
+                    id: o.id.clone(),
+                    attrs,
+                }
             });
             Ok((FindResponse { object }, lat))
         })

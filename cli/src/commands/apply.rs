@@ -1,7 +1,14 @@
-//! `netplan apply` and `netplan destroy`.
+//! `netplan apply` and `netplan destroy`: plan (or load a saved plan), confirm, converge with live
+//! progress, roll back on failure, and report.
 
-use crate::session::CliResult;
+use crate::render::{self, paint, BOLD, GREEN, RED, YELLOW};
+use crate::session::{load_config, open_store, require_provider, CliError, CliResult};
 use crate::{ConfigArg, Globals, Outcome};
+use netplan_engine::apply::{self, ApplyOptions, ApplyReport, Outcome as ApplyOutcome, StepStatus};
+use netplan_engine::config::Config;
+use netplan_engine::ops::{self, OpsError, PrepareOptions};
+use netplan_engine::plan::{Plan, SavedPlan};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -10,11 +17,12 @@ pub struct Args {
     pub config: ConfigArg,
     /// A plan saved with `netplan plan -o`.
     pub planfile: Option<PathBuf>,
+    /// Apply without asking.
     #[arg(long)]
     pub auto_approve: bool,
     /// At most this many provider calls in flight.
-    #[arg(long, default_value_t = 10)]
-    pub parallelism: usize,
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
     /// On failure, keep what succeeded instead of undoing it.
     #[arg(long)]
     pub no_rollback: bool,
@@ -24,16 +32,220 @@ pub struct Args {
 pub struct DestroyArgs {
     #[command(flatten)]
     pub config: ConfigArg,
+    /// Destroy without asking.
     #[arg(long)]
     pub auto_approve: bool,
-    #[arg(long, default_value_t = 10)]
-    pub parallelism: usize,
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
 }
 
-pub async fn run(_g: &Globals, _a: Args) -> CliResult<Outcome> {
-    Err(super::not_yet("apply", "the executor (issue 3)"))
+pub fn ops_error(e: OpsError) -> CliError {
+    match e {
+        OpsError::State(e) => e.into(),
+        OpsError::Plan(e) => e.into(),
+        OpsError::NoProvider { .. } => CliError::with_hint(e.to_string(), "set NETPLAN_FAKE_CLOUD=FILE to use netplan's fake cloud (the AWS provider is not part of this build yet)"),
+        e => CliError::msg(e.to_string()),
+    }
 }
 
-pub async fn destroy(_g: &Globals, _a: DestroyArgs) -> CliResult<Outcome> {
-    Err(super::not_yet("destroy", "the executor (issue 3)"))
+fn confirm(question: &str) -> CliResult<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::with_hint(
+            "refusing to change the cloud without confirmation: stdin is not a terminal",
+            "pass --auto-approve",
+        ));
+    }
+    anstream::eprint!("{question} Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if answer.trim() != "yes" {
+        return Err(CliError::msg("cancelled; nothing was changed"));
+    }
+    Ok(())
+}
+
+pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
+    let saved: Option<SavedPlan> = match &a.planfile {
+        Some(p) => {
+            let bytes = std::fs::read(p)
+                .map_err(|e| CliError::msg(format!("cannot read the plan {}: {e}", p.display())))?;
+            Some(serde_json::from_slice(&bytes).map_err(|e| {
+                CliError::with_hint(
+                    format!("{} is not a netplan plan file: {e}", p.display()),
+                    "make one with netplan plan -o FILE",
+                )
+            })?)
+        }
+        None => None,
+    };
+    let config_arg = match (&saved, &a.config.config) {
+        (Some(s), None) => ConfigArg {
+            config: Some(PathBuf::from(&s.config_path)),
+        },
+        _ => a.config.clone(),
+    };
+    let config = load_config(g, &config_arg)?;
+    let auto = a.auto_approve || saved.is_some();
+    converge(
+        g,
+        &config,
+        false,
+        auto,
+        a.parallelism as usize,
+        !a.no_rollback,
+        saved,
+    )
+    .await
+}
+
+pub async fn destroy(g: &Globals, a: DestroyArgs) -> CliResult<Outcome> {
+    let config = load_config(g, &a.config)?;
+    converge(
+        g,
+        &config,
+        true,
+        a.auto_approve,
+        a.parallelism as usize,
+        false,
+        None,
+    )
+    .await
+}
+
+async fn converge(
+    g: &Globals,
+    config: &Config,
+    destroy: bool,
+    auto_approve: bool,
+    parallelism: usize,
+    rollback: bool,
+    saved: Option<SavedPlan>,
+) -> CliResult<Outcome> {
+    let store: std::sync::Arc<dyn netplan_engine::state::store::StateStore> =
+        open_store(config)?.into();
+    let _lock = store.lock(if destroy { "destroy" } else { "apply" })?;
+    let provider = require_provider(g, if destroy { "destroy" } else { "apply" })?;
+    let prepared = ops::prepare(
+        config,
+        Some(provider.as_ref()),
+        store.as_ref(),
+        PrepareOptions {
+            refresh: true,
+            destroy,
+        },
+    )
+    .await
+    .map_err(ops_error)?;
+    for r in &prepared.reconciled {
+        anstream::eprintln!("reconciled a pending operation of the previous run: {r:?}");
+    }
+    let plan: Plan = match saved {
+        Some(s) => {
+            s.check_current(config, prepared.stored.as_ref())
+                .map_err(|e| {
+                    CliError::with_hint(
+                        format!("the saved plan is stale: {e}"),
+                        "make a new plan with netplan plan -o FILE",
+                    )
+                })?;
+            s.plan
+        }
+        None => prepared.plan,
+    };
+    anstream::print!("{}", render::plan(&plan));
+    let working = prepared.working;
+    if !plan.has_changes() {
+        if prepared.stored.as_ref() != Some(&working) && prepared.stored.is_some() {
+            store.save(&working)?; // persist what refresh and reconciliation learned
+        }
+        return Ok(Outcome::Ok);
+    }
+    if !auto_approve {
+        confirm(if destroy {
+            "Destroy everything above?"
+        } else {
+            "Apply these changes?"
+        })?;
+    }
+    // Ctrl-C: each press bumps the level; the executor reads it (see apply's module docs).
+    let (int_tx, int_rx) = tokio::sync::watch::channel(0u8);
+    let signals = tokio::spawn(async move {
+        let mut level = 0u8;
+        while tokio::signal::ctrl_c().await.is_ok() {
+            level = level.saturating_add(1);
+            let _ = int_tx.send(level);
+        }
+    });
+    let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
+    let renderer = tokio::spawn(crate::progress::render(ev_rx));
+    let mut opts = ApplyOptions::new(&config.stack.name);
+    opts.parallelism = parallelism;
+    opts.rollback = rollback;
+    opts.base_dir = config.dir.clone();
+    opts.interrupt = Some(int_rx);
+    opts.events = Some(ev_tx);
+    let started = std::time::Instant::now();
+    let report = apply::apply(&plan, working, provider, store.clone(), opts)
+        .await
+        .map_err(|e| CliError::msg(e.to_string()))?;
+    let _ = renderer.await;
+    signals.abort();
+    summarize(&report, started.elapsed(), destroy, store.location())
+}
+
+fn summarize(
+    report: &ApplyReport,
+    elapsed: std::time::Duration,
+    destroy: bool,
+    location: String,
+) -> CliResult<Outcome> {
+    let done = report
+        .steps
+        .iter()
+        .filter(|(_, s)| *s == StepStatus::Done)
+        .count();
+    let took = format!("{:.1}s", elapsed.as_secs_f64());
+    match &report.outcome {
+        ApplyOutcome::Applied => {
+            let what = if destroy {
+                "Destroy complete"
+            } else {
+                "Apply complete"
+            };
+            anstream::println!(
+                "\n{} {done} steps in {took}. State: {location}",
+                paint(GREEN.bold(), &format!("{what}!"))
+            );
+            Ok(Outcome::Ok)
+        }
+        outcome => {
+            anstream::eprintln!();
+            for (step, error) in report.failures() {
+                anstream::eprintln!("{} {step}: {error}", paint(RED.bold(), "failed:"));
+            }
+            let (message, hint) = match outcome {
+                ApplyOutcome::Failed { rolled_back: true } => (
+                    format!("{} failed and was rolled back: the cloud and the state are as they were before it{}", if destroy { "destroy" } else { "apply" }, if report.not_undoable.is_empty() { String::new() } else { format!(", except {} deletion(s) that cannot be undone", report.not_undoable.len()) }),
+                    "fix the cause above and run apply again".to_string(),
+                ),
+                ApplyOutcome::Failed { rolled_back: false } => (
+                    format!("{} failed after {done} steps; what succeeded is kept and recorded in {location}", if destroy { "destroy" } else { "apply" }),
+                    format!("fix the cause above and run {} again: it continues from here", if destroy { "destroy" } else { "apply" }),
+                ),
+                ApplyOutcome::RollbackIncomplete { remaining } => {
+                    let names: Vec<String> = remaining.iter().map(|a| a.to_string()).collect();
+                    (format!("apply failed and the rollback did not finish: {} remain (kept in the state)", names.join(", ")), "run apply again to converge, or destroy to remove them".to_string())
+                }
+                ApplyOutcome::Interrupted { rolled_back } => (
+                    format!("interrupted{}; the state in {location} records exactly what exists", if *rolled_back { " and rolled back" } else { "" }),
+                    "run apply again to continue".to_string(),
+                ),
+                ApplyOutcome::Applied => unreachable!("handled above"),
+            };
+            anstream::eprintln!("{}", paint(BOLD, &format!("{done} steps done in {took}")));
+            let _ = YELLOW;
+            Err(CliError::with_hint(message, hint))
+        }
+    }
 }

@@ -20,10 +20,14 @@ pub struct Args {
 
 pub fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
     let config = load_config(g, &a.config)?;
-    let graph = Graph::build(config.resources.values()).map_err(|c| CliError::msg(format!("dependency cycle: {c:?}")))?;
-    print!("{}", match a.format {
-        Format::Dot => graph.to_dot(),
-        Format::Mermaid => graph.to_mermaid(),
-    });
+    let graph = Graph::build(config.resources.values())
+        .map_err(|c| CliError::msg(format!("dependency cycle: {c:?}")))?;
+    print!(
+        "{}",
+        match a.format {
+            Format::Dot => graph.to_dot(),
+            Format::Mermaid => graph.to_mermaid(),
+        }
+    );
     Ok(Outcome::Ok)
 }

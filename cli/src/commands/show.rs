@@ -20,16 +20,33 @@ pub fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
         if a.json {
             println!("null");
         } else {
-            println!("{} holds no state yet: nothing has been applied.", store.location());
+            println!(
+                "{} holds no state yet: nothing has been applied.",
+                store.location()
+            );
         }
         return Ok(Outcome::Ok);
     };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&state).map_err(|e| CliError::msg(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&state).map_err(|e| CliError::msg(e.to_string()))?
+        );
         return Ok(Outcome::Ok);
     }
-    anstream::println!("{} (stack {}, serial {}, lineage {})", paint(BOLD, &store.location()), state.stack, state.serial, state.lineage);
-    let width = state.resources.iter().map(|r| r.address.to_string().len()).max().unwrap_or(0);
+    anstream::println!(
+        "{} (stack {}, serial {}, lineage {})",
+        paint(BOLD, &store.location()),
+        state.stack,
+        state.serial,
+        state.lineage
+    );
+    let width = state
+        .resources
+        .iter()
+        .map(|r| r.address.to_string().len())
+        .max()
+        .unwrap_or(0);
     for r in &state.resources {
         let mut flags = vec![];
         if r.existing {
@@ -38,11 +55,21 @@ pub fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
         if r.deposed {
             flags.push("deposed");
         }
-        let flags = if flags.is_empty() { String::new() } else { paint(DIM, &format!("  ({})", flags.join(", "))) };
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            paint(DIM, &format!("  ({})", flags.join(", ")))
+        };
         anstream::println!("  {:<width$}  {}{flags}", r.address.to_string(), r.id);
     }
     for p in &state.pending {
-        anstream::println!("  {} pending {:?} of {} since {} (reconciled by the next plan or apply)", paint(YELLOW, "!"), p.operation, p.address, p.started_at);
+        anstream::println!(
+            "  {} pending {:?} of {} since {} (reconciled by the next plan or apply)",
+            paint(YELLOW, "!"),
+            p.operation,
+            p.address,
+            p.started_at
+        );
     }
     println!("{} objects.", state.resources.len());
     Ok(Outcome::Ok)

@@ -15,9 +15,19 @@ pub fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
     let declared = config.resources.len() - generated;
     let mut line = format!("The config is valid: {} resources", config.resources.len());
     if generated > 0 {
-        let origins: Vec<String> = config.expansions.iter().map(|(k, v)| format!("{k}: {}", v.len())).collect();
-        line.push_str(&format!(" ({declared} declared, {generated} expanded from {})", origins.join(", ")));
+        let origins: Vec<String> = config
+            .expansions
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", v.len()))
+            .collect();
+        line.push_str(&format!(
+            " ({declared} declared, {generated} expanded from {})",
+            origins.join(", ")
+        ));
     }
-    anstream::println!("{} {line}.", crate::render::paint(crate::render::GREEN.bold(), "Success!"));
+    anstream::println!(
+        "{} {line}.",
+        crate::render::paint(crate::render::GREEN.bold(), "Success!")
+    );
     Ok(Outcome::Ok)
 }

@@ -22,7 +22,12 @@ pub(super) struct Expanded {
 }
 
 impl Expanded {
-    pub fn into_parts(self) -> (BTreeMap<ResourceAddr, Resource>, BTreeMap<ResourceAddr, Vec<ResourceAddr>>) {
+    pub fn into_parts(
+        self,
+    ) -> (
+        BTreeMap<ResourceAddr, Resource>,
+        BTreeMap<ResourceAddr, Vec<ResourceAddr>>,
+    ) {
         (self.resources, self.expansions)
     }
 }
@@ -43,7 +48,8 @@ fn refv(kind: Kind, name: &str) -> Value {
 }
 
 fn tags_value(stack: &Stack, extra: &[&BTreeMap<String, String>]) -> Value {
-    let mut m: BTreeMap<String, Value> = stack.tags.iter().map(|(k, v)| (k.clone(), s(v))).collect();
+    let mut m: BTreeMap<String, Value> =
+        stack.tags.iter().map(|(k, v)| (k.clone(), s(v))).collect();
     for t in extra {
         m.extend(t.iter().map(|(k, v)| (k.clone(), s(v))));
     }
@@ -58,39 +64,72 @@ struct Ctx<'p, 'a> {
 impl Ctx<'_, '_> {
     fn add(&mut self, r: Resource) {
         if let Some(prev) = self.out.resources.get(&r.addr) {
-            let by = |o: &Option<ResourceAddr>| o.as_ref().map(|a| format!("expanded from {a}")).unwrap_or_else(|| "declared directly".into());
+            let by = |o: &Option<ResourceAddr>| {
+                o.as_ref()
+                    .map(|a| format!("expanded from {a}"))
+                    .unwrap_or_else(|| "declared directly".into())
+            };
             let (a, b) = (by(&prev.origin), by(&r.origin));
             let span = r.header.clone();
             let addr = r.addr.clone();
-            self.p.err(Some(span), format!("`{addr}` is declared twice ({a}; {b})"))
+            self.p
+                .err(Some(span), format!("`{addr}` is declared twice ({a}; {b})"))
                 .resource(&addr)
-                .hint("rename one of them: high-level tables generate addresses from their own name");
+                .hint(
+                    "rename one of them: high-level tables generate addresses from their own name",
+                );
             return;
         }
         if let Some(origin) = &r.origin {
-            self.out.expansions.entry(origin.clone()).or_default().push(r.addr.clone());
+            self.out
+                .expansions
+                .entry(origin.clone())
+                .or_default()
+                .push(r.addr.clone());
         }
         self.out.resources.insert(r.addr.clone(), r);
     }
 }
 
-pub(super) fn expand(p: &mut Parser<'_>, stack: &Stack, region: Option<&str>, decls: Vec<Decl>) -> Expanded {
+pub(super) fn expand(
+    p: &mut Parser<'_>,
+    stack: &Stack,
+    region: Option<&str>,
+    decls: Vec<Decl>,
+) -> Expanded {
     let mut cx = Ctx {
         p,
-        out: Expanded { resources: BTreeMap::new(), expansions: BTreeMap::new(), networks: BTreeMap::new(), decls: BTreeMap::new() },
+        out: Expanded {
+            resources: BTreeMap::new(),
+            expansions: BTreeMap::new(),
+            networks: BTreeMap::new(),
+            decls: BTreeMap::new(),
+        },
     };
     // Low-level first, so that generated names colliding with declared ones are reported on the generated side.
     for d in decls.iter().filter(|d| !d.addr.kind.is_high_level()) {
         let r = plain(stack, d);
         cx.add(r);
-        if d.addr.kind == Kind::NatGateway && d.existing.is_none() && !d.fields.contains_key("elastic_ip") {
+        if d.addr.kind == Kind::NatGateway
+            && d.existing.is_none()
+            && !d.fields.contains_key("elastic_ip")
+        {
             // "a nat_gateway without one allocates its own": an explicit EIP resource, so state tracks it.
             let eip = ResourceAddr::new(Kind::ElasticIp, &d.addr.name);
             let mut attrs = Attrs::new();
             attrs.insert("tags".into(), tags_value(stack, &[&d.tags]));
-            cx.add(Resource { addr: eip.clone(), attrs, depends_on: vec![], existing: None, origin: Some(d.addr.clone()), header: d.header.clone(), spans: BTreeMap::new() });
+            cx.add(Resource {
+                addr: eip.clone(),
+                attrs,
+                depends_on: vec![],
+                existing: None,
+                origin: Some(d.addr.clone()),
+                header: d.header.clone(),
+                spans: BTreeMap::new(),
+            });
             if let Some(nat) = cx.out.resources.get_mut(&d.addr) {
-                nat.attrs.insert("elastic_ip".into(), Value::reference(eip, "id"));
+                nat.attrs
+                    .insert("elastic_ip".into(), Value::reference(eip, "id"));
             }
         }
     }
@@ -178,7 +217,12 @@ impl Gen<'_> {
         attrs.insert("tags".into(), self.stack_tags.clone());
         let spans = spans
             .iter()
-            .filter_map(|(attr, field)| self.d.spans.get(*field).map(|s| (attr.to_string(), s.clone())))
+            .filter_map(|(attr, field)| {
+                self.d
+                    .spans
+                    .get(*field)
+                    .map(|s| (attr.to_string(), s.clone()))
+            })
             .collect();
         Resource {
             addr: ResourceAddr::new(kind, name),
@@ -204,19 +248,32 @@ fn network(cx: &mut Ctx<'_, '_>, stack: &Stack, region: Option<&str>, d: &Decl) 
     let n = &d.addr.name;
     let f = &d.fields;
     let get_bool = |k: &str, dflt: bool| f.get(k).and_then(Value::as_bool).unwrap_or(dflt);
-    let Some(cidr) = f.get("cidr").and_then(Value::as_str) else { return NetworkInfo::default() };
-    let Ok(block) = cidr.parse::<ipnet::IpNet>() else { return NetworkInfo::default() };
+    let Some(cidr) = f.get("cidr").and_then(Value::as_str) else {
+        return NetworkInfo::default();
+    };
+    let Ok(block) = cidr.parse::<ipnet::IpNet>() else {
+        return NetworkInfo::default();
+    };
     let ipnet::IpNet::V4(block) = block else {
-        cx.p.err(d.spans.get("cidr").cloned(), format!("{}: the network's `cidr` must be an IPv4 block", d.addr))
-            .hint("IPv6 comes from Amazon's pool: set ipv6 = true");
+        cx.p.err(
+            d.spans.get("cidr").cloned(),
+            format!("{}: the network's `cidr` must be an IPv4 block", d.addr),
+        )
+        .hint("IPv6 comes from Amazon's pool: set ipv6 = true");
         return NetworkInfo::default();
     };
     let ipv6 = get_bool("ipv6", false);
-    let gen = Gen { d, stack_tags: tags_value(stack, &[&d.tags]) };
+    let gen = Gen {
+        d,
+        stack_tags: tags_value(stack, &[&d.tags]),
+    };
 
     // Availability zones.
     let azs: Vec<String> = match f.get("azs") {
-        Some(Value::List(l)) => l.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Some(Value::List(l)) => l
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         other => {
             let count = other.and_then(Value::as_int).unwrap_or(2) as usize;
             let span = d.spans.get("azs").cloned().unwrap_or(d.header.clone());
@@ -233,9 +290,17 @@ fn network(cx: &mut Ctx<'_, '_>, stack: &Stack, region: Option<&str>, d: &Decl) 
                 }
                 Some((r, Some(all))) => {
                     if count > all.len() {
-                        cx.p.err(Some(span), format!("{}: azs = {count}, but {r} has {} availability zones ({})", d.addr, all.len(), all.join(", ")))
-                            .label("more AZs than the region has")
-                            .hint(format!("use azs = {} or fewer", all.len()));
+                        cx.p.err(
+                            Some(span),
+                            format!(
+                                "{}: azs = {count}, but {r} has {} availability zones ({})",
+                                d.addr,
+                                all.len(),
+                                all.join(", ")
+                            ),
+                        )
+                        .label("more AZs than the region has")
+                        .hint(format!("use azs = {} or fewer", all.len()));
                         return NetworkInfo::default();
                     }
                     all.into_iter().take(count).collect()
@@ -244,14 +309,21 @@ fn network(cx: &mut Ctx<'_, '_>, stack: &Stack, region: Option<&str>, d: &Decl) 
         }
     };
     if azs.is_empty() {
-        cx.p.err(d.spans.get("azs").cloned(), format!("{}: `azs` is empty", d.addr)).hint("list at least one AZ (two for availability)");
+        cx.p.err(
+            d.spans.get("azs").cloned(),
+            format!("{}: `azs` is empty", d.addr),
+        )
+        .hint("list at least one AZ (two for availability)");
         return NetworkInfo::default();
     }
     let suffixes: Vec<String> = azs.iter().map(|a| regions::az_suffix(a)).collect();
     let mut seen = std::collections::BTreeSet::new();
     for (i, sfx) in suffixes.iter().enumerate() {
         if !seen.insert(sfx.clone()) {
-            cx.p.err(d.spans.get("azs").cloned(), format!("{}: AZ `{}` is listed twice", d.addr, azs[i]));
+            cx.p.err(
+                d.spans.get("azs").cloned(),
+                format!("{}: AZ `{}` is listed twice", d.addr, azs[i]),
+            );
             return NetworkInfo::default();
         }
     }
@@ -262,17 +334,33 @@ fn network(cx: &mut Ctx<'_, '_>, stack: &Stack, region: Option<&str>, d: &Decl) 
         Ok(it) => it.take(16).map(|s| s.to_string()).collect(),
         Err(_) => vec![],
     };
-    let tier = |cx: &mut Ctx<'_, '_>, key: &str, label: &str, base_slot: usize| -> Vec<SubnetPlan> {
+    let tier = |cx: &mut Ctx<'_, '_>,
+                key: &str,
+                label: &str,
+                base_slot: usize|
+     -> Vec<SubnetPlan> {
         let cidrs: Vec<(String, String)> = match f.get(key) {
-            Some(Value::List(l)) => l.iter().enumerate().filter_map(|(i, v)| v.as_str().map(|c| (c.to_string(), format!("{key}[{i}]")))).collect(),
+            Some(Value::List(l)) => l
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| v.as_str().map(|c| (c.to_string(), format!("{key}[{i}]"))))
+                .collect(),
             other => {
                 let count = other.and_then(Value::as_int).unwrap_or(azs.len() as i64) as usize;
                 if base_slot + count > slots.len() {
-                    cx.p.err(d.spans.get("cidr").cloned(), format!("{}: the block {block} is too small to carve {count} {label} subnets", d.addr))
-                        .hint("use a larger block (a /16 to /24) or list the subnet CIDRs");
+                    cx.p.err(
+                        d.spans.get("cidr").cloned(),
+                        format!(
+                            "{}: the block {block} is too small to carve {count} {label} subnets",
+                            d.addr
+                        ),
+                    )
+                    .hint("use a larger block (a /16 to /24) or list the subnet CIDRs");
                     return vec![];
                 }
-                (0..count).map(|i| (slots[base_slot + i].clone(), key.to_string())).collect()
+                (0..count)
+                    .map(|i| (slots[base_slot + i].clone(), key.to_string()))
+                    .collect()
             }
         };
         cidrs
@@ -282,8 +370,18 @@ fn network(cx: &mut Ctx<'_, '_>, stack: &Stack, region: Option<&str>, d: &Decl) 
                 let az_i = i % azs.len();
                 let round = i / azs.len();
                 let suffix = suffixes[az_i].clone();
-                let name = if round == 0 { format!("{n}_{label}_{suffix}") } else { format!("{n}_{label}_{suffix}{}", round + 1) };
-                SubnetPlan { name, cidr, az: azs[az_i].clone(), suffix, span_field }
+                let name = if round == 0 {
+                    format!("{n}_{label}_{suffix}")
+                } else {
+                    format!("{n}_{label}_{suffix}{}", round + 1)
+                };
+                SubnetPlan {
+                    name,
+                    cidr,
+                    az: azs[az_i].clone(),
+                    suffix,
+                    span_field,
+                }
             })
             .collect()
     };
@@ -295,9 +393,20 @@ fn network(cx: &mut Ctx<'_, '_>, stack: &Stack, region: Option<&str>, d: &Decl) 
     let mut vpc = Attrs::new();
     vpc.insert("cidr".into(), s(cidr));
     vpc.insert("ipv6".into(), Value::Bool(ipv6));
-    vpc.insert("dns_hostnames".into(), Value::Bool(get_bool("dns_hostnames", true)));
-    vpc.insert("dns_support".into(), Value::Bool(get_bool("dns_support", true)));
-    cx.add(gen.make(Kind::Vpc, vpc_name.clone(), vpc, &[("cidr", "cidr"), ("ipv6", "ipv6")]));
+    vpc.insert(
+        "dns_hostnames".into(),
+        Value::Bool(get_bool("dns_hostnames", true)),
+    );
+    vpc.insert(
+        "dns_support".into(),
+        Value::Bool(get_bool("dns_support", true)),
+    );
+    cx.add(gen.make(
+        Kind::Vpc,
+        vpc_name.clone(),
+        vpc,
+        &[("cidr", "cidr"), ("ipv6", "ipv6")],
+    ));
 
     let make_subnet = |sp: &SubnetPlan, ipv6_index: Option<i64>| {
         let mut a = Attrs::new();
@@ -307,7 +416,16 @@ fn network(cx: &mut Ctx<'_, '_>, stack: &Stack, region: Option<&str>, d: &Decl) 
         if let Some(i) = ipv6_index {
             a.insert("ipv6_index".into(), Value::Int(i));
         }
-        gen.make(Kind::Subnet, sp.name.clone(), a, &[("cidr", sp.span_field.as_str()), ("az", "azs"), ("vpc", "cidr")])
+        gen.make(
+            Kind::Subnet,
+            sp.name.clone(),
+            a,
+            &[
+                ("cidr", sp.span_field.as_str()),
+                ("az", "azs"),
+                ("vpc", "cidr"),
+            ],
+        )
     };
     for (i, sp) in public.iter().enumerate() {
         cx.add(make_subnet(sp, ipv6.then_some(i as i64)));
@@ -320,10 +438,18 @@ fn network(cx: &mut Ctx<'_, '_>, stack: &Stack, region: Option<&str>, d: &Decl) 
     if has_igw {
         let mut a = Attrs::new();
         a.insert("vpc".into(), vpc_ref());
-        cx.add(gen.make(Kind::InternetGateway, n.clone(), a, &[("vpc", "public_subnets")]));
+        cx.add(gen.make(
+            Kind::InternetGateway,
+            n.clone(),
+            a,
+            &[("vpc", "public_subnets")],
+        ));
     }
     let eigw_default = ipv6;
-    let eigw = f.get("egress_only_igw").and_then(Value::as_bool).unwrap_or(eigw_default);
+    let eigw = f
+        .get("egress_only_igw")
+        .and_then(Value::as_bool)
+        .unwrap_or(eigw_default);
     if eigw && !ipv6 {
         cx.p.err(d.spans.get("egress_only_igw").cloned(), format!("{}: egress_only_igw = true needs ipv6 = true", d.addr))
             .hint("an egress-only internet gateway carries IPv6 only; set ipv6 = true or drop egress_only_igw");
@@ -332,16 +458,39 @@ fn network(cx: &mut Ctx<'_, '_>, stack: &Stack, region: Option<&str>, d: &Decl) 
     if eigw {
         let mut a = Attrs::new();
         a.insert("vpc".into(), vpc_ref());
-        cx.add(gen.make(Kind::EgressOnlyInternetGateway, n.clone(), a, &[("vpc", "egress_only_igw")]));
+        cx.add(gen.make(
+            Kind::EgressOnlyInternetGateway,
+            n.clone(),
+            a,
+            &[("vpc", "egress_only_igw")],
+        ));
     }
 
     // NAT gateways.
-    let default_mode = if !public.is_empty() && !private.is_empty() { "per_az" } else { "none" };
-    let mode = f.get("nat_gateways").and_then(Value::as_str).unwrap_or(default_mode).to_string();
-    let nat_span = d.spans.get("nat_gateways").cloned().unwrap_or(d.header.clone());
+    let default_mode = if !public.is_empty() && !private.is_empty() {
+        "per_az"
+    } else {
+        "none"
+    };
+    let mode = f
+        .get("nat_gateways")
+        .and_then(Value::as_str)
+        .unwrap_or(default_mode)
+        .to_string();
+    let nat_span = d
+        .spans
+        .get("nat_gateways")
+        .cloned()
+        .unwrap_or(d.header.clone());
     if mode != "none" && public.is_empty() {
-        cx.p.err(Some(nat_span.clone()), format!("{}: nat_gateways = \"{mode}\" needs at least one public subnet", d.addr))
-            .hint("a NAT gateway sits in a public subnet: set public_subnets = 1 or more");
+        cx.p.err(
+            Some(nat_span.clone()),
+            format!(
+                "{}: nat_gateways = \"{mode}\" needs at least one public subnet",
+                d.addr
+            ),
+        )
+        .hint("a NAT gateway sits in a public subnet: set public_subnets = 1 or more");
     }
     // AZ suffix → NAT name, for AZs that have private subnets.
     let mut nat_for_az: BTreeMap<String, String> = BTreeMap::new();
@@ -358,10 +507,16 @@ fn network(cx: &mut Ctx<'_, '_>, stack: &Stack, region: Option<&str>, d: &Decl) 
         let mut a = Attrs::new();
         a.insert("subnet".into(), refv(Kind::Subnet, &pubsub.name));
         a.insert("elastic_ip".into(), refv(Kind::ElasticIp, &name));
-        let mut r = gen.make(Kind::NatGateway, name.clone(), a, &[("subnet", "nat_gateways")]);
+        let mut r = gen.make(
+            Kind::NatGateway,
+            name.clone(),
+            a,
+            &[("subnet", "nat_gateways")],
+        );
         if has_igw {
             // AWS: a NAT gateway's EIP needs the VPC's internet gateway.
-            r.depends_on.push(ResourceAddr::new(Kind::InternetGateway, n));
+            r.depends_on
+                .push(ResourceAddr::new(Kind::InternetGateway, n));
         }
         cx.add(r);
         name
@@ -399,19 +554,37 @@ fn network(cx: &mut Ctx<'_, '_>, stack: &Stack, region: Option<&str>, d: &Decl) 
         }
         let mut a = Attrs::new();
         a.insert("vpc".into(), vpc_ref());
-        a.insert("subnets".into(), Value::List(public.iter().map(|p| refv(Kind::Subnet, &p.name)).collect()));
+        a.insert(
+            "subnets".into(),
+            Value::List(public.iter().map(|p| refv(Kind::Subnet, &p.name)).collect()),
+        );
         a.insert("routes".into(), Value::List(routes));
         let name = format!("{n}_public");
-        cx.add(gen.make(Kind::RouteTable, name.clone(), a, &[("subnets", "public_subnets")]));
+        cx.add(gen.make(
+            Kind::RouteTable,
+            name.clone(),
+            a,
+            &[("subnets", "public_subnets")],
+        ));
         route_tables.push(name);
     }
     let private_tables: Vec<(String, Vec<&SubnetPlan>, Option<String>)> = if mode == "per_az" {
         private_azs
             .iter()
-            .map(|az| (format!("{n}_private_{az}"), private.iter().filter(|p| &p.suffix == az).collect(), nat_for_az.get(az).cloned()))
+            .map(|az| {
+                (
+                    format!("{n}_private_{az}"),
+                    private.iter().filter(|p| &p.suffix == az).collect(),
+                    nat_for_az.get(az).cloned(),
+                )
+            })
             .collect()
     } else if !private.is_empty() {
-        vec![(format!("{n}_private"), private.iter().collect(), nat_for_az.values().next().cloned())]
+        vec![(
+            format!("{n}_private"),
+            private.iter().collect(),
+            nat_for_az.values().next().cloned(),
+        )]
     } else {
         vec![]
     };
@@ -426,25 +599,53 @@ fn network(cx: &mut Ctx<'_, '_>, stack: &Stack, region: Option<&str>, d: &Decl) 
         }
         let mut a = Attrs::new();
         a.insert("vpc".into(), vpc_ref());
-        a.insert("subnets".into(), Value::List(subs.iter().map(|p| refv(Kind::Subnet, &p.name)).collect()));
+        a.insert(
+            "subnets".into(),
+            Value::List(subs.iter().map(|p| refv(Kind::Subnet, &p.name)).collect()),
+        );
         a.insert("routes".into(), Value::List(routes));
-        cx.add(gen.make(Kind::RouteTable, name.clone(), a, &[("subnets", "private_subnets"), ("routes", "nat_gateways")]));
+        cx.add(gen.make(
+            Kind::RouteTable,
+            name.clone(),
+            a,
+            &[("subnets", "private_subnets"), ("routes", "nat_gateways")],
+        ));
         private_rt_names.push(name.clone());
         route_tables.push(name);
     }
 
-    if f.get("s3_endpoint").and_then(Value::as_bool).unwrap_or(true) && !route_tables.is_empty() {
+    if f.get("s3_endpoint")
+        .and_then(Value::as_bool)
+        .unwrap_or(true)
+        && !route_tables.is_empty()
+    {
         let mut a = Attrs::new();
         a.insert("vpc".into(), vpc_ref());
         a.insert("service".into(), s("s3"));
         route_tables.sort();
-        a.insert("route_tables".into(), Value::List(route_tables.iter().map(|t| refv(Kind::RouteTable, t)).collect()));
-        cx.add(gen.make(Kind::VpcEndpoint, format!("{n}_s3"), a, &[("service", "s3_endpoint")]));
+        a.insert(
+            "route_tables".into(),
+            Value::List(
+                route_tables
+                    .iter()
+                    .map(|t| refv(Kind::RouteTable, t))
+                    .collect(),
+            ),
+        );
+        cx.add(gen.make(
+            Kind::VpcEndpoint,
+            format!("{n}_s3"),
+            a,
+            &[("service", "s3_endpoint")],
+        ));
     }
 
     NetworkInfo {
         vpc: Some(ResourceAddr::new(Kind::Vpc, n)),
-        private_subnets: private.iter().map(|p| ResourceAddr::new(Kind::Subnet, &p.name)).collect(),
+        private_subnets: private
+            .iter()
+            .map(|p| ResourceAddr::new(Kind::Subnet, &p.name))
+            .collect(),
         ipv6,
     }
 }
@@ -465,12 +666,22 @@ fn rule(cidr: &str) -> Value {
 
 fn function(cx: &mut Ctx<'_, '_>, stack: &Stack, d: &Decl) {
     let name = &d.addr.name;
-    let Some(net) = d.fields.get("network").and_then(Value::as_ref).map(|r| r.addr.clone()) else { return };
+    let Some(net) = d
+        .fields
+        .get("network")
+        .and_then(Value::as_ref)
+        .map(|r| r.addr.clone())
+    else {
+        return;
+    };
     let Some(info) = cx.out.networks.get(&net).cloned() else {
         return; // a dangling reference: reported by validation with its span
     };
     let Some(vpc) = info.vpc.clone() else { return };
-    let gen = Gen { d, stack_tags: tags_value(stack, &[&d.tags]) };
+    let gen = Gen {
+        d,
+        stack_tags: tags_value(stack, &[&d.tags]),
+    };
     if info.private_subnets.is_empty() {
         cx.p.err(d.spans.get("network").cloned(), format!("{}: {net} has no private subnets to attach the function to", d.addr))
             .hint("set private_subnets = 2 (one per AZ) on the network: a function in a public subnet gets no internet access");
@@ -483,7 +694,10 @@ fn function(cx: &mut Ctx<'_, '_>, stack: &Stack, d: &Decl) {
     let mut sg = Attrs::new();
     sg.insert("vpc".into(), Value::reference(vpc, "id"));
     sg.insert("name".into(), s(&format!("{}-{name}", stack.name)));
-    sg.insert("description".into(), s(&format!("netplan: outbound only, for function {name}")));
+    sg.insert(
+        "description".into(),
+        s(&format!("netplan: outbound only, for function {name}")),
+    );
     sg.insert("egress".into(), Value::List(egress));
     sg.insert("ingress".into(), Value::List(vec![]));
     cx.add(gen.make(Kind::SecurityGroup, name.clone(), sg, &[("vpc", "network")]));
@@ -494,22 +708,47 @@ fn function(cx: &mut Ctx<'_, '_>, stack: &Stack, d: &Decl) {
             let mut role = Attrs::new();
             role.insert("name".into(), s(&format!("{}-{name}", stack.name)));
             role.insert("assume_service".into(), s("lambda.amazonaws.com"));
-            role.insert("managed_policies".into(), Value::List(vec![s(VPC_ACCESS_POLICY)]));
+            role.insert(
+                "managed_policies".into(),
+                Value::List(vec![s(VPC_ACCESS_POLICY)]),
+            );
             cx.add(gen.make(Kind::IamRole, name.clone(), role, &[]));
             Value::reference(ResourceAddr::new(Kind::IamRole, name), "arn")
         }
     };
 
     let mut a = Attrs::new();
-    for k in ["runtime", "handler", "source", "name", "memory", "timeout", "ipv6_dual_stack", "internet", "environment", "detach_vpc_policy_after_create"] {
+    for k in [
+        "runtime",
+        "handler",
+        "source",
+        "name",
+        "memory",
+        "timeout",
+        "ipv6_dual_stack",
+        "internet",
+        "environment",
+        "detach_vpc_policy_after_create",
+    ] {
         if let Some(v) = d.fields.get(k) {
             a.insert(k.into(), v.clone());
         }
     }
     lambda_defaults(&mut a, &format!("{}-{name}", stack.name));
     a.insert("role".into(), role);
-    a.insert("subnets".into(), Value::List(info.private_subnets.iter().map(|s| Value::reference(s.clone(), "id")).collect()));
-    a.insert("security_groups".into(), Value::List(vec![refv(Kind::SecurityGroup, name)]));
+    a.insert(
+        "subnets".into(),
+        Value::List(
+            info.private_subnets
+                .iter()
+                .map(|s| Value::reference(s.clone(), "id"))
+                .collect(),
+        ),
+    );
+    a.insert(
+        "security_groups".into(),
+        Value::List(vec![refv(Kind::SecurityGroup, name)]),
+    );
     let spans: Vec<(&str, &str)> = vec![
         ("runtime", "runtime"),
         ("handler", "handler"),

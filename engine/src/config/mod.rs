@@ -82,17 +82,28 @@ impl Resource {
     }
 
     pub fn bool_attr(&self, name: &str) -> bool {
-        self.attrs.get(name).and_then(Value::as_bool).unwrap_or(false)
+        self.attrs
+            .get(name)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
 
     pub fn ref_attr(&self, name: &str) -> Option<&ResourceAddr> {
-        self.attrs.get(name).and_then(Value::as_ref).map(|r| &r.addr)
+        self.attrs
+            .get(name)
+            .and_then(Value::as_ref)
+            .map(|r| &r.addr)
     }
 
     pub fn ref_list(&self, name: &str) -> Vec<&ResourceAddr> {
         self.attrs
             .get(name)
-            .map(|v| v.as_list().iter().filter_map(|v| v.as_ref().map(|r| &r.addr)).collect())
+            .map(|v| {
+                v.as_list()
+                    .iter()
+                    .filter_map(|v| v.as_ref().map(|r| &r.addr))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -133,7 +144,11 @@ impl Config {
 
     /// The state location, resolved against the config's folder.
     pub fn state_location(&self) -> String {
-        let s = self.stack.state.clone().unwrap_or_else(|| DEFAULT_STATE.to_string());
+        let s = self
+            .stack
+            .state
+            .clone()
+            .unwrap_or_else(|| DEFAULT_STATE.to_string());
         if s.starts_with("s3://") || Path::new(&s).is_absolute() {
             s
         } else {
@@ -163,10 +178,19 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, Diagnostics> {
         } else {
             "check the file's permissions"
         };
-        Diagnostics(vec![Diagnostic::error(format!("cannot read {}: {e}", path.display())).hint(hint).clone()])
+        Diagnostics(vec![Diagnostic::error(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))
+        .hint(hint)
+        .clone()])
     })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
     load_str(&path.to_string_lossy(), &text, &dir, opts).map(|mut c| {
         c.path = path.to_path_buf();
         c
@@ -174,10 +198,19 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, Diagnostics> {
 }
 
 /// Parses config text as if read from `name`, resolving relative paths against `dir`.
-pub fn load_str(name: &str, text: &str, dir: &Path, opts: &LoadOptions) -> Result<Config, Diagnostics> {
+pub fn load_str(
+    name: &str,
+    text: &str,
+    dir: &Path,
+    opts: &LoadOptions,
+) -> Result<Config, Diagnostics> {
     let source = SourceFile::new(name, text);
     let mut diags = Diagnostics::default();
-    let mut parser = parse::Parser { src: source.clone(), diags: &mut diags, dir };
+    let mut parser = parse::Parser {
+        src: source.clone(),
+        diags: &mut diags,
+        dir,
+    };
     let (stack, decls) = parser.parse_document();
     let Some(stack) = stack else {
         diags.sort();
@@ -213,12 +246,23 @@ pub fn load_str(name: &str, text: &str, dir: &Path, opts: &LoadOptions) -> Resul
 }
 
 /// Zips each function's source reproducibly and records its hash as the desired `code_sha256`.
-fn package_sources(src: &Arc<SourceFile>, dir: &Path, resources: &mut BTreeMap<ResourceAddr, Resource>, diags: &mut Diagnostics) {
-    for r in resources.values_mut().filter(|r| r.addr.kind == Kind::LambdaFunction && r.existing.is_none()) {
-        let Some(source) = r.str_attr("source").map(str::to_string) else { continue };
+fn package_sources(
+    src: &Arc<SourceFile>,
+    dir: &Path,
+    resources: &mut BTreeMap<ResourceAddr, Resource>,
+    diags: &mut Diagnostics,
+) {
+    for r in resources
+        .values_mut()
+        .filter(|r| r.addr.kind == Kind::LambdaFunction && r.existing.is_none())
+    {
+        let Some(source) = r.str_attr("source").map(str::to_string) else {
+            continue;
+        };
         match crate::package::package(&dir.join(&source)) {
             Ok(pkg) => {
-                r.attrs.insert("code_sha256".into(), Value::Str(pkg.sha256_base64));
+                r.attrs
+                    .insert("code_sha256".into(), Value::Str(pkg.sha256_base64));
             }
             Err(e) => {
                 let span = r.spans.get("source").unwrap_or(&r.header).clone();
@@ -234,7 +278,10 @@ fn package_sources(src: &Arc<SourceFile>, dir: &Path, resources: &mut BTreeMap<R
 }
 
 /// `depends_on` may name a high-level table: it stands for everything that table expanded into.
-pub(crate) fn expand_depends(deps: &[ResourceAddr], expansions: &BTreeMap<&ResourceAddr, &Vec<ResourceAddr>>) -> Vec<ResourceAddr> {
+pub(crate) fn expand_depends(
+    deps: &[ResourceAddr],
+    expansions: &BTreeMap<&ResourceAddr, &Vec<ResourceAddr>>,
+) -> Vec<ResourceAddr> {
     let mut out = Vec::new();
     for d in deps {
         match expansions.get(d) {

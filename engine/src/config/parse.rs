@@ -67,11 +67,15 @@ impl Parser<'_> {
 
     /// Span of the key `name` in `table`, falling back to the value's span.
     fn key_span(table: &dyn TableLike, name: &str) -> Option<Span> {
-        table.get_key_value(name).and_then(|(k, v)| k.span().or_else(|| v.span()))
+        table
+            .get_key_value(name)
+            .and_then(|(k, v)| k.span().or_else(|| v.span()))
     }
 
     fn value_span(table: &dyn TableLike, name: &str) -> Option<Span> {
-        table.get_key_value(name).and_then(|(k, v)| v.span().or_else(|| k.span()))
+        table
+            .get_key_value(name)
+            .and_then(|(k, v)| v.span().or_else(|| k.span()))
     }
 
     pub fn parse_document(&mut self) -> (Option<Stack>, Vec<Decl>) {
@@ -96,8 +100,11 @@ impl Parser<'_> {
                 match item.as_table_like() {
                     Some(t) => stack = self.parse_stack(t, kspan.clone()),
                     None => {
-                        self.err(kspan, format!("`stack` must be a table, found {}", type_name(item)))
-                            .hint("write it as [stack] with name = \"…\"");
+                        self.err(
+                            kspan,
+                            format!("`stack` must be a table, found {}", type_name(item)),
+                        )
+                        .hint("write it as [stack] with name = \"…\"");
                     }
                 }
                 continue;
@@ -108,24 +115,38 @@ impl Parser<'_> {
                     Some(c) => format!("did you mean `{c}`?"),
                     None => "tables are [stack] or [KIND.NAME] with KIND one of network, function, vpc, internet_gateway, egress_only_internet_gateway, subnet, elastic_ip, nat_gateway, route_table, vpc_endpoint, security_group, iam_role, lambda_function".into(),
                 };
-                self.err(kspan, format!("unknown table `{key}`")).label("not a resource kind").hint(hint);
+                self.err(kspan, format!("unknown table `{key}`"))
+                    .label("not a resource kind")
+                    .hint(hint);
                 continue;
             };
             let Some(named) = item.as_table_like() else {
-                self.err(kspan, format!("`{key}` must hold named tables like [{key}.NAME], found {}", type_name(item)));
+                self.err(
+                    kspan,
+                    format!(
+                        "`{key}` must hold named tables like [{key}.NAME], found {}",
+                        type_name(item)
+                    ),
+                );
                 continue;
             };
             for (name, body) in named.iter() {
                 let nspan = Self::key_span(named, name);
                 if !valid_name(name) {
-                    self.err(nspan.clone(), format!("`{key}.{name}`: `{name}` is not a valid name"))
-                        .hint("names start with a letter and use letters, digits, `_` and `-`");
+                    self.err(
+                        nspan.clone(),
+                        format!("`{key}.{name}`: `{name}` is not a valid name"),
+                    )
+                    .hint("names start with a letter and use letters, digits, `_` and `-`");
                     continue;
                 }
                 let addr = ResourceAddr::new(kind, name);
                 let Some(body) = body.as_table_like() else {
-                    self.err(nspan, format!("`{addr}` must be a table, found {}", type_name(body)))
-                        .hint(format!("write it as [{addr}] followed by its keys"));
+                    self.err(
+                        nspan,
+                        format!("`{addr}` must be a table, found {}", type_name(body)),
+                    )
+                    .hint(format!("write it as [{addr}] followed by its keys"));
                     continue;
                 };
                 if let Some(decl) = self.parse_decl(addr, body, nspan.unwrap_or(0..0)) {
@@ -141,20 +162,33 @@ impl Parser<'_> {
     }
 
     fn parse_stack(&mut self, t: &dyn TableLike, span: Option<Span>) -> Option<Stack> {
-        let mut stack = Stack { name: String::new(), region: None, state: None, tags: BTreeMap::new(), span: span.clone().unwrap_or(0..0) };
+        let mut stack = Stack {
+            name: String::new(),
+            region: None,
+            state: None,
+            tags: BTreeMap::new(),
+            span: span.clone().unwrap_or(0..0),
+        };
         let mut ok = true;
         for (key, item) in t.iter() {
             let vspan = Self::value_span(t, key);
             match key {
                 "name" | "region" | "state" => {
                     let Some(s) = item.as_str() else {
-                        self.err(vspan, format!("`stack.{key}` must be a string, found {}", type_name(item)));
+                        self.err(
+                            vspan,
+                            format!("`stack.{key}` must be a string, found {}", type_name(item)),
+                        );
                         ok = false;
                         continue;
                     };
                     match key {
                         "name" => {
-                            if s.is_empty() || s.len() > 40 || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') || !s.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                            if s.is_empty()
+                                || s.len() > 40
+                                || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                                || !s.starts_with(|c: char| c.is_ascii_alphabetic())
+                            {
                                 self.err(vspan, format!("stack name `{s}` is not valid"))
                                     .hint("1 to 40 letters, digits and `-`, starting with a letter (it prefixes AWS names)");
                                 ok = false;
@@ -162,9 +196,13 @@ impl Parser<'_> {
                             stack.name = s.to_string();
                         }
                         "region" => {
-                            let valid = s.split('-').count() >= 3 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                            let valid = s.split('-').count() >= 3
+                                && s.chars().all(|c| {
+                                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+                                });
                             if !valid {
-                                self.err(vspan, format!("`{s}` is not an AWS region name")).hint("e.g. us-east-1");
+                                self.err(vspan, format!("`{s}` is not an AWS region name"))
+                                    .hint("e.g. us-east-1");
                                 ok = false;
                             }
                             stack.region = Some(s.to_string());
@@ -173,8 +211,18 @@ impl Parser<'_> {
                     }
                 }
                 "tags" => {
-                    if let Some(Value::Map(m)) = self.parse_value(&Ty::StrMap, item, vspan, "stack.tags", &mut BTreeMap::new(), "tags") {
-                        stack.tags = m.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string()))).collect();
+                    if let Some(Value::Map(m)) = self.parse_value(
+                        &Ty::StrMap,
+                        item,
+                        vspan,
+                        "stack.tags",
+                        &mut BTreeMap::new(),
+                        "tags",
+                    ) {
+                        stack.tags = m
+                            .into_iter()
+                            .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string())))
+                            .collect();
                     }
                 }
                 other => {
@@ -182,19 +230,29 @@ impl Parser<'_> {
                         Some(c) => format!("did you mean `{c}`?"),
                         None => "[stack] takes name, region, state and tags".into(),
                     };
-                    self.err(Self::key_span(t, other), format!("unknown key `{other}` in [stack]")).hint(hint);
+                    self.err(
+                        Self::key_span(t, other),
+                        format!("unknown key `{other}` in [stack]"),
+                    )
+                    .hint(hint);
                     ok = false;
                 }
             }
         }
         if stack.name.is_empty() && ok {
-            self.err(span, "[stack] needs a `name`").hint("add name = \"my-stack\": it is tagged on every resource as netplan:stack");
+            self.err(span, "[stack] needs a `name`")
+                .hint("add name = \"my-stack\": it is tagged on every resource as netplan:stack");
             ok = false;
         }
         ok.then_some(stack)
     }
 
-    fn parse_decl(&mut self, addr: ResourceAddr, body: &dyn TableLike, header: Span) -> Option<Decl> {
+    fn parse_decl(
+        &mut self,
+        addr: ResourceAddr,
+        body: &dyn TableLike,
+        header: Span,
+    ) -> Option<Decl> {
         let sch = schema(addr.kind);
         let mut decl = Decl {
             addr: addr.clone(),
@@ -210,8 +268,18 @@ impl Parser<'_> {
             let vspan = Self::value_span(body, key);
             match key {
                 "tags" => {
-                    if let Some(Value::Map(m)) = self.parse_value(&Ty::StrMap, item, vspan.clone(), &format!("{addr}.tags"), &mut decl.spans, "tags") {
-                        decl.tags = m.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string()))).collect();
+                    if let Some(Value::Map(m)) = self.parse_value(
+                        &Ty::StrMap,
+                        item,
+                        vspan.clone(),
+                        &format!("{addr}.tags"),
+                        &mut decl.spans,
+                        "tags",
+                    ) {
+                        decl.tags = m
+                            .into_iter()
+                            .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string())))
+                            .collect();
                     }
                 }
                 "depends_on" => {
@@ -222,9 +290,12 @@ impl Parser<'_> {
                     for v in arr.iter() {
                         let span = v.span();
                         match v.as_str().map(|s| s.parse::<ResourceAddr>()) {
-                            Some(Ok(target)) => decl.depends_on.push((target, span.unwrap_or(0..0))),
+                            Some(Ok(target)) => {
+                                decl.depends_on.push((target, span.unwrap_or(0..0)))
+                            }
                             Some(Err(e)) => {
-                                self.err(span, format!("`depends_on` of {addr}: {e}")).hint("write \"KIND.NAME\", e.g. \"vpc.main\"");
+                                self.err(span, format!("`depends_on` of {addr}: {e}"))
+                                    .hint("write \"KIND.NAME\", e.g. \"vpc.main\"");
                             }
                             None => {
                                 self.err(span, format!("`depends_on` of {addr} must hold strings"));
@@ -234,16 +305,27 @@ impl Parser<'_> {
                 }
                 "existing" => {
                     if addr.kind.is_high_level() {
-                        self.err(kspan, format!("{addr}: `existing` applies to low-level resources only"))
-                            .hint("declare the existing object as e.g. [vpc.legacy] existing = \"vpc-…\"");
+                        self.err(
+                            kspan,
+                            format!("{addr}: `existing` applies to low-level resources only"),
+                        )
+                        .hint(
+                            "declare the existing object as e.g. [vpc.legacy] existing = \"vpc-…\"",
+                        );
                         continue;
                     }
                     match item.as_str() {
                         Some(id) => {
                             if let Some(prefix) = addr.kind.id_prefix() {
                                 if !id.starts_with(prefix) || id.len() <= prefix.len() {
-                                    self.err(vspan.clone(), format!("`{id}` is not a {} id", addr.kind))
-                                        .hint(format!("{} ids look like {prefix}0123456789abcdef0", addr.kind));
+                                    self.err(
+                                        vspan.clone(),
+                                        format!("`{id}` is not a {} id", addr.kind),
+                                    )
+                                    .hint(format!(
+                                        "{} ids look like {prefix}0123456789abcdef0",
+                                        addr.kind
+                                    ));
                                 }
                             } else if id.is_empty() {
                                 self.err(vspan.clone(), "`existing` must not be empty");
@@ -251,26 +333,50 @@ impl Parser<'_> {
                             decl.existing = Some((id.to_string(), vspan.unwrap_or(0..0)));
                         }
                         None => {
-                            self.err(vspan, format!("`existing` must be the object's id as a string, found {}", type_name(item)));
+                            self.err(
+                                vspan,
+                                format!(
+                                    "`existing` must be the object's id as a string, found {}",
+                                    type_name(item)
+                                ),
+                            );
                         }
                     }
                 }
                 _ => match sch.field(key) {
                     Some(field) => {
-                        if let Some(v) = self.parse_value(&field.ty, item, vspan, &format!("{addr}.{key}"), &mut decl.spans, key) {
+                        if let Some(v) = self.parse_value(
+                            &field.ty,
+                            item,
+                            vspan,
+                            &format!("{addr}.{key}"),
+                            &mut decl.spans,
+                            key,
+                        ) {
                             decl.fields.insert(key.to_string(), v);
                         }
                     }
                     None => {
-                        let names = sch.fields.iter().map(|f| f.name).chain(COMMON_FIELDS.iter().copied());
+                        let names = sch
+                            .fields
+                            .iter()
+                            .map(|f| f.name)
+                            .chain(COMMON_FIELDS.iter().copied());
                         let hint = match closest(key, names) {
                             Some(c) => format!("did you mean `{c}`?"),
                             None => {
-                                let all: Vec<&str> = sch.fields.iter().map(|f| f.name).chain(COMMON_FIELDS.iter().copied()).collect();
+                                let all: Vec<&str> = sch
+                                    .fields
+                                    .iter()
+                                    .map(|f| f.name)
+                                    .chain(COMMON_FIELDS.iter().copied())
+                                    .collect();
                                 format!("{} takes: {}", addr.kind, all.join(", "))
                             }
                         };
-                        self.err(kspan, format!("unknown key `{key}` in {addr}")).label("unknown key").hint(hint);
+                        self.err(kspan, format!("unknown key `{key}` in {addr}"))
+                            .label("unknown key")
+                            .hint(hint);
                     }
                 },
             }
@@ -288,9 +394,12 @@ impl Parser<'_> {
         } else {
             for field in sch.fields.iter().filter(|f| f.required) {
                 if !decl.fields.contains_key(field.name) && !decl.spans.contains_key(field.name) {
-                    self.err(Some(header.clone()), format!("{addr} is missing `{}`", field.name))
-                        .label("declared here")
-                        .hint(format!("add {} = … ({})", field.name, field.doc));
+                    self.err(
+                        Some(header.clone()),
+                        format!("{addr} is missing `{}`", field.name),
+                    )
+                    .label("declared here")
+                    .hint(format!("add {} = … ({})", field.name, field.doc));
                 }
             }
         }
@@ -298,7 +407,15 @@ impl Parser<'_> {
     }
 
     /// Parses one value against a type. Records the span under `path`. Returns `None` after reporting.
-    fn parse_value(&mut self, ty: &Ty, item: &Item, span: Option<Span>, what: &str, spans: &mut BTreeMap<String, Span>, path: &str) -> Option<Value> {
+    fn parse_value(
+        &mut self,
+        ty: &Ty,
+        item: &Item,
+        span: Option<Span>,
+        what: &str,
+        spans: &mut BTreeMap<String, Span>,
+        path: &str,
+    ) -> Option<Value> {
         if let Some(s) = span.clone() {
             spans.insert(path.to_string(), s);
         }
@@ -320,7 +437,10 @@ impl Parser<'_> {
             Ty::Int { min, max } => {
                 let i = expect!(item.as_integer(), "an integer");
                 if i < *min || i > *max {
-                    self.err(span, format!("`{what}` is {i}, but must be between {min} and {max}"));
+                    self.err(
+                        span,
+                        format!("`{what}` is {i}, but must be between {min} and {max}"),
+                    );
                     return None;
                 }
                 Some(Value::Int(i))
@@ -336,14 +456,19 @@ impl Parser<'_> {
                         Some(c) => format!("did you mean `{c}`?"),
                         None => format!("expected one of: {}", options.join(", ")),
                     };
-                    self.err(span, format!("`{what}`: `{s}` is not one of the accepted values")).hint(hint);
+                    self.err(
+                        span,
+                        format!("`{what}`: `{s}` is not one of the accepted values"),
+                    )
+                    .hint(hint);
                     return None;
                 }
                 Some(Value::str(s))
             }
             Ty::Ref(kinds) => {
                 let s = expect!(item.as_str(), "a reference string \"KIND.NAME\"");
-                self.parse_ref(s, kinds, span, what).map(|a| Value::reference(a, "id"))
+                self.parse_ref(s, kinds, span, what)
+                    .map(|a| Value::reference(a, "id"))
             }
             Ty::RefList(kinds) => {
                 let arr = expect!(item.as_array(), "an array of \"KIND.NAME\" strings");
@@ -370,12 +495,14 @@ impl Parser<'_> {
                 let s = expect!(item.as_str(), "an iam_role reference or a role ARN");
                 if s.starts_with("arn:") {
                     if !s.contains(":role/") {
-                        self.err(span, format!("`{s}` is not an IAM role ARN")).hint("role ARNs look like arn:aws:iam::123456789012:role/NAME");
+                        self.err(span, format!("`{s}` is not an IAM role ARN"))
+                            .hint("role ARNs look like arn:aws:iam::123456789012:role/NAME");
                         return None;
                     }
                     Some(Value::str(s))
                 } else {
-                    self.parse_ref(s, &[Kind::IamRole], span, what).map(|a| Value::reference(a, "arn"))
+                    self.parse_ref(s, &[Kind::IamRole], span, what)
+                        .map(|a| Value::reference(a, "arn"))
                 }
             }
             Ty::StrList => {
@@ -392,7 +519,10 @@ impl Parser<'_> {
                 Some(Value::List(out))
             }
             Ty::StrMap => {
-                let t = expect!(item.as_table_like(), "a table of strings like { key = \"value\" }");
+                let t = expect!(
+                    item.as_table_like(),
+                    "a table of strings like { key = \"value\" }"
+                );
                 let mut out = BTreeMap::new();
                 for (k, v) in t.iter() {
                     match v.as_str() {
@@ -400,7 +530,10 @@ impl Parser<'_> {
                             out.insert(k.to_string(), Value::str(s));
                         }
                         None => {
-                            self.err(Self::value_span(t, k), format!("`{what}.{k}` must be a string, found {}", type_name(v)));
+                            self.err(
+                                Self::value_span(t, k),
+                                format!("`{what}.{k}` must be a string, found {}", type_name(v)),
+                            );
                         }
                     }
                 }
@@ -409,7 +542,13 @@ impl Parser<'_> {
             Ty::Azs => {
                 if let Some(n) = item.as_integer() {
                     if n < 1 {
-                        self.err(span, format!("`{what}` is {n}; a network needs at least 1 availability zone")).hint("use 2 or more for availability");
+                        self.err(
+                            span,
+                            format!(
+                                "`{what}` is {n}; a network needs at least 1 availability zone"
+                            ),
+                        )
+                        .hint("use 2 or more for availability");
                         return None;
                     }
                     return Some(Value::Int(n));
@@ -420,7 +559,10 @@ impl Parser<'_> {
                     match v.as_str() {
                         Some(s) => out.push(Value::str(s)),
                         None => {
-                            self.err(v.span(), format!("`{what}` must hold AZ names like \"us-east-1a\""));
+                            self.err(
+                                v.span(),
+                                format!("`{what}` must hold AZ names like \"us-east-1a\""),
+                            );
                         }
                     }
                 }
@@ -429,7 +571,11 @@ impl Parser<'_> {
             Ty::CountOrCidrs => {
                 if let Some(n) = item.as_integer() {
                     if !(0..=8).contains(&n) {
-                        self.err(span, format!("`{what}` is {n}, but must be between 0 and 8")).hint("for more subnets, give a list of CIDR blocks");
+                        self.err(
+                            span,
+                            format!("`{what}` is {n}, but must be between 0 and 8"),
+                        )
+                        .hint("for more subnets, give a list of CIDR blocks");
                         return None;
                     }
                     return Some(Value::Int(n));
@@ -457,8 +603,12 @@ impl Parser<'_> {
                 let s = expect!(item.as_str(), "a path string");
                 let p = self.dir.join(s);
                 if !p.exists() {
-                    let hint = format!("paths are relative to the config's folder ({})", self.dir.display());
-                    self.err(span, format!("`{what}`: `{s}` does not exist")).hint(hint);
+                    let hint = format!(
+                        "paths are relative to the config's folder ({})",
+                        self.dir.display()
+                    );
+                    self.err(span, format!("`{what}`: `{s}` does not exist"))
+                        .hint(hint);
                     return None;
                 }
                 Some(Value::str(s))
@@ -466,19 +616,30 @@ impl Parser<'_> {
             Ty::Rules(fields) => {
                 let mut tables: Vec<(&dyn TableLike, Option<Span>)> = Vec::new();
                 match item {
-                    Item::ArrayOfTables(a) => tables.extend(a.iter().map(|t| (t as &dyn TableLike, t.span()))),
+                    Item::ArrayOfTables(a) => {
+                        tables.extend(a.iter().map(|t| (t as &dyn TableLike, t.span())))
+                    }
                     Item::Value(toml_edit::Value::Array(a)) => {
                         for v in a.iter() {
                             match v.as_inline_table() {
                                 Some(t) => tables.push((t as &dyn TableLike, v.span())),
                                 None => {
-                                    self.err(v.span(), format!("`{what}` must hold inline tables like {{ {} = … }}", fields[0].name));
+                                    self.err(
+                                        v.span(),
+                                        format!(
+                                            "`{what}` must hold inline tables like {{ {} = … }}",
+                                            fields[0].name
+                                        ),
+                                    );
                                 }
                             }
                         }
                     }
                     _ => {
-                        self.err(span, format!("`{what}` must be an array of tables, found {found}"));
+                        self.err(
+                            span,
+                            format!("`{what}` must be an array of tables, found {found}"),
+                        );
                         return None;
                     }
                 }
@@ -494,22 +655,43 @@ impl Parser<'_> {
                         let vspan = Self::value_span(t, k);
                         match fields.iter().find(|f| f.name == k) {
                             Some(field) => {
-                                if let Some(val) = self.parse_value(&field.ty, v, vspan, &format!("{what}[{i}].{k}"), spans, &format!("{rpath}.{k}")) {
+                                if let Some(val) = self.parse_value(
+                                    &field.ty,
+                                    v,
+                                    vspan,
+                                    &format!("{what}[{i}].{k}"),
+                                    spans,
+                                    &format!("{rpath}.{k}"),
+                                ) {
                                     m.insert(k.to_string(), val);
                                 }
                             }
                             None => {
                                 let hint = match closest(k, fields.iter().map(|f| f.name)) {
                                     Some(c) => format!("did you mean `{c}`?"),
-                                    None => format!("expected: {}", fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")),
+                                    None => format!(
+                                        "expected: {}",
+                                        fields
+                                            .iter()
+                                            .map(|f| f.name)
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
+                                    ),
                                 };
-                                self.err(kspan, format!("unknown key `{k}` in `{what}[{i}]`")).hint(hint);
+                                self.err(kspan, format!("unknown key `{k}` in `{what}[{i}]`"))
+                                    .hint(hint);
                             }
                         }
                     }
                     for field in fields.iter().filter(|f| f.required) {
-                        if !m.contains_key(field.name) && !spans.contains_key(&format!("{rpath}.{}", field.name)) {
-                            self.err(tspan.clone().or(span.clone()), format!("`{what}[{i}]` is missing `{}`", field.name)).hint(field.doc);
+                        if !m.contains_key(field.name)
+                            && !spans.contains_key(&format!("{rpath}.{}", field.name))
+                        {
+                            self.err(
+                                tspan.clone().or(span.clone()),
+                                format!("`{what}[{i}]` is missing `{}`", field.name),
+                            )
+                            .hint(field.doc);
                         }
                     }
                     out.push(Value::Map(m));
@@ -523,23 +705,38 @@ impl Parser<'_> {
         match s.parse::<ipnet::IpNet>() {
             Ok(net) if net.trunc() == net => Some(net.to_string()),
             Ok(net) => {
-                self.err(span, format!("`{what}`: `{s}` has host bits set")).hint(format!("did you mean `{}`?", net.trunc()));
+                self.err(span, format!("`{what}`: `{s}` has host bits set"))
+                    .hint(format!("did you mean `{}`?", net.trunc()));
                 None
             }
             Err(_) => {
-                self.err(span, format!("`{what}`: `{s}` is not a valid CIDR block")).hint("write an address and a prefix length, e.g. 10.0.0.0/16 or ::/0");
+                self.err(span, format!("`{what}`: `{s}` is not a valid CIDR block"))
+                    .hint("write an address and a prefix length, e.g. 10.0.0.0/16 or ::/0");
                 None
             }
         }
     }
 
-    fn parse_ref(&mut self, s: &str, kinds: &[Kind], span: Option<Span>, what: &str) -> Option<ResourceAddr> {
+    fn parse_ref(
+        &mut self,
+        s: &str,
+        kinds: &[Kind],
+        span: Option<Span>,
+        what: &str,
+    ) -> Option<ResourceAddr> {
         match s.parse::<ResourceAddr>() {
             Ok(a) if kinds.contains(&a.kind) => Some(a),
             Ok(a) => {
-                self.err(span, format!("`{what}` must reference {}, but `{a}` is a {}", describe_kinds(kinds), a.kind))
-                    .label("wrong kind")
-                    .hint(format!("point it at a {} instead", describe_kinds(kinds)));
+                self.err(
+                    span,
+                    format!(
+                        "`{what}` must reference {}, but `{a}` is a {}",
+                        describe_kinds(kinds),
+                        a.kind
+                    ),
+                )
+                .label("wrong kind")
+                .hint(format!("point it at a {} instead", describe_kinds(kinds)));
                 None
             }
             Err(e) => {
@@ -548,10 +745,10 @@ impl Parser<'_> {
                 } else {
                     format!("write \"{}.NAME\"", kinds[0])
                 };
-                self.err(span, format!("`{what}`: `{s}` is not a reference ({e})")).hint(hint);
+                self.err(span, format!("`{what}`: `{s}` is not a reference ({e})"))
+                    .hint(hint);
                 None
             }
         }
     }
 }
-

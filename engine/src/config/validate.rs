@@ -16,8 +16,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 fn walk_refs(v: &Value, path: &str, f: &mut dyn FnMut(&str, &ResourceAddr)) {
     match v {
         Value::Ref(r) => f(path, &r.addr),
-        Value::List(l) => l.iter().enumerate().for_each(|(i, x)| walk_refs(x, &format!("{path}[{i}]"), f)),
-        Value::Map(m) => m.iter().for_each(|(k, x)| walk_refs(x, &format!("{path}.{k}"), f)),
+        Value::List(l) => l
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| walk_refs(x, &format!("{path}[{i}]"), f)),
+        Value::Map(m) => m
+            .iter()
+            .for_each(|(k, x)| walk_refs(x, &format!("{path}.{k}"), f)),
         _ => {}
     }
 }
@@ -29,7 +34,10 @@ struct V<'p, 'a, 'e> {
 
 impl V<'_, '_, '_> {
     fn span(&self, r: &Resource, path: &str) -> Span {
-        r.spans.get(path).cloned().unwrap_or_else(|| r.header.clone())
+        r.spans
+            .get(path)
+            .cloned()
+            .unwrap_or_else(|| r.header.clone())
     }
 
     fn err(&mut self, r: &Resource, path: &str, msg: String) -> &mut crate::diag::Diagnostic {
@@ -46,8 +54,15 @@ impl V<'_, '_, '_> {
     fn vpc_of(&self, r: &Resource) -> Option<ResourceAddr> {
         match r.addr.kind {
             Kind::Vpc => Some(r.addr.clone()),
-            Kind::NatGateway => r.ref_attr("subnet").and_then(|s| self.get(s)).and_then(|s| self.vpc_of(s)),
-            Kind::LambdaFunction => r.ref_list("subnets").first().and_then(|s| self.get(s)).and_then(|s| self.vpc_of(s)),
+            Kind::NatGateway => r
+                .ref_attr("subnet")
+                .and_then(|s| self.get(s))
+                .and_then(|s| self.vpc_of(s)),
+            Kind::LambdaFunction => r
+                .ref_list("subnets")
+                .first()
+                .and_then(|s| self.get(s))
+                .and_then(|s| self.vpc_of(s)),
             _ => r.ref_attr("vpc").cloned(),
         }
     }
@@ -71,30 +86,58 @@ fn references(v: &mut V<'_, '_, '_>) {
                 return;
             }
             let span = d.spans.get(path).cloned().unwrap_or(d.header.clone());
-            let same_kind = known.iter().filter(|a| a.kind == target.kind).map(|a| a.name.as_str());
+            let same_kind = known
+                .iter()
+                .filter(|a| a.kind == target.kind)
+                .map(|a| a.name.as_str());
             let hint = match closest(&target.name, same_kind) {
                 Some(c) => format!("did you mean `{}.{c}`?", target.kind),
-                None => format!("declare [{target}], or reference an existing {}", target.kind),
+                None => format!(
+                    "declare [{target}], or reference an existing {}",
+                    target.kind
+                ),
             };
             let field = path.split(['[', '.']).next().unwrap_or(path).to_string();
-            problems.push((span, format!("{}: `{field}` references `{target}`, which is not declared", d.addr), hint, d.addr.clone()));
+            problems.push((
+                span,
+                format!(
+                    "{}: `{field}` references `{target}`, which is not declared",
+                    d.addr
+                ),
+                hint,
+                d.addr.clone(),
+            ));
         };
         for (k, val) in &d.fields {
             walk_refs(val, k, &mut check);
         }
         for (target, span) in &d.depends_on {
             if !known.contains(target) {
-                let same_kind = known.iter().filter(|a| a.kind == target.kind).map(|a| a.name.as_str());
+                let same_kind = known
+                    .iter()
+                    .filter(|a| a.kind == target.kind)
+                    .map(|a| a.name.as_str());
                 let hint = match closest(&target.name, same_kind) {
                     Some(c) => format!("did you mean `{}.{c}`?", target.kind),
                     None => "depends_on lists declared resources".into(),
                 };
-                problems.push((span.clone(), format!("{}: `depends_on` names `{target}`, which is not declared", d.addr), hint, d.addr.clone()));
+                problems.push((
+                    span.clone(),
+                    format!(
+                        "{}: `depends_on` names `{target}`, which is not declared",
+                        d.addr
+                    ),
+                    hint,
+                    d.addr.clone(),
+                ));
             }
         }
     }
     for (span, msg, hint, addr) in problems {
-        v.p.err(Some(span), msg).label("not declared").hint(hint).resource(addr);
+        v.p.err(Some(span), msg)
+            .label("not declared")
+            .hint(hint)
+            .resource(addr);
     }
 }
 
@@ -104,14 +147,32 @@ fn parse_net(s: Option<&str>) -> Option<IpNet> {
 
 fn vpcs_and_subnets(v: &mut V<'_, '_, '_>, region: Option<&str>) {
     let ex = v.ex;
-    for r in ex.resources.values().filter(|r| r.addr.kind == Kind::Vpc && r.existing.is_none()) {
+    for r in ex
+        .resources
+        .values()
+        .filter(|r| r.addr.kind == Kind::Vpc && r.existing.is_none())
+    {
         match parse_net(r.str_attr("cidr")) {
             Some(IpNet::V4(n)) if (16..=28).contains(&n.prefix_len()) => {}
             Some(IpNet::V4(n)) => {
-                v.err(r, "cidr", format!("{}: a VPC block must be between /16 and /28, not /{}", r.addr, n.prefix_len())).hint("AWS allows /16 (65,536 addresses) to /28 (16)");
+                v.err(
+                    r,
+                    "cidr",
+                    format!(
+                        "{}: a VPC block must be between /16 and /28, not /{}",
+                        r.addr,
+                        n.prefix_len()
+                    ),
+                )
+                .hint("AWS allows /16 (65,536 addresses) to /28 (16)");
             }
             Some(IpNet::V6(_)) => {
-                v.err(r, "cidr", format!("{}: a VPC's `cidr` must be IPv4", r.addr)).hint("set ipv6 = true for an Amazon-provided IPv6 /56");
+                v.err(
+                    r,
+                    "cidr",
+                    format!("{}: a VPC's `cidr` must be IPv4", r.addr),
+                )
+                .hint("set ipv6 = true for an Amazon-provided IPv6 /56");
             }
             None => {}
         }
@@ -119,41 +180,88 @@ fn vpcs_and_subnets(v: &mut V<'_, '_, '_>, region: Option<&str>) {
     let region_azs = region.and_then(regions::azs);
     let mut by_vpc: BTreeMap<ResourceAddr, Vec<(&Resource, ipnet::Ipv4Net)>> = BTreeMap::new();
     let mut v6_by_vpc: BTreeMap<(ResourceAddr, i64), Vec<&Resource>> = BTreeMap::new();
-    for r in ex.resources.values().filter(|r| r.addr.kind == Kind::Subnet && r.existing.is_none()) {
+    for r in ex
+        .resources
+        .values()
+        .filter(|r| r.addr.kind == Kind::Subnet && r.existing.is_none())
+    {
         let vpc_addr = r.ref_attr("vpc").cloned();
         let vpc = vpc_addr.as_ref().and_then(|a| ex.resources.get(a));
         if let Some(az) = r.str_attr("az") {
             match (&region_azs, region) {
                 (Some(list), Some(reg)) if !list.iter().any(|a| a == az) => {
                     let hint = match closest(az, list.iter().map(String::as_str)) {
-                        Some(c) if az.starts_with(reg) => format!("{reg} has {}; did you mean `{c}`?", list.join(", ")),
+                        Some(c) if az.starts_with(reg) => {
+                            format!("{reg} has {}; did you mean `{c}`?", list.join(", "))
+                        }
                         _ => format!("{reg} has {}", list.join(", ")),
                     };
-                    v.err(r, "az", format!("{}: `{az}` is not an availability zone of {reg}", r.addr)).hint(hint);
+                    v.err(
+                        r,
+                        "az",
+                        format!("{}: `{az}` is not an availability zone of {reg}", r.addr),
+                    )
+                    .hint(hint);
                 }
                 (None, Some(reg)) if !az.starts_with(reg) => {
-                    v.err(r, "az", format!("{}: `{az}` is not in region {reg}", r.addr));
+                    v.err(
+                        r,
+                        "az",
+                        format!("{}: `{az}` is not in region {reg}", r.addr),
+                    );
                 }
                 _ => {}
             }
         }
-        let Some(net) = parse_net(r.str_attr("cidr")) else { continue };
+        let Some(net) = parse_net(r.str_attr("cidr")) else {
+            continue;
+        };
         let IpNet::V4(net) = net else {
-            v.err(r, "cidr", format!("{}: a subnet's `cidr` must be IPv4", r.addr)).hint("IPv6 /64s come from ipv6_index");
+            v.err(
+                r,
+                "cidr",
+                format!("{}: a subnet's `cidr` must be IPv4", r.addr),
+            )
+            .hint("IPv6 /64s come from ipv6_index");
             continue;
         };
         if !(16..=28).contains(&net.prefix_len()) {
-            v.err(r, "cidr", format!("{}: a subnet block must be between /16 and /28, not /{}", r.addr, net.prefix_len()));
+            v.err(
+                r,
+                "cidr",
+                format!(
+                    "{}: a subnet block must be between /16 and /28, not /{}",
+                    r.addr,
+                    net.prefix_len()
+                ),
+            );
         }
         if let Some(vpc) = vpc.filter(|vpc| vpc.existing.is_none()) {
             if let Some(IpNet::V4(block)) = parse_net(vpc.str_attr("cidr")) {
                 if !block.contains(&net) {
-                    v.err(r, "cidr", format!("{}: {net} is outside its VPC's block {block} ({})", r.addr, vpc.addr)).label("outside the VPC").hint(format!("pick a block inside {block}"));
+                    v.err(
+                        r,
+                        "cidr",
+                        format!(
+                            "{}: {net} is outside its VPC's block {block} ({})",
+                            r.addr, vpc.addr
+                        ),
+                    )
+                    .label("outside the VPC")
+                    .hint(format!("pick a block inside {block}"));
                 }
             }
             if let Some(Value::Int(i)) = r.attrs.get("ipv6_index") {
                 if !vpc.bool_attr("ipv6") {
-                    v.err(r, "ipv6_index", format!("{}: ipv6_index is set, but {} has no IPv6 block", r.addr, vpc.addr)).hint(format!("set ipv6 = true on {}", vpc.addr));
+                    v.err(
+                        r,
+                        "ipv6_index",
+                        format!(
+                            "{}: ipv6_index is set, but {} has no IPv6 block",
+                            r.addr, vpc.addr
+                        ),
+                    )
+                    .hint(format!("set ipv6 = true on {}", vpc.addr));
                 }
                 v6_by_vpc.entry((vpc.addr.clone(), *i)).or_default().push(r);
             }
@@ -166,7 +274,13 @@ fn vpcs_and_subnets(v: &mut V<'_, '_, '_>, region: Option<&str>) {
     // the subnet reaching furthest so far.
     let mut overlaps = Vec::new();
     for subnets in by_vpc.values_mut() {
-        subnets.sort_by_key(|(r, n)| (u32::from(n.network()), std::cmp::Reverse(n.prefix_len()), r.addr.clone()));
+        subnets.sort_by_key(|(r, n)| {
+            (
+                u32::from(n.network()),
+                std::cmp::Reverse(n.prefix_len()),
+                r.addr.clone(),
+            )
+        });
         let mut reach: Option<(&Resource, ipnet::Ipv4Net)> = None;
         for (r, n) in subnets.iter() {
             if let Some((pr, pn)) = reach {
@@ -180,12 +294,23 @@ fn vpcs_and_subnets(v: &mut V<'_, '_, '_>, region: Option<&str>) {
         }
     }
     for (r, n, other, on) in overlaps {
-        v.err(&r, "cidr", format!("{}: {n} overlaps {other} ({on})", r.addr)).label("overlaps").hint("subnets of one VPC need disjoint blocks");
+        v.err(
+            &r,
+            "cidr",
+            format!("{}: {n} overlaps {other} ({on})", r.addr),
+        )
+        .label("overlaps")
+        .hint("subnets of one VPC need disjoint blocks");
     }
     for ((vpc, i), subs) in v6_by_vpc {
         if subs.len() > 1 {
             let names: Vec<String> = subs.iter().map(|s| s.addr.to_string()).collect();
-            v.err(subs[1], "ipv6_index", format!("ipv6_index {i} of {vpc} is used by {}", names.join(" and "))).hint("each subnet needs its own /64 number");
+            v.err(
+                subs[1],
+                "ipv6_index",
+                format!("ipv6_index {i} of {vpc} is used by {}", names.join(" and ")),
+            )
+            .hint("each subnet needs its own /64 number");
         }
     }
 }
@@ -193,56 +318,109 @@ fn vpcs_and_subnets(v: &mut V<'_, '_, '_>, region: Option<&str>) {
 fn route_tables(v: &mut V<'_, '_, '_>) {
     let ex = v.ex;
     let mut owner: HashMap<&ResourceAddr, &Resource> = HashMap::new();
-    for rt in ex.resources.values().filter(|r| r.addr.kind == Kind::RouteTable && r.existing.is_none()) {
+    for rt in ex
+        .resources
+        .values()
+        .filter(|r| r.addr.kind == Kind::RouteTable && r.existing.is_none())
+    {
         let rt_vpc = rt.ref_attr("vpc").cloned();
         for (i, s) in rt.ref_list("subnets").into_iter().enumerate() {
             if let Some(prev) = owner.insert(s, rt) {
-                v.err(rt, &format!("subnets[{i}]"), format!("{s} is associated with both {} and {}", prev.addr, rt.addr)).hint("a subnet has exactly one route table; remove it from one of them");
+                v.err(
+                    rt,
+                    &format!("subnets[{i}]"),
+                    format!("{s} is associated with both {} and {}", prev.addr, rt.addr),
+                )
+                .hint("a subnet has exactly one route table; remove it from one of them");
             }
             if let (Some(sub), Some(rv)) = (ex.resources.get(s), &rt_vpc) {
                 if let Some(sv) = v.vpc_of(sub) {
                     if &sv != rv {
-                        v.err(rt, &format!("subnets[{i}]"), format!("{}: {s} is in {sv}, but the route table is in {rv}", rt.addr));
+                        v.err(
+                            rt,
+                            &format!("subnets[{i}]"),
+                            format!(
+                                "{}: {s} is in {sv}, but the route table is in {rv}",
+                                rt.addr
+                            ),
+                        );
                     }
                 }
             }
         }
         let mut dests: BTreeMap<String, usize> = BTreeMap::new();
-        for (i, route) in rt.attrs.get("routes").map(Value::as_list).unwrap_or(&[]).iter().enumerate() {
+        for (i, route) in rt
+            .attrs
+            .get("routes")
+            .map(Value::as_list)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
             let Value::Map(m) = route else { continue };
             let dest = m.get("destination").and_then(Value::as_str);
-            let target = m.get("target").and_then(Value::as_ref).map(|r| r.addr.clone());
+            let target = m
+                .get("target")
+                .and_then(Value::as_ref)
+                .map(|r| r.addr.clone());
             let path = format!("routes[{i}]");
             if let Some(d) = dest {
                 if let Some(prev) = dests.insert(d.to_string(), i) {
-                    v.err(rt, &format!("{path}.destination"), format!("{}: routes[{prev}] and routes[{i}] both route {d}", rt.addr)).hint("a route table holds one route per destination");
+                    v.err(
+                        rt,
+                        &format!("{path}.destination"),
+                        format!("{}: routes[{prev}] and routes[{i}] both route {d}", rt.addr),
+                    )
+                    .hint("a route table holds one route per destination");
                 }
             }
-            let (Some(d), Some(t)) = (parse_net(dest), target) else { continue };
+            let (Some(d), Some(t)) = (parse_net(dest), target) else {
+                continue;
+            };
             let ok = match (&d, t.kind) {
                 (IpNet::V4(_), Kind::EgressOnlyInternetGateway) => Err("an egress-only internet gateway carries IPv6 only"),
                 (IpNet::V6(_), Kind::NatGateway) => Err("a NAT gateway carries IPv4 only (use an egress-only internet gateway for ::/0)"),
                 _ => Ok(()),
             };
             if let Err(why) = ok {
-                v.err(rt, &format!("{path}.target"), format!("{}: route {d} → {t}: {why}", rt.addr)).label("wrong target for this destination");
+                v.err(
+                    rt,
+                    &format!("{path}.target"),
+                    format!("{}: route {d} → {t}: {why}", rt.addr),
+                )
+                .label("wrong target for this destination");
             }
             if let (Some(tr), Some(rv)) = (ex.resources.get(&t), &rt_vpc) {
                 if let Some(tv) = v.vpc_of(tr) {
                     if &tv != rv {
-                        v.err(rt, &format!("{path}.target"), format!("{}: {t} is in {tv}, but the route table is in {rv}", rt.addr));
+                        v.err(
+                            rt,
+                            &format!("{path}.target"),
+                            format!(
+                                "{}: {t} is in {tv}, but the route table is in {rv}",
+                                rt.addr
+                            ),
+                        );
                     }
                 }
             }
         }
     }
-    for ep in ex.resources.values().filter(|r| r.addr.kind == Kind::VpcEndpoint) {
+    for ep in ex
+        .resources
+        .values()
+        .filter(|r| r.addr.kind == Kind::VpcEndpoint)
+    {
         let ev = ep.ref_attr("vpc").cloned();
         for (i, t) in ep.ref_list("route_tables").into_iter().enumerate() {
             if let (Some(rt), Some(ev)) = (ex.resources.get(t), &ev) {
                 if let Some(tv) = v.vpc_of(rt) {
                     if &tv != ev {
-                        v.err(ep, &format!("route_tables[{i}]"), format!("{}: {t} is in {tv}, not {ev}", ep.addr));
+                        v.err(
+                            ep,
+                            &format!("route_tables[{i}]"),
+                            format!("{}: {t} is in {tv}, not {ev}", ep.addr),
+                        );
                     }
                 }
             }
@@ -254,55 +432,126 @@ fn misc(v: &mut V<'_, '_, '_>) {
     let ex = v.ex;
     // One EIP, one NAT.
     let mut eips: HashMap<&ResourceAddr, &Resource> = HashMap::new();
-    for nat in ex.resources.values().filter(|r| r.addr.kind == Kind::NatGateway) {
+    for nat in ex
+        .resources
+        .values()
+        .filter(|r| r.addr.kind == Kind::NatGateway)
+    {
         if let Some(e) = nat.ref_attr("elastic_ip") {
             if let Some(prev) = eips.insert(e, nat) {
-                v.err(nat, "elastic_ip", format!("{e} is used by both {} and {}", prev.addr, nat.addr)).hint("each NAT gateway needs its own Elastic IP");
+                v.err(
+                    nat,
+                    "elastic_ip",
+                    format!("{e} is used by both {} and {}", prev.addr, nat.addr),
+                )
+                .hint("each NAT gateway needs its own Elastic IP");
             }
         }
     }
     // Security group rules.
-    for sg in ex.resources.values().filter(|r| r.addr.kind == Kind::SecurityGroup) {
+    for sg in ex
+        .resources
+        .values()
+        .filter(|r| r.addr.kind == Kind::SecurityGroup)
+    {
         for dir in ["egress", "ingress"] {
-            for (i, rule) in sg.attrs.get(dir).map(Value::as_list).unwrap_or(&[]).iter().enumerate() {
+            for (i, rule) in sg
+                .attrs
+                .get(dir)
+                .map(Value::as_list)
+                .unwrap_or(&[])
+                .iter()
+                .enumerate()
+            {
                 let Value::Map(m) = rule else { continue };
                 let from = m.get("from_port").and_then(Value::as_int);
                 let to = m.get("to_port").and_then(Value::as_int);
                 if let (Some(f), Some(t)) = (from, to) {
                     if f > t {
-                        v.err(sg, &format!("{dir}[{i}].from_port"), format!("{}: {dir}[{i}] has from_port {f} above to_port {t}", sg.addr));
+                        v.err(
+                            sg,
+                            &format!("{dir}[{i}].from_port"),
+                            format!(
+                                "{}: {dir}[{i}] has from_port {f} above to_port {t}",
+                                sg.addr
+                            ),
+                        );
                     }
                 }
             }
         }
     }
     // Functions: subnets and security groups of one VPC.
-    for f in ex.resources.values().filter(|r| r.addr.kind == Kind::LambdaFunction) {
-        let vpcs: BTreeSet<ResourceAddr> = f.ref_list("subnets").into_iter().chain(f.ref_list("security_groups")).filter_map(|a| ex.resources.get(a)).filter_map(|r| v.vpc_of(r)).collect();
+    for f in ex
+        .resources
+        .values()
+        .filter(|r| r.addr.kind == Kind::LambdaFunction)
+    {
+        let vpcs: BTreeSet<ResourceAddr> = f
+            .ref_list("subnets")
+            .into_iter()
+            .chain(f.ref_list("security_groups"))
+            .filter_map(|a| ex.resources.get(a))
+            .filter_map(|r| v.vpc_of(r))
+            .collect();
         if vpcs.len() > 1 {
             let names: Vec<String> = vpcs.iter().map(|a| a.to_string()).collect();
-            v.err(f, "subnets", format!("{}: its subnets and security groups span several VPCs ({})", f.addr, names.join(", "))).hint("a function attaches to one VPC");
+            v.err(
+                f,
+                "subnets",
+                format!(
+                    "{}: its subnets and security groups span several VPCs ({})",
+                    f.addr,
+                    names.join(", ")
+                ),
+            )
+            .hint("a function attaches to one VPC");
         }
         if !f.ref_list("security_groups").is_empty() && f.ref_list("subnets").is_empty() {
-            v.err(f, "security_groups", format!("{}: security groups without subnets", f.addr)).hint("list the private subnets the function attaches to");
+            v.err(
+                f,
+                "security_groups",
+                format!("{}: security groups without subnets", f.addr),
+            )
+            .hint("list the private subnets the function attaches to");
         }
     }
     // Names AWS wants unique.
-    for (kind, scope) in [(Kind::LambdaFunction, false), (Kind::IamRole, false), (Kind::SecurityGroup, true)] {
+    for (kind, scope) in [
+        (Kind::LambdaFunction, false),
+        (Kind::IamRole, false),
+        (Kind::SecurityGroup, true),
+    ] {
         let mut seen: HashMap<(Option<ResourceAddr>, String), &Resource> = HashMap::new();
         for r in ex.resources.values().filter(|r| r.addr.kind == kind) {
-            let Some(name) = r.str_attr("name") else { continue };
+            let Some(name) = r.str_attr("name") else {
+                continue;
+            };
             let key = (if scope { v.vpc_of(r) } else { None }, name.to_string());
             if let Some(prev) = seen.insert(key, r) {
-                v.err(r, "name", format!("{} and {} both have the name `{name}`", prev.addr, r.addr)).hint("AWS requires these names to be unique; set `name` on one of them");
+                v.err(
+                    r,
+                    "name",
+                    format!("{} and {} both have the name `{name}`", prev.addr, r.addr),
+                )
+                .hint("AWS requires these names to be unique; set `name` on one of them");
             }
         }
         if kind == Kind::LambdaFunction || kind == Kind::IamRole {
             for r in ex.resources.values().filter(|r| r.addr.kind == kind) {
                 if let Some(name) = r.str_attr("name") {
                     let max = if kind == Kind::IamRole { 64 } else { 64 };
-                    if name.len() > max || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_+=,.@".contains(c)) {
-                        v.err(r, "name", format!("{}: `{name}` is not a valid {} name", r.addr, kind)).hint("up to 64 letters, digits and -_ (roles also +=,.@)");
+                    if name.len() > max
+                        || !name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_+=,.@".contains(c))
+                    {
+                        v.err(
+                            r,
+                            "name",
+                            format!("{}: `{name}` is not a valid {} name", r.addr, kind),
+                        )
+                        .hint("up to 64 letters, digits and -_ (roles also +=,.@)");
                     }
                 }
             }
@@ -325,9 +574,17 @@ fn cycles(v: &mut V<'_, '_, '_>) {
     if let Err(cycle) = crate::graph::Graph::build(resources.iter()) {
         let first = ex.resources.get(&cycle[0]);
         let names: Vec<String> = cycle.iter().map(|a| a.to_string()).collect();
-        let span = first.map(|r| r.spans.get("depends_on").cloned().unwrap_or(r.header.clone()));
-        v.p.err(span, format!("dependency cycle: {} → {}", names.join(" → "), names[0]))
-            .label("part of a cycle")
-            .hint("break the cycle by removing one of these references or depends_on entries");
+        let span = first.map(|r| {
+            r.spans
+                .get("depends_on")
+                .cloned()
+                .unwrap_or(r.header.clone())
+        });
+        v.p.err(
+            span,
+            format!("dependency cycle: {} → {}", names.join(" → "), names[0]),
+        )
+        .label("part of a cycle")
+        .hint("break the cycle by removing one of these references or depends_on entries");
     }
 }

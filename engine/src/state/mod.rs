@@ -78,6 +78,9 @@ pub struct PendingOperation {
     /// The idempotency key the provider was given (client token and/or tag).
     pub token: String,
     pub started_at: String,
+    /// For a create: the dependencies the object will have, so an adopted object is recorded whole.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<ResourceAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -101,36 +104,61 @@ impl State {
 
     /// The live (not deposed) object at an address.
     pub fn get(&self, addr: &ResourceAddr) -> Option<&ResourceState> {
-        self.resources.iter().find(|r| &r.address == addr && !r.deposed)
+        self.resources
+            .iter()
+            .find(|r| &r.address == addr && !r.deposed)
     }
 
     pub fn get_mut(&mut self, addr: &ResourceAddr) -> Option<&mut ResourceState> {
-        self.resources.iter_mut().find(|r| &r.address == addr && !r.deposed)
+        self.resources
+            .iter_mut()
+            .find(|r| &r.address == addr && !r.deposed)
     }
 
     pub fn deposed(&self, addr: &ResourceAddr) -> Option<&ResourceState> {
-        self.resources.iter().find(|r| &r.address == addr && r.deposed)
+        self.resources
+            .iter()
+            .find(|r| &r.address == addr && r.deposed)
     }
 
     /// Index of live objects by address, for lookups in loops.
     pub fn index(&self) -> HashMap<&ResourceAddr, &ResourceState> {
-        self.resources.iter().filter(|r| !r.deposed).map(|r| (&r.address, r)).collect()
+        self.resources
+            .iter()
+            .filter(|r| !r.deposed)
+            .map(|r| (&r.address, r))
+            .collect()
     }
 
     /// Inserts or replaces the live object at `r.address`.
     pub fn upsert(&mut self, r: ResourceState) {
-        match self.resources.iter_mut().find(|x| x.address == r.address && x.deposed == r.deposed) {
+        match self
+            .resources
+            .iter_mut()
+            .find(|x| x.address == r.address && x.deposed == r.deposed)
+        {
             Some(x) => *x = r,
             None => {
                 self.resources.push(r);
-                self.resources.sort_by(|a, b| (&a.address, a.deposed).cmp(&(&b.address, b.deposed)));
+                self.resources
+                    .sort_by(|a, b| (&a.address, a.deposed).cmp(&(&b.address, b.deposed)));
             }
         }
     }
 
+    /// Removes an object; when no object remains at that address, others stop depending on it.
     pub fn remove(&mut self, addr: &ResourceAddr, deposed: bool) -> Option<ResourceState> {
-        let i = self.resources.iter().position(|r| &r.address == addr && r.deposed == deposed)?;
-        Some(self.resources.remove(i))
+        let i = self
+            .resources
+            .iter()
+            .position(|r| &r.address == addr && r.deposed == deposed)?;
+        let removed = self.resources.remove(i);
+        if !self.resources.iter().any(|r| &r.address == addr) {
+            for r in &mut self.resources {
+                r.dependencies.retain(|d| d != addr);
+            }
+        }
+        Some(removed)
     }
 
     pub fn pending_for(&self, addr: &ResourceAddr) -> Option<&PendingOperation> {
@@ -141,7 +169,13 @@ impl State {
     pub fn check(&self) -> Result<(), IntegrityError> {
         let fail = |invariant: u8, message: String| Err(IntegrityError { invariant, message });
         if self.format_version != FORMAT_VERSION {
-            return fail(1, format!("format_version {} (this netplan reads {FORMAT_VERSION})", self.format_version));
+            return fail(
+                1,
+                format!(
+                    "format_version {} (this netplan reads {FORMAT_VERSION})",
+                    self.format_version
+                ),
+            );
         }
         if self.lineage.trim().is_empty() {
             return fail(2, "lineage is empty".into());
@@ -150,13 +184,23 @@ impl State {
         let mut ids: HashMap<(Kind, &str), &ResourceAddr> = HashMap::new();
         for r in &self.resources {
             if !seen.insert((&r.address, r.deposed)) {
-                return fail(3, format!("{} appears twice{}", r.address, if r.deposed { " as deposed" } else { "" }));
+                return fail(
+                    3,
+                    format!(
+                        "{} appears twice{}",
+                        r.address,
+                        if r.deposed { " as deposed" } else { "" }
+                    ),
+                );
             }
             if r.id.trim().is_empty() {
                 return fail(4, format!("{} has an empty id", r.address));
             }
             if let Some(other) = ids.insert((r.address.kind, r.id.as_str()), &r.address) {
-                return fail(4, format!("{} and {} have the same id {}", other, r.address, r.id));
+                return fail(
+                    4,
+                    format!("{} and {} have the same id {}", other, r.address, r.id),
+                );
             }
             if r.existing && r.deposed {
                 return fail(10, format!("{} is existing and deposed", r.address));
@@ -166,7 +210,10 @@ impl State {
         for r in &self.resources {
             for d in &r.dependencies {
                 if d == &r.address || !live.contains(d) {
-                    return fail(5, format!("{} depends on {}, which is not in the state", r.address, d));
+                    return fail(
+                        5,
+                        format!("{} depends on {}, which is not in the state", r.address, d),
+                    );
                 }
             }
         }
@@ -186,7 +233,10 @@ impl State {
         let mut pending_addrs = BTreeSet::new();
         for p in &self.pending {
             if p.token.trim().is_empty() {
-                return fail(7, format!("pending {:?} of {} has no token", p.operation, p.address));
+                return fail(
+                    7,
+                    format!("pending {:?} of {} has no token", p.operation, p.address),
+                );
             }
             if !pending_addrs.insert(&p.address) {
                 return fail(7, format!("{} has two pending operations", p.address));
@@ -194,15 +244,32 @@ impl State {
             match p.operation {
                 Operation::Create => {
                     if self.get(&p.address).is_some() {
-                        return fail(8, format!("pending create of {}, which already exists", p.address));
+                        return fail(
+                            8,
+                            format!("pending create of {}, which already exists", p.address),
+                        );
                     }
                 }
                 Operation::Update | Operation::Delete => {
-                    let found = self.resources.iter().find(|r| r.address == p.address && Some(&r.id) == p.id.as_ref());
+                    let found = self
+                        .resources
+                        .iter()
+                        .find(|r| r.address == p.address && Some(&r.id) == p.id.as_ref());
                     match found {
-                        None => return fail(9, format!("pending {:?} of {} names id {:?}, not in the state", p.operation, p.address, p.id)),
+                        None => {
+                            return fail(
+                                9,
+                                format!(
+                                    "pending {:?} of {} names id {:?}, not in the state",
+                                    p.operation, p.address, p.id
+                                ),
+                            )
+                        }
                         Some(r) if r.existing && p.operation == Operation::Delete => {
-                            return fail(10, format!("pending delete of existing object {}", p.address))
+                            return fail(
+                                10,
+                                format!("pending delete of existing object {}", p.address),
+                            )
                         }
                         _ => {}
                     }
@@ -261,15 +328,30 @@ mod tests {
         assert_eq!(bad.check().unwrap_err().invariant, 5);
 
         let mut bad = s.clone();
-        bad.get_mut(&"vpc.a".parse().unwrap()).unwrap().dependencies = vec!["subnet.a".parse().unwrap()];
+        bad.get_mut(&"vpc.a".parse().unwrap()).unwrap().dependencies =
+            vec!["subnet.a".parse().unwrap()];
         assert_eq!(bad.check().unwrap_err().invariant, 6);
 
         let mut bad = s.clone();
-        bad.pending.push(PendingOperation { operation: Operation::Create, address: "vpc.a".parse().unwrap(), id: None, token: "t".into(), started_at: now_rfc3339() });
+        bad.pending.push(PendingOperation {
+            operation: Operation::Create,
+            address: "vpc.a".parse().unwrap(),
+            id: None,
+            token: "t".into(),
+            started_at: now_rfc3339(),
+            dependencies: vec![],
+        });
         assert_eq!(bad.check().unwrap_err().invariant, 8);
 
         let mut bad = s.clone();
-        bad.pending.push(PendingOperation { operation: Operation::Delete, address: "vpc.a".parse().unwrap(), id: Some("vpc-9".into()), token: "t".into(), started_at: now_rfc3339() });
+        bad.pending.push(PendingOperation {
+            operation: Operation::Delete,
+            address: "vpc.a".parse().unwrap(),
+            id: Some("vpc-9".into()),
+            token: "t".into(),
+            started_at: now_rfc3339(),
+            dependencies: vec![],
+        });
         assert_eq!(bad.check().unwrap_err().invariant, 9);
 
         let mut bad = s.clone();

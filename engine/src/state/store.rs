@@ -26,20 +26,36 @@ impl LockInfo {
             .map(|h| h.trim().to_string())
             .or_else(|_| std::env::var("HOSTNAME"))
             .unwrap_or_else(|_| "unknown-host".into());
-        LockInfo { pid: std::process::id(), host, operation: operation.into(), since: super::now_rfc3339() }
+        LockInfo {
+            pid: std::process::id(),
+            host,
+            operation: operation.into(),
+            since: super::now_rfc3339(),
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("cannot {action} {location}: {source}")]
-    Io { action: &'static str, location: String, source: std::io::Error },
+    Io {
+        action: &'static str,
+        location: String,
+        source: std::io::Error,
+    },
     #[error("{location} is not a valid state file: {detail}")]
     Corrupt { location: String, detail: String },
     #[error("{location} fails its integrity check: {source}")]
-    Integrity { location: String, source: super::IntegrityError },
+    Integrity {
+        location: String,
+        source: super::IntegrityError,
+    },
     #[error("{location} belongs to stack `{found}`, but the config's stack is `{expected}`")]
-    WrongStack { location: String, found: String, expected: String },
+    WrongStack {
+        location: String,
+        found: String,
+        expected: String,
+    },
     #[error("{location} is locked by netplan pid {} on {} (running `{}` since {})", .holder.pid, .holder.host, .holder.operation, .holder.since)]
     Locked { location: String, holder: LockInfo },
     #[error("{0}")]
@@ -92,7 +108,10 @@ pub struct LocalFileStore {
 
 impl LocalFileStore {
     pub fn new(path: impl Into<PathBuf>) -> LocalFileStore {
-        LocalFileStore { path: path.into(), backed_up: AtomicBool::new(false) }
+        LocalFileStore {
+            path: path.into(),
+            backed_up: AtomicBool::new(false),
+        }
     }
 
     fn sibling(&self, suffix: &str) -> PathBuf {
@@ -110,7 +129,11 @@ impl LocalFileStore {
     }
 
     fn io(&self, action: &'static str, source: std::io::Error) -> StateError {
-        StateError::Io { action, location: self.path.display().to_string(), source }
+        StateError::Io {
+            action,
+            location: self.path.display().to_string(),
+            source,
+        }
     }
 
     fn dir(&self) -> PathBuf {
@@ -141,13 +164,20 @@ fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Parses and checks state bytes; `location` names the source in errors.
 pub fn parse(location: &str, bytes: &[u8]) -> Result<State, StateError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(StateError::Corrupt { location: location.into(), detail: "the file is empty (truncated?)".into() });
+        return Err(StateError::Corrupt {
+            location: location.into(),
+            detail: "the file is empty (truncated?)".into(),
+        });
     }
     let state: State = serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt {
         location: location.into(),
-        detail: format!("{e} (line {}, column {})", e.line(), e.column()).replace(&format!(" at line {} column {}", e.line(), e.column()), ""),
+        detail: format!("{e} (line {}, column {})", e.line(), e.column())
+            .replace(&format!(" at line {} column {}", e.line(), e.column()), ""),
     })?;
-    state.check().map_err(|source| StateError::Integrity { location: location.into(), source })?;
+    state.check().map_err(|source| StateError::Integrity {
+        location: location.into(),
+        source,
+    })?;
     Ok(state)
 }
 
@@ -165,8 +195,12 @@ impl StateStore for LocalFileStore {
     }
 
     fn save(&self, state: &State) -> Result<(), StateError> {
-        state.check().map_err(|source| StateError::Integrity { location: self.location(), source })?;
-        let mut bytes = serde_json::to_vec_pretty(state).map_err(|e| self.io("encode", e.into()))?;
+        state.check().map_err(|source| StateError::Integrity {
+            location: self.location(),
+            source,
+        })?;
+        let mut bytes =
+            serde_json::to_vec_pretty(state).map_err(|e| self.io("encode", e.into()))?;
         bytes.push(b'\n');
         let dir = self.dir();
         std::fs::create_dir_all(&dir).map_err(|e| self.io("create the folder of", e))?;
@@ -174,7 +208,8 @@ impl StateStore for LocalFileStore {
             let old = std::fs::read(&self.path).map_err(|e| self.io("read", e))?;
             let tmp = self.sibling(".backup.tmp");
             write_synced(&tmp, &old).map_err(|e| self.io("write the backup of", e))?;
-            std::fs::rename(&tmp, self.backup_path()).map_err(|e| self.io("write the backup of", e))?;
+            std::fs::rename(&tmp, self.backup_path())
+                .map_err(|e| self.io("write the backup of", e))?;
         }
         let tmp = self.sibling(".tmp");
         write_synced(&tmp, &bytes).map_err(|e| self.io("write", e))?;
@@ -208,7 +243,10 @@ impl StateStore for LocalFileStore {
                     operation: "another netplan run".into(),
                     since: "an unknown time".into(),
                 });
-                return Err(StateError::Locked { location: self.location(), holder });
+                return Err(StateError::Locked {
+                    location: self.location(),
+                    holder,
+                });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(self.io("lock", e)),
         }
@@ -217,7 +255,9 @@ impl StateStore for LocalFileStore {
         let _ = f.rewind();
         let _ = f.write_all(serde_json::to_string(&info).unwrap_or_default().as_bytes());
         let _ = f.sync_all();
-        Ok(StateLock { _guard: Box::new(f) })
+        Ok(StateLock {
+            _guard: Box::new(f),
+        })
     }
 }
 
@@ -241,11 +281,19 @@ mod tests {
         let store2 = LocalFileStore::new(&path);
         s.serial = 2;
         store2.save(&s).unwrap();
-        assert_eq!(parse("b", &std::fs::read(store2.backup_path()).unwrap()).unwrap().serial, 1);
+        assert_eq!(
+            parse("b", &std::fs::read(store2.backup_path()).unwrap())
+                .unwrap()
+                .serial,
+            1
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
     }
 
@@ -254,13 +302,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json");
         std::fs::write(&path, "").unwrap();
-        assert!(matches!(LocalFileStore::new(&path).load(), Err(StateError::Corrupt { .. })));
+        assert!(matches!(
+            LocalFileStore::new(&path).load(),
+            Err(StateError::Corrupt { .. })
+        ));
         let full = serde_json::to_string(&State::new("t")).unwrap();
         std::fs::write(&path, &full[..full.len() / 2]).unwrap();
         let e = LocalFileStore::new(&path).load().unwrap_err();
         assert!(e.to_string().contains("line 1"), "{e}");
         // The damaged file is left as it was.
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), full[..full.len() / 2]);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            full[..full.len() / 2]
+        );
     }
 
     #[test]
