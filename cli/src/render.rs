@@ -154,7 +154,12 @@ fn render_attr(out: &mut String, action: Action, a: &AttrChange, width: usize) {
     };
     if let (Some(b), Some(af)) = (long_text(&a.before), long_text(&a.after)) {
         let _ = writeln!(out, "      {} {name} = <<diff{forces}", paint(style, sym));
-        let diff = similar::TextDiff::from_lines(b, af);
+        // Terminate both sides so a last line is compared by its text, not by its newline.
+        let (b, af) = (
+            format!("{}\n", b.trim_end_matches('\n')),
+            format!("{}\n", af.trim_end_matches('\n')),
+        );
+        let diff = similar::TextDiff::from_lines(&b, &af);
         for change in diff.iter_all_changes() {
             let (s, st) = match change.tag() {
                 similar::ChangeTag::Delete => ("-", RED),

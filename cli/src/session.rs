@@ -16,6 +16,8 @@ pub enum CliError {
         message: String,
         hint: Option<String>,
     },
+    /// Already reported (e.g. as JSON on stdout): exit 1 without printing more.
+    Silent,
 }
 
 pub type CliResult<T> = Result<T, CliError>;
@@ -37,6 +39,7 @@ impl CliError {
         match self {
             CliError::Diagnostics(d) => crate::render::diagnostics(d),
             CliError::Message { message, hint } => crate::render::error(message, hint.as_deref()),
+            CliError::Silent => {}
         }
     }
 }

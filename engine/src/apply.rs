@@ -1248,10 +1248,9 @@ async fn run_graph(
         });
         running.insert(h.id(), i);
     };
-    for i in 0..n {
-        if waiting[i] == 0 {
-            spawn(i, &mut join, &mut running);
-        }
+    let ready: Vec<usize> = (0..n).filter(|i| waiting[*i] == 0).collect();
+    for i in ready {
+        spawn(i, &mut join, &mut running);
     }
     while !join.is_empty() {
         let interrupted = async {
@@ -1307,10 +1306,10 @@ async fn run_graph(
         }
     }
     // Dependents of failures are skipped (root causes only); the rest did not start.
-    let mut out: Vec<StepStatus> = Vec::with_capacity(n);
-    for i in 0..n {
-        out.push(status[i].clone().unwrap_or(StepStatus::NotStarted));
-    }
+    let mut out: Vec<StepStatus> = status
+        .into_iter()
+        .map(|s| s.unwrap_or(StepStatus::NotStarted))
+        .collect();
     let mut q: VecDeque<usize> = (0..n)
         .filter(|i| matches!(out[*i], StepStatus::Failed(_) | StepStatus::Skipped(_)))
         .collect();
@@ -1495,6 +1494,27 @@ pub enum Reconciled {
     NeverCreated { address: ResourceAddr },
     /// An update or delete whose outcome was read back from the cloud.
     Refreshed { address: ResourceAddr, exists: bool },
+}
+
+impl fmt::Display for Reconciled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reconciled::Adopted { address, id } => {
+                write!(f, "adopted {address} ({id}): an interrupted run created it")
+            }
+            Reconciled::NeverCreated { address } => {
+                write!(f, "{address}: the interrupted create never happened")
+            }
+            Reconciled::Refreshed {
+                address,
+                exists: true,
+            } => write!(f, "{address}: read back after an interrupted change"),
+            Reconciled::Refreshed {
+                address,
+                exists: false,
+            } => write!(f, "{address}: gone after an interrupted delete"),
+        }
+    }
 }
 
 /// Settles the pending operations a crashed run left: the provider looks each create up by its token

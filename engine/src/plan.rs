@@ -257,16 +257,17 @@ pub async fn refresh(
                 let r = &mut state.resources[pos];
                 let mut changed = Vec::new();
                 for (k, v) in &obj.attrs {
+                    let same_set = || {
+                        is_set_attr(k)
+                            && normalize(k, Value::from_json(v))
+                                == normalize(k, Value::from_json(&r.attributes[k]))
+                    };
                     if r.attributes.get(k) != Some(v)
                         && r.attributes.contains_key(k)
                         && !LOCAL_ONLY.contains(&k.as_str())
+                        && !same_set()
                     {
-                        if !(is_set_attr(k)
-                            && normalize(k, Value::from_json(v))
-                                == normalize(k, Value::from_json(&r.attributes[k])))
-                        {
-                            changed.push(k.clone());
-                        }
+                        changed.push(k.clone());
                     }
                 }
                 for (k, v) in obj.attrs {

@@ -270,8 +270,12 @@ impl FakeProvider {
         f(&mut self.inner.lock().expect("fake lock").script)
     }
 
+    /// Scripts a failure. Call counts restart here, so `nth` counts from now.
     pub fn fail(&self, failure: Failure) {
-        self.script_mut(|s| s.failures.push(failure));
+        let mut inner = self.inner.lock().expect("fake lock");
+        inner.counts.clear();
+        inner.address_counts.clear();
+        inner.script.failures.push(failure);
     }
 
     pub fn cloud(&self) -> FakeCloud {

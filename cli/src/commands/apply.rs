@@ -138,7 +138,7 @@ async fn converge(
     .await
     .map_err(ops_error)?;
     for r in &prepared.reconciled {
-        anstream::eprintln!("reconciled a pending operation of the previous run: {r:?}");
+        anstream::eprintln!("reconciled: {r}");
     }
     let plan: Plan = match saved {
         Some(s) => {

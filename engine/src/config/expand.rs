@@ -2,8 +2,11 @@
 //! and every resource gets its defaults and tags.
 //!
 //! Addresses are derived from the AZ letter and the subnet's tier, and CIDRs from fixed slots of the
-//! network's block, so adding an AZ or a subnet never renames or re-addresses an existing one:
-//! public subnet i takes slot i, private subnet i takes slot 8 + i, of the block split into 16.
+//! network's block, so adding an AZ or a subnet never renames or re-addresses an existing one. The block
+//! is split into 16 slots (a /16 gives /20s, as AWS's "VPC and more" wizard does); a subnet's slot
+//! depends only on its tier, its AZ's position and its round (the how-manieth subnet of that tier in
+//! that AZ): public = round × 4 + AZ, private = 8 + round × 4 + AZ. Carving thus covers up to 4 AZs and
+//! 2 subnets per AZ and tier; beyond that, subnets are listed as CIDRs.
 
 use super::parse::Parser;
 use super::{Decl, Resource, Stack};
@@ -347,20 +350,25 @@ fn network(cx: &mut Ctx<'_, '_>, stack: &Stack, region: Option<&str>, d: &Decl) 
                 .collect(),
             other => {
                 let count = other.and_then(Value::as_int).unwrap_or(azs.len() as i64) as usize;
-                if base_slot + count > slots.len() {
-                    cx.p.err(
-                        d.spans.get("cidr").cloned(),
-                        format!(
-                            "{}: the block {block} is too small to carve {count} {label} subnets",
-                            d.addr
-                        ),
-                    )
-                    .hint("use a larger block (a /16 to /24) or list the subnet CIDRs");
-                    return vec![];
+                let mut out = Vec::with_capacity(count);
+                for i in 0..count {
+                    let (az_i, round) = (i % azs.len(), i / azs.len());
+                    if az_i >= 4 || round >= 2 {
+                        let span = d.spans.get(key).or(d.spans.get("azs")).cloned();
+                        cx.p.err(span, format!("{}: {count} {label} subnets over {} AZs cannot be carved automatically", d.addr, azs.len()))
+                            .hint(format!("carving covers up to 4 AZs and 2 subnets per AZ; list the CIDRs instead: {key} = [\"…\", …]"));
+                        return vec![];
+                    }
+                    match slots.get(base_slot + round * 4 + az_i) {
+                        Some(c) => out.push((c.clone(), key.to_string())),
+                        None => {
+                            cx.p.err(d.spans.get("cidr").cloned(), format!("{}: the block {block} is too small to carve {count} {label} subnets", d.addr))
+                                .hint("use a larger block (a /16 to /24) or list the subnet CIDRs");
+                            return vec![];
+                        }
+                    }
                 }
-                (0..count)
-                    .map(|i| (slots[base_slot + i].clone(), key.to_string()))
-                    .collect()
+                out
             }
         };
         cidrs

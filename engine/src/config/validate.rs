@@ -540,7 +540,7 @@ fn misc(v: &mut V<'_, '_, '_>) {
         if kind == Kind::LambdaFunction || kind == Kind::IamRole {
             for r in ex.resources.values().filter(|r| r.addr.kind == kind) {
                 if let Some(name) = r.str_attr("name") {
-                    let max = if kind == Kind::IamRole { 64 } else { 64 };
+                    let max = 64;
                     if name.len() > max
                         || !name
                             .chars()

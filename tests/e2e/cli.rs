@@ -1,0 +1,214 @@
+//! The binary's behaviour: exit codes, state safety, locking, saved plans, output modes.
+
+use super::support::*;
+use netplan_engine::state::store::{LocalFileStore, StateStore};
+
+#[test]
+fn examples_validate_and_plan_from_empty_state() {
+    for ex in ["lambda-internet", "existing-vpc"] {
+        let dir = repo().join("examples").join(ex);
+        let out = netplan(&dir, &["validate"], None);
+        assert_eq!(out.status.code(), Some(0), "{ex}: {}", stderr(&out));
+        let tmp = copy_dir(&dir);
+        let out = netplan(tmp.path(), &["plan"], None);
+        assert_eq!(out.status.code(), Some(0), "{ex}: {}", stderr(&out));
+        assert!(stdout(&out).contains("to add"), "{ex}: {}", stdout(&out));
+        let out = netplan(tmp.path(), &["plan", "--detailed-exitcode"], None);
+        assert_eq!(out.status.code(), Some(2), "{ex}: changes give exit 2");
+        assert!(
+            !tmp.path().join("netplan.state.json").exists(),
+            "plan never writes the state"
+        );
+    }
+}
+
+#[test]
+fn apply_then_plan_is_a_no_op_and_destroy_empties_the_cloud() {
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    let cloud = tmp.path().join("cloud.json");
+    let out = netplan(tmp.path(), &["apply", "--auto-approve"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Apply complete!"));
+    let out = netplan(tmp.path(), &["plan", "--detailed-exitcode"], Some(&cloud));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("No changes."));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(tmp.path().join("netplan.state.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let show = netplan(tmp.path(), &["show"], Some(&cloud));
+    assert!(
+        stdout(&show).contains("lambda_function.probe"),
+        "{}",
+        stdout(&show)
+    );
+    let out = netplan(tmp.path(), &["destroy", "--auto-approve"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&cloud).unwrap()).unwrap();
+    assert_eq!(
+        c["objects"],
+        serde_json::json!({}),
+        "destroy leaves nothing"
+    );
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve() {
+    let tmp = copy_dir(&repo().join("tests/fixtures/small"));
+    let cloud = tmp.path().join("cloud.json");
+    let out = netplan(tmp.path(), &["apply"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--auto-approve"), "{}", stderr(&out));
+    assert!(
+        !cloud.exists()
+            || std::fs::read_to_string(&cloud)
+                .unwrap()
+                .contains("\"objects\":{}")
+    );
+}
+
+#[test]
+fn a_corrupt_or_truncated_state_is_an_error_and_is_left_alone() {
+    let tmp = copy_dir(&repo().join("tests/fixtures/small"));
+    let cloud = tmp.path().join("cloud.json");
+    let state = tmp.path().join("netplan.state.json");
+    for (content, want) in [
+        ("{\"format_version\": 1, \"lineage\": \"x\", \"serial\": 3, \"stack\": \"snap\", \"resources\": [", "is not a valid state file"),
+        ("", "the file is empty"),
+        ("not json", "is not a valid state file"),
+        (
+            r#"{"format_version":1,"lineage":"l","serial":1,"stack":"snap","resources":[{"address":"vpc.main","id":"vpc-1"},{"address":"vpc.main","id":"vpc-2"}]}"#,
+            "invariant 3 violated",
+        ),
+        (r#"{"format_version":7,"lineage":"l","serial":1,"stack":"snap"}"#, "invariant 1 violated"),
+    ] {
+        std::fs::write(&state, content).unwrap();
+        for cmd in [&["plan"][..], &["apply", "--auto-approve"][..], &["show"][..]] {
+            let out = netplan(tmp.path(), cmd, Some(&cloud));
+            assert_eq!(out.status.code(), Some(1), "{cmd:?} on {content:?}");
+            let err = stderr(&out);
+            assert!(err.contains(want), "{cmd:?}: want {want:?} in {err}");
+            assert!(err.contains(".backup"), "the hint points at the backup: {err}");
+            assert_eq!(std::fs::read_to_string(&state).unwrap(), content, "never replaced");
+        }
+    }
+}
+
+#[test]
+fn a_second_writer_is_refused_and_told_who_holds_the_lock() {
+    let tmp = copy_dir(&repo().join("tests/fixtures/small"));
+    let cloud = tmp.path().join("cloud.json");
+    let store = LocalFileStore::new(tmp.path().join("netplan.state.json"));
+    let held = store.lock("apply").unwrap();
+    let out = netplan(tmp.path(), &["apply", "--auto-approve"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("locked by netplan pid {}", std::process::id())),
+        "{err}"
+    );
+    assert!(err.contains("running `apply` since"), "{err}");
+    let destroy = netplan(tmp.path(), &["destroy", "--auto-approve"], Some(&cloud));
+    assert_eq!(destroy.status.code(), Some(1));
+    drop(held);
+    let out = netplan(tmp.path(), &["apply", "--auto-approve"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn saved_plans_apply_once_and_refuse_when_anything_moved() {
+    let tmp = copy_dir(&repo().join("tests/fixtures/small"));
+    let cloud = tmp.path().join("cloud.json");
+    let out = netplan(tmp.path(), &["plan", "-o", "p1.json"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("p1.json")).unwrap()).unwrap();
+    assert!(saved["plan"]["config_digest"]
+        .as_str()
+        .is_some_and(|d| d.len() == 64));
+    // A config change makes it stale.
+    let cfg = tmp.path().join("netplan.toml");
+    let original = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, original.replace("10.0.1.0/24", "10.0.2.0/24")).unwrap();
+    let out = netplan(tmp.path(), &["apply", "p1.json"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("config (or a function's code) changed"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&cfg, &original).unwrap();
+    // As made, it applies.
+    let out = netplan(tmp.path(), &["apply", "p1.json"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Applying it again: the state moved since.
+    let out = netplan(tmp.path(), &["apply", "p1.json"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("stale"), "{}", stderr(&out));
+}
+
+#[test]
+fn json_plan_graph_and_colour() {
+    let dir = repo().join("examples/lambda-internet");
+    let out = netplan(&dir, &["plan", "--json"], None);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(plan["changes"].as_array().unwrap().len(), 21);
+    assert_eq!(plan["changes"][0]["action"]["type"], "create");
+    let dot = stdout(&netplan(&dir, &["graph"], None));
+    assert!(
+        dot.contains("\"vpc.main\" -> \"subnet.main_private_a\";"),
+        "{dot}"
+    );
+    let mermaid = stdout(&netplan(&dir, &["graph", "--format", "mermaid"], None));
+    assert!(
+        mermaid.contains("vpc_main --> subnet_main_private_a"),
+        "{mermaid}"
+    );
+    let plain = netplan(&dir, &["plan"], None);
+    assert!(
+        !stdout(&plain).contains('\u{1b}'),
+        "NO_COLOR: no escape codes"
+    );
+    let coloured = netplan(&dir, &["plan", "--color", "always"], None);
+    assert!(
+        stdout(&coloured).contains('\u{1b}'),
+        "--color always colours"
+    );
+}
+
+#[test]
+fn remote_state_and_missing_config_are_clear_errors() {
+    let tmp = copy_dir(&repo().join("tests/fixtures/small"));
+    let cfg = tmp.path().join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "region = \"us-east-1\"",
+        "region = \"us-east-1\"\nstate = \"s3://bucket/key\"",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let out = netplan(tmp.path(), &["plan"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("remote state (s3://bucket/key) is not available yet"),
+        "{}",
+        stderr(&out)
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let out = netplan(empty.path(), &["plan"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot read netplan.toml"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,662 @@
+//! Lifecycle tests: the engine driven against the fake provider, whose every operation can be scripted
+//! to fail, with AWS-like latencies on tokio's paused clock (simulated minutes run instantly). After
+//! each test the state passes its integrity check and matches the fake cloud exactly.
+
+use super::support::*;
+use netplan_engine::apply::{self, ApplyOptions, ApplyReport, Event, Outcome, StepStatus};
+use netplan_engine::config::{self, Config, LoadOptions};
+use netplan_engine::ops::{self, PrepareOptions};
+use netplan_engine::state::store::{LocalFileStore, StateStore};
+use netplan_engine::state::State;
+use netplan_providers::fake::{Failure, FakeCloud, FakeProvider, Op, Script};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+struct World {
+    dir: tempfile::TempDir,
+    provider: Arc<FakeProvider>,
+    store: Arc<LocalFileStore>,
+}
+
+impl World {
+    fn new(fixture: &str, script: Script) -> World {
+        let dir = copy_dir(&repo().join(fixture));
+        let store = Arc::new(LocalFileStore::new(dir.path().join("netplan.state.json")));
+        World {
+            dir,
+            provider: Arc::new(FakeProvider::new(script)),
+            store,
+        }
+    }
+
+    fn config(&self) -> Config {
+        config::load(
+            &self.dir.path().join("netplan.toml"),
+            &LoadOptions::default(),
+        )
+        .expect("valid config")
+    }
+
+    fn write_config(&self, text: &str) {
+        std::fs::write(self.dir.path().join("netplan.toml"), text).unwrap();
+    }
+
+    fn config_text(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("netplan.toml")).unwrap()
+    }
+
+    async fn run(
+        &self,
+        destroy: bool,
+        rollback: bool,
+        parallelism: usize,
+        events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
+        interrupt: Option<tokio::sync::watch::Receiver<u8>>,
+    ) -> ApplyReport {
+        let config = self.config();
+        let prepared = ops::prepare(
+            &config,
+            Some(self.provider.as_ref()),
+            self.store.as_ref(),
+            PrepareOptions {
+                refresh: true,
+                destroy,
+            },
+        )
+        .await
+        .expect("prepare");
+        let mut opts = ApplyOptions::new(&config.stack.name);
+        opts.rollback = rollback;
+        opts.parallelism = parallelism;
+        opts.base_dir = config.dir.clone();
+        opts.events = events;
+        opts.interrupt = interrupt;
+        apply::apply(
+            &prepared.plan,
+            prepared.working,
+            self.provider.clone(),
+            self.store.clone(),
+            opts,
+        )
+        .await
+        .expect("apply runs")
+    }
+
+    async fn apply(&self, rollback: bool) -> ApplyReport {
+        self.run(false, rollback, 10, None, None).await
+    }
+
+    async fn destroy(&self) -> ApplyReport {
+        self.run(true, false, 10, None, None).await
+    }
+
+    fn state(&self) -> State {
+        let s = self
+            .store
+            .load()
+            .expect("state loads")
+            .unwrap_or_else(|| State::new("none"));
+        s.check().expect("integrity");
+        s
+    }
+
+    async fn plan_changes(&self) -> usize {
+        let config = self.config();
+        let p = ops::prepare(
+            &config,
+            Some(self.provider.as_ref()),
+            self.store.as_ref(),
+            PrepareOptions {
+                refresh: true,
+                destroy: false,
+            },
+        )
+        .await
+        .unwrap();
+        p.plan
+            .changes
+            .iter()
+            .filter(|c| c.action.is_change())
+            .count()
+    }
+}
+
+/// Every object in the cloud is in the state with the same id, and the other way round.
+fn assert_consistent(cloud: &FakeCloud, state: &State) {
+    let mut in_cloud: Vec<(String, String)> = cloud
+        .objects
+        .values()
+        .map(|o| (o.kind.to_string(), o.id.clone()))
+        .collect();
+    let mut in_state: Vec<(String, String)> = state
+        .resources
+        .iter()
+        .filter(|r| !r.existing)
+        .map(|r| (r.address.kind.to_string(), r.id.clone()))
+        .collect();
+    in_cloud.sort();
+    in_state.sort();
+    assert_eq!(in_cloud, in_state, "cloud and state disagree");
+    assert!(
+        state.pending.is_empty(),
+        "no pending operations after a finished run: {:?}",
+        state.pending
+    );
+}
+
+fn seed_script() -> Script {
+    // AWS-like latencies (NAT 120 s, Lambda 75 s, ENIs lingering 20 min), in simulated time.
+    Script::aws_like(1.0)
+}
+
+#[tokio::test(start_paused = true)]
+async fn seed_apply_then_no_op_then_destroy() {
+    let w = World::new("examples/lambda-internet", seed_script());
+    let r = w.apply(true).await;
+    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.failures());
+    assert_eq!(r.steps.len(), 21);
+    assert_consistent(&w.provider.cloud(), &w.state());
+    assert_eq!(w.plan_changes().await, 0, "apply then plan: no changes");
+    let r = w.destroy().await;
+    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.failures());
+    let cloud = w.provider.cloud();
+    assert!(
+        cloud.objects.is_empty(),
+        "{:?}",
+        cloud.objects.keys().collect::<Vec<_>>()
+    );
+    assert!(w.state().resources.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn failing_any_step_of_the_seed_apply_rolls_back_to_exactly_nothing() {
+    for k in 1..=21 {
+        let w = World::new("examples/lambda-internet", seed_script());
+        w.provider.fail(Failure {
+            op: Op::Create,
+            kind: None,
+            address: None,
+            nth: k,
+            code: "InternalError".into(),
+            times: 1,
+        });
+        let r = w.apply(true).await;
+        assert_eq!(
+            r.outcome,
+            Outcome::Failed { rolled_back: true },
+            "step {k}: {:?}",
+            r.failures()
+        );
+        assert_eq!(
+            r.failures().len(),
+            1,
+            "step {k}: root causes only: {:?}",
+            r.failures()
+        );
+        let cloud = w.provider.cloud();
+        assert!(
+            cloud.objects.is_empty(),
+            "step {k}: left {:?}",
+            cloud.objects.keys().collect::<Vec<_>>()
+        );
+        assert!(
+            cloud.enis.is_empty(),
+            "step {k}: Lambda interfaces left behind"
+        );
+        let s = w.state();
+        assert!(
+            s.resources.is_empty() && s.pending.is_empty(),
+            "step {k}: state not empty: {s:?}"
+        );
+        // The next apply converges.
+        let r = w.apply(true).await;
+        assert_eq!(
+            r.outcome,
+            Outcome::Applied,
+            "step {k} retry: {:?}",
+            r.failures()
+        );
+        assert_consistent(&w.provider.cloud(), &w.state());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn failing_any_step_without_rollback_keeps_exactly_what_succeeded() {
+    for k in 1..=21 {
+        let w = World::new("examples/lambda-internet", seed_script());
+        w.provider.fail(Failure {
+            op: Op::Create,
+            kind: None,
+            address: None,
+            nth: k,
+            code: "InternalError".into(),
+            times: 1,
+        });
+        let r = w.apply(false).await;
+        assert_eq!(
+            r.outcome,
+            Outcome::Failed { rolled_back: false },
+            "step {k}"
+        );
+        let done = r
+            .steps
+            .iter()
+            .filter(|(_, s)| *s == StepStatus::Done)
+            .count();
+        let s = w.state();
+        assert_eq!(
+            s.resources.len(),
+            done,
+            "step {k}: the state holds exactly what succeeded"
+        );
+        assert_consistent(&w.provider.cloud(), &s);
+        let r = w.apply(false).await;
+        assert_eq!(
+            r.outcome,
+            Outcome::Applied,
+            "step {k}: the next apply converges"
+        );
+        assert_eq!(w.plan_changes().await, 0);
+    }
+}
+
+/// A change set over an applied seed: creates (a second function) and updates (memory, tags, routes).
+fn change_set(text: &str) -> String {
+    let mut t = text.replace("memory = 128", "memory = 256").replace(
+        "tags = { owner = \"platform\" }",
+        "tags = { owner = \"platform\", cost = \"lab\" }",
+    );
+    t.push_str("\n[function.probe_extra]\nnetwork = \"network.main\"\nruntime = \"python3.12\"\nhandler = \"lambda_function.lambda_handler\"\nsource = \"functions/probe\"\n");
+    t
+}
+
+#[tokio::test(start_paused = true)]
+async fn failing_any_step_of_an_update_restores_cloud_and_state_exactly() {
+    // A probe run counts the change set's create and update calls.
+    let probe = World::new("examples/lambda-internet", seed_script());
+    probe.apply(true).await;
+    probe.write_config(&change_set(&probe.config_text()));
+    probe.provider.clear_calls();
+    assert_eq!(probe.apply(true).await.outcome, Outcome::Applied);
+    let count = |op: Op| probe.provider.calls().iter().filter(|c| c.op == op).count();
+    let (creates, updates) = (count(Op::Create), count(Op::Update));
+    assert!(
+        creates >= 3 && updates >= 10,
+        "the change set creates {creates} and updates {updates} objects"
+    );
+    for (op, n) in (1..=creates)
+        .map(|n| (Op::Create, n))
+        .chain((1..=updates).map(|n| (Op::Update, n)))
+    {
+        let w = World::new("examples/lambda-internet", seed_script());
+        assert_eq!(w.apply(true).await.outcome, Outcome::Applied);
+        let cloud_before = w.provider.cloud();
+        let state_before = w.state();
+        w.write_config(&change_set(&w.config_text()));
+        w.provider.fail(Failure {
+            op,
+            kind: None,
+            address: None,
+            nth: n,
+            code: "InternalError".into(),
+            times: 1,
+        });
+        let r = w.apply(true).await;
+        assert_eq!(
+            r.outcome,
+            Outcome::Failed { rolled_back: true },
+            "{op:?} #{n}: {:?}",
+            r.failures()
+        );
+        assert_eq!(
+            w.provider.cloud().objects,
+            cloud_before.objects,
+            "{op:?} #{n}: the cloud is as before"
+        );
+        let state_after = w.state();
+        assert_eq!(
+            state_after.resources, state_before.resources,
+            "{op:?} #{n}: the state is as before"
+        );
+        assert!(state_after.pending.is_empty());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn destroy_waits_out_lingering_lambda_interfaces_and_respects_aws_order() {
+    let w = World::new("examples/lambda-internet", seed_script());
+    assert_eq!(w.apply(true).await.outcome, Outcome::Applied);
+    w.provider.clear_calls();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let start = Instant::now();
+    let r = w.run(true, false, 10, Some(tx), None).await;
+    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.failures());
+    assert!(
+        start.elapsed() >= Duration::from_secs(20 * 60),
+        "the interfaces linger 20 simulated minutes: {:?}",
+        start.elapsed()
+    );
+    let mut retries = 0;
+    while let Ok(e) = rx.try_recv() {
+        if let Event::Retrying { reason, .. } = e {
+            assert!(reason.contains("DependencyViolation"), "{reason}");
+            retries += 1;
+        }
+    }
+    assert!(
+        retries > 0,
+        "subnet and security group deletes waited for the interfaces"
+    );
+    let cloud = w.provider.cloud();
+    assert!(cloud.objects.is_empty() && cloud.enis.is_empty());
+    // Order, from the call log: every successful delete of kind B ends before the one of kind A starts.
+    let calls = w.provider.calls();
+    let done = |kind: &str| {
+        calls
+            .iter()
+            .filter(|c| {
+                c.op == Op::Delete
+                    && c.error.is_none()
+                    && c.address.as_ref().is_some_and(|a| a.kind.as_str() == kind)
+            })
+            .collect::<Vec<_>>()
+    };
+    let last_end = |kind: &str| done(kind).iter().map(|c| c.end).max().unwrap();
+    let first_start = |kind: &str| done(kind).iter().map(|c| c.start).min().unwrap();
+    assert!(
+        last_end("nat_gateway") <= first_start("internet_gateway"),
+        "IGW detached after the NATs are gone"
+    );
+    assert!(
+        last_end("elastic_ip") <= first_start("internet_gateway"),
+        "IGW detached after the EIPs are released"
+    );
+    assert!(
+        last_end("nat_gateway") <= first_start("elastic_ip"),
+        "EIP released after its NAT"
+    );
+    assert!(
+        last_end("subnet") <= first_start("iam_role"),
+        "roles go after the functions' interfaces (and subnets)"
+    );
+    // Per function: its role goes after its security group, which goes after the function.
+    let at = |addr: &str, pick_end: bool| {
+        let c = calls
+            .iter()
+            .find(|c| {
+                c.op == Op::Delete
+                    && c.error.is_none()
+                    && c.address.as_ref().is_some_and(|a| a.to_string() == addr)
+            })
+            .unwrap();
+        if pick_end {
+            c.end
+        } else {
+            c.start
+        }
+    };
+    for f in ["probe", "probe_node"] {
+        assert!(
+            at(&format!("security_group.{f}"), true) <= at(&format!("iam_role.{f}"), false),
+            "{f}: role after its security group"
+        );
+        assert!(
+            at(&format!("lambda_function.{f}"), true) <= at(&format!("security_group.{f}"), false),
+            "{f}: security group after the function"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn apply_and_destroy_wall_time_match_the_critical_path() {
+    let w = World::new("examples/lambda-internet", seed_script());
+    let config = w.config();
+    let script = seed_script();
+    let latency = |s: &apply::StepId| -> Duration {
+        let ms = match s.kind {
+            apply::StepKind::Delete | apply::StepKind::DeleteDeposed => {
+                script.delete_ms.get(&s.address.kind)
+            }
+            _ => script.create_ms.get(&s.address.kind),
+        };
+        Duration::from_millis(ms.copied().unwrap_or(0))
+    };
+    let prepared = ops::prepare(
+        &config,
+        Some(w.provider.as_ref()),
+        w.store.as_ref(),
+        PrepareOptions {
+            refresh: true,
+            destroy: false,
+        },
+    )
+    .await
+    .unwrap();
+    let critical = apply::critical_path(&prepared.plan, &prepared.working, &latency).unwrap();
+    let start = Instant::now();
+    assert_eq!(w.apply(true).await.outcome, Outcome::Applied);
+    let wall = start.elapsed();
+    let ratio = wall.as_secs_f64() / critical.as_secs_f64();
+    assert!(
+        ratio <= 1.05,
+        "apply {wall:?} vs critical path {critical:?}: {ratio:.3}"
+    );
+    assert!(
+        critical >= Duration::from_secs(120),
+        "the NAT gateways are on the path: {critical:?}"
+    );
+
+    w.provider.script_mut(|s| s.eni_linger_ms = 0);
+    let prepared = ops::prepare(
+        &config,
+        Some(w.provider.as_ref()),
+        w.store.as_ref(),
+        PrepareOptions {
+            refresh: true,
+            destroy: true,
+        },
+    )
+    .await
+    .unwrap();
+    let critical = apply::critical_path(&prepared.plan, &prepared.working, &latency).unwrap();
+    let start = Instant::now();
+    assert_eq!(w.destroy().await.outcome, Outcome::Applied);
+    let ratio = start.elapsed().as_secs_f64() / critical.as_secs_f64();
+    assert!(
+        ratio <= 1.05,
+        "destroy {:?} vs critical path {critical:?}: {ratio:.3}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn parallelism_bounds_calls_in_flight() {
+    for n in [1usize, 3] {
+        let w = World::new("examples/lambda-internet", seed_script());
+        let r = w.run(false, true, n, None, None).await;
+        assert_eq!(r.outcome, Outcome::Applied);
+        let calls = w.provider.calls();
+        let mut peak = 0;
+        for c in &calls {
+            let overlapping = calls
+                .iter()
+                .filter(|o| o.op != Op::Read && o.start <= c.start && c.start < o.end)
+                .count();
+            peak = peak.max(overlapping);
+        }
+        assert!(peak <= n, "parallelism {n}: {peak} calls overlapped");
+        assert_eq!(peak, n, "parallelism {n} is used");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retryable_errors_are_retried_with_the_reason_shown() {
+    let w = World::new("examples/lambda-internet", seed_script());
+    w.provider.fail(Failure {
+        op: Op::Create,
+        kind: Some(netplan_engine::Kind::Vpc),
+        address: None,
+        nth: 1,
+        code: "RequestLimitExceeded".into(),
+        times: 3,
+    });
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let r = w.run(false, true, 10, Some(tx), None).await;
+    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.failures());
+    let mut reasons = vec![];
+    while let Ok(e) = rx.try_recv() {
+        if let Event::Retrying { reason, step, .. } = e {
+            reasons.push(format!("{step}: {reason}"));
+        }
+    }
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(
+        reasons[0].contains("creating vpc.main") && reasons[0].contains("RequestLimitExceeded"),
+        "{reasons:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_interrupt_finishes_in_flight_steps_then_rolls_back() {
+    let w = World::new("examples/lambda-internet", seed_script());
+    let (tx, rx) = tokio::sync::watch::channel(0u8);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(30)).await; // NATs and functions are in flight
+        let _ = tx.send(1);
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    });
+    let r = w.run(false, true, 10, None, Some(rx)).await;
+    assert_eq!(r.outcome, Outcome::Interrupted { rolled_back: true });
+    assert!(
+        r.steps
+            .iter()
+            .any(|(s, st)| s.address.kind == netplan_engine::Kind::NatGateway
+                && *st == StepStatus::Done),
+        "in-flight NATs finished"
+    );
+    assert!(w.provider.cloud().objects.is_empty());
+    assert!(w.state().resources.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn second_interrupt_stops_waiting_and_the_next_run_reconciles() {
+    let w = World::new("examples/lambda-internet", seed_script());
+    let (tx, rx) = tokio::sync::watch::channel(0u8);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        let _ = tx.send(1);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let _ = tx.send(2);
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    });
+    let r = w.run(false, true, 10, None, Some(rx)).await;
+    assert_eq!(r.outcome, Outcome::Interrupted { rolled_back: false });
+    let s = w.state();
+    assert!(
+        !s.pending.is_empty(),
+        "aborted creates leave pending operations"
+    );
+    // Every object in the cloud is tracked or pending.
+    let cloud = w.provider.cloud();
+    for o in cloud.objects.values() {
+        let addr = o.tags["netplan:address"].as_str().unwrap();
+        let tracked = s.resources.iter().any(|r| r.id == o.id)
+            || s.pending.iter().any(|p| p.address.to_string() == addr);
+        assert!(tracked, "{addr} ({}) is untracked", o.id);
+    }
+    let r = w.apply(true).await;
+    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.failures());
+    let cloud = w.provider.cloud();
+    for (addr, ids) in cloud.by_address("lambda-egress") {
+        assert_eq!(ids.len(), 1, "{addr} exists {} times", ids.len());
+    }
+    assert_consistent(&cloud, &w.state());
+}
+
+#[tokio::test(start_paused = true)]
+async fn replacement_deletes_then_creates_and_updates_dependents() {
+    let w = World::new("tests/fixtures/small", Script::default());
+    assert_eq!(w.apply(true).await.outcome, Outcome::Applied);
+    let old = w
+        .state()
+        .get(&"subnet.b".parse().unwrap())
+        .unwrap()
+        .id
+        .clone();
+    w.write_config(
+        &w.config_text()
+            .replace("10.0.1.0/24", "10.0.2.0/24")
+            .replace(
+                "subnets = [\"subnet.a\"]",
+                "subnets = [\"subnet.a\", \"subnet.b\"]",
+            ),
+    );
+    let r = w.apply(true).await;
+    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.failures());
+    let kinds: Vec<_> = r
+        .steps
+        .iter()
+        .map(|(s, _)| (s.address.to_string(), s.kind))
+        .collect();
+    assert!(
+        kinds.contains(&("subnet.b".into(), apply::StepKind::Delete))
+            && kinds.contains(&("subnet.b".into(), apply::StepKind::Create)),
+        "{kinds:?}"
+    );
+    let s = w.state();
+    let new = &s.get(&"subnet.b".parse().unwrap()).unwrap().id;
+    assert_ne!(new, &old);
+    assert_consistent(&w.provider.cloud(), &s);
+    assert_eq!(w.plan_changes().await, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn drift_is_planned_and_repaired() {
+    let w = World::new("tests/fixtures/small", Script::default());
+    assert_eq!(w.apply(true).await.outcome, Outcome::Applied);
+    // Out of band: the route table is deleted, the VPC's tags change.
+    let mut cloud = w.provider.cloud();
+    cloud
+        .objects
+        .retain(|_, o| o.kind != netplan_engine::Kind::RouteTable);
+    for o in cloud
+        .objects
+        .values_mut()
+        .filter(|o| o.kind == netplan_engine::Kind::Vpc)
+    {
+        o.tags.insert("owner".into(), "someone-else".into());
+    }
+    w.provider.set_cloud(cloud);
+    let config = w.config();
+    let p = ops::prepare(
+        &config,
+        Some(w.provider.as_ref()),
+        w.store.as_ref(),
+        PrepareOptions {
+            refresh: true,
+            destroy: false,
+        },
+    )
+    .await
+    .unwrap();
+    let drift: Vec<String> = p
+        .plan
+        .drift
+        .iter()
+        .map(|d| format!("{} {:?}", d.address, d.kind))
+        .collect();
+    assert!(
+        drift
+            .iter()
+            .any(|d| d.starts_with("route_table.public Deleted")),
+        "{drift:?}"
+    );
+    assert!(
+        drift.iter().any(|d| d.starts_with("vpc.main Changed")),
+        "{drift:?}"
+    );
+    assert_eq!(w.apply(true).await.outcome, Outcome::Applied);
+    assert_eq!(w.plan_changes().await, 0);
+    assert_consistent(&w.provider.cloud(), &w.state());
+}

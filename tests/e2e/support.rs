@@ -1,0 +1,58 @@
+//! Helpers shared by the test modules.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_netplan")
+}
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cli/ has a parent")
+        .to_path_buf()
+}
+
+/// Runs the binary in `dir` without colour; `fake` names the fake cloud file.
+pub fn netplan(dir: &Path, args: &[&str], fake: Option<&Path>) -> Output {
+    let mut c = Command::new(bin());
+    c.args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("NETPLAN_FAKE_SCRIPT");
+    match fake {
+        Some(f) => c.env("NETPLAN_FAKE_CLOUD", f),
+        None => c.env_remove("NETPLAN_FAKE_CLOUD"),
+    };
+    c.output().expect("netplan runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Copies a folder (config + function sources) into a fresh temp dir.
+pub fn copy_dir(from: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_into(from, dir.path());
+    dir
+}
+
+pub fn copy_into(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).expect("readable") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_into(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).expect("copy");
+        }
+    }
+}
