@@ -263,43 +263,60 @@ fn spawn_writer(
     // dropped at the end of `apply`, the loop ends and returns the final state.
     let (tx, mut rx) = mpsc::channel::<(Mutation, oneshot::Sender<Result<(), String>>)>(64);
     let handle = tokio::spawn(async move {
-        while let Some((m, ack)) = rx.recv().await {
-            match m {
-                Mutation::Pending(p) => {
-                    state.pending.retain(|x| x.address != p.address);
-                    state.pending.push(p);
-                }
-                Mutation::Settle(addr, s) => {
-                    state.pending.retain(|x| x.address != addr);
-                    match s {
-                        Settle::Nothing => {}
-                        Settle::Upsert(r) => state.upsert(r),
-                        Settle::Remove { deposed } => {
-                            state.remove(&addr, deposed);
-                        }
-                        Settle::Depose => {
-                            if let Some(mut r) = state.remove(&addr, false) {
-                                r.deposed = true;
-                                state.remove(&addr, true);
-                                state.upsert(r);
-                            }
-                        }
-                        Settle::Undepose => {
-                            if let Some(mut r) = state.remove(&addr, true) {
-                                r.deposed = false;
-                                state.upsert(r);
-                            }
-                        }
-                    }
-                }
+        // Batching: everything queued while the last write ran goes into the next write, and every
+        // sender is acknowledged only once that write is durable. One write per mutation would make
+        // a large apply quadratic in the state's size.
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while let Ok(more) = rx.try_recv() {
+                batch.push(more);
+            }
+            let mut acks = Vec::with_capacity(batch.len());
+            for (m, ack) in batch {
+                apply_mutation(&mut state, m);
+                acks.push(ack);
             }
             state.serial += 1;
             let result = store.save(&state).map_err(|e| e.to_string());
-            let _ = ack.send(result);
+            for ack in acks {
+                let _ = ack.send(result.clone());
+            }
         }
         state
     });
     (tx, handle)
+}
+
+fn apply_mutation(state: &mut State, m: Mutation) {
+    match m {
+        Mutation::Pending(p) => {
+            state.pending.retain(|x| x.address != p.address);
+            state.pending.push(p);
+        }
+        Mutation::Settle(addr, s) => {
+            state.pending.retain(|x| x.address != addr);
+            match s {
+                Settle::Nothing => {}
+                Settle::Upsert(r) => state.upsert(r),
+                Settle::Remove { deposed } => {
+                    state.remove(&addr, deposed);
+                }
+                Settle::Depose => {
+                    if let Some(mut r) = state.remove(&addr, false) {
+                        r.deposed = true;
+                        state.remove(&addr, true);
+                        state.upsert(r);
+                    }
+                }
+                Settle::Undepose => {
+                    if let Some(mut r) = state.remove(&addr, true) {
+                        r.deposed = false;
+                        state.upsert(r);
+                    }
+                }
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

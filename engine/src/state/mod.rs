@@ -130,19 +130,12 @@ impl State {
             .collect()
     }
 
-    /// Inserts or replaces the live object at `r.address`.
+    /// Inserts or replaces the object at `r.address` (live or deposed), keeping address order.
     pub fn upsert(&mut self, r: ResourceState) {
-        match self
-            .resources
-            .iter_mut()
-            .find(|x| x.address == r.address && x.deposed == r.deposed)
-        {
-            Some(x) => *x = r,
-            None => {
-                self.resources.push(r);
-                self.resources
-                    .sort_by(|a, b| (&a.address, a.deposed).cmp(&(&b.address, b.deposed)));
-            }
+        let key = (&r.address, r.deposed);
+        match self.resources.binary_search_by(|x| (&x.address, x.deposed).cmp(&key)) {
+            Ok(i) => self.resources[i] = r,
+            Err(i) => self.resources.insert(i, r),
         }
     }
 
