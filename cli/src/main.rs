@@ -3,6 +3,7 @@
 //! `session`. Exit codes: 0 success, 1 error, 2 (plan --detailed-exitcode) changes present.
 
 mod commands;
+mod emulator;
 mod progress;
 mod render;
 mod session;

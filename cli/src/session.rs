@@ -100,28 +100,42 @@ pub fn open_store(config: &Config) -> CliResult<Box<dyn StateStore>> {
     Ok(store::open(&config.state_location())?)
 }
 
-/// The provider for this run. `NETPLAN_FAKE_CLOUD=FILE` selects the fake cloud persisted in FILE (tests,
-/// demos); anything else needs the AWS provider, which is not built yet.
-pub fn provider(globals: &Globals) -> CliResult<Option<Arc<dyn Provider>>> {
+/// The provider for this run: `NETPLAN_FAKE_CLOUD=FILE` selects netplan's fake cloud kept in FILE
+/// (tests, demos); otherwise AWS through the SDK — the local emulator with `--local`, any endpoint with
+/// `--endpoint-url` / `AWS_ENDPOINT_URL`, AWS itself by default.
+pub async fn provider(globals: &Globals, config: Option<&Config>) -> CliResult<Arc<dyn Provider>> {
     if let Ok(path) = std::env::var("NETPLAN_FAKE_CLOUD") {
         let script =
             netplan_providers::fake::FakeProvider::script_from_env().map_err(CliError::msg)?;
         let p =
             netplan_providers::fake::FakeProvider::persistent(std::path::Path::new(&path), script)
                 .map_err(|e| CliError::msg(format!("cannot open the fake cloud {path}: {e}")))?;
-        return Ok(Some(Arc::new(p)));
+        return Ok(Arc::new(p));
     }
-    let _ = globals;
-    Ok(None)
-}
-
-pub fn require_provider(globals: &Globals, what: &str) -> CliResult<Arc<dyn Provider>> {
-    provider(globals)?.ok_or_else(|| {
-        CliError::with_hint(
-            format!(
-                "{what} needs a cloud provider, and the AWS provider is not part of this build yet"
-            ),
-            "set NETPLAN_FAKE_CLOUD=FILE to run against netplan's fake cloud kept in FILE",
-        )
-    })
+    let mut opts = netplan_providers::aws::AwsOptions {
+        region: globals
+            .region
+            .clone()
+            .or_else(|| config.and_then(|c| c.region.clone())),
+        profile: globals.profile.clone(),
+        endpoint_url: globals.endpoint_url.clone(),
+        ..Default::default()
+    };
+    if globals.local {
+        let local = crate::emulator::up(None)?;
+        opts.endpoint_url = Some(crate::emulator::endpoint(local.port));
+        opts.test_credentials = true;
+        opts.region = opts.region.or(Some("us-east-1".into()));
+    }
+    if let Some(e) = &opts.endpoint_url {
+        // An emulator: few SDK retries (moto answers unimplemented calls with HTTP 500), short polls.
+        opts.max_attempts = Some(2);
+        opts.poll = Some(std::time::Duration::from_millis(200));
+        if e.contains("127.0.0.1") || e.contains("localhost") {
+            opts.test_credentials =
+                opts.test_credentials || std::env::var("AWS_ACCESS_KEY_ID").is_err();
+        }
+    }
+    let p = netplan_providers::aws::AwsProvider::connect(opts).await?;
+    Ok(Arc::new(p))
 }

@@ -14,10 +14,18 @@ use std::time::{Duration, Instant};
 
 #[tokio::main]
 async fn main() {
-    let scale: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0.01);
-    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/lambda-internet");
+    let scale: f64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.01);
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/lambda-internet");
     let dir = tempfile::tempdir().unwrap();
-    for entry in ["netplan.toml", "functions/probe/lambda_function.py", "functions/probe-node/index.mjs"] {
+    for entry in [
+        "netplan.toml",
+        "functions/probe/lambda_function.py",
+        "functions/probe-node/index.mjs",
+    ] {
         let to = dir.path().join(entry);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(example.join(entry), to).unwrap();
@@ -28,19 +36,41 @@ async fn main() {
     let latency = {
         let s = script.clone();
         move |step: &StepId| -> Duration {
-            let table = if matches!(step.kind, StepKind::Delete | StepKind::DeleteDeposed) { &s.delete_ms } else { &s.create_ms };
+            let table = if matches!(step.kind, StepKind::Delete | StepKind::DeleteDeposed) {
+                &s.delete_ms
+            } else {
+                &s.create_ms
+            };
             Duration::from_millis(table.get(&step.address.kind).copied().unwrap_or(0))
         }
     };
     let provider = Arc::new(FakeProvider::new(script));
     let store = Arc::new(LocalFileStore::new(dir.path().join("netplan.state.json")));
     for destroy in [false, true] {
-        let prepared = ops::prepare(&config, Some(provider.as_ref()), store.as_ref(), PrepareOptions { refresh: true, destroy }).await.unwrap();
+        let prepared = ops::prepare(
+            &config,
+            Some(provider.as_ref()),
+            store.as_ref(),
+            PrepareOptions {
+                refresh: true,
+                destroy,
+            },
+        )
+        .await
+        .unwrap();
         let critical = apply::critical_path(&prepared.plan, &prepared.working, &latency).unwrap();
         let mut opts = ApplyOptions::new(&config.stack.name);
         opts.base_dir = config.dir.clone();
         let start = Instant::now();
-        let report = apply::apply(&prepared.plan, prepared.working, provider.clone(), store.clone(), opts).await.unwrap();
+        let report = apply::apply(
+            &prepared.plan,
+            prepared.working,
+            provider.clone(),
+            store.clone(),
+            opts,
+        )
+        .await
+        .unwrap();
         let wall = start.elapsed();
         assert!(report.ok(), "{:?}", report.failures());
         println!(

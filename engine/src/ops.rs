@@ -98,6 +98,21 @@ pub async fn prepare(
             destroy: opts.destroy,
         },
     );
+    // Existing objects refresh adopted into the working state are still news to the stored one.
+    for c in plan
+        .changes
+        .iter_mut()
+        .filter(|c| c.action == crate::plan::Action::NoOp && c.existing.is_some())
+    {
+        if stored
+            .as_ref()
+            .and_then(|s| s.get(&c.address))
+            .map(|r| &r.id)
+            != c.existing.as_ref()
+        {
+            c.action = crate::plan::Action::Read;
+        }
+    }
     plan.state_lineage = stored.as_ref().map(|s| s.lineage.clone());
     plan.state_serial = stored.as_ref().map(|s| s.serial).unwrap_or(0);
     Ok(Prepared {

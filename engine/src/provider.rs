@@ -159,6 +159,24 @@ impl ProviderError {
     }
 }
 
+/// Invoke a deployed function (`netplan verify`).
+#[derive(Debug, Clone)]
+pub struct InvokeRequest {
+    pub address: ResourceAddr,
+    /// The function's name (its id in the state).
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvokeResponse {
+    pub status: i32,
+    /// Lambda's FunctionError ("Unhandled"), with the payload explaining it.
+    pub function_error: Option<String>,
+    pub payload: String,
+    /// The endpoint only emulates Lambda: the handler did not run.
+    pub emulated: bool,
+}
+
 #[async_trait::async_trait]
 pub trait Provider: Send + Sync {
     fn name(&self) -> &str;
@@ -171,6 +189,12 @@ pub trait Provider: Send + Sync {
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError>;
     async fn delete(&self, req: DeleteRequest) -> Result<DeleteResponse, ProviderError>;
     async fn find(&self, req: FindRequest) -> Result<FindResponse, ProviderError>;
+    async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, ProviderError> {
+        Err(ProviderError::new(
+            ErrorKind::InvalidInput,
+            format!("the {} provider cannot invoke {}", self.name(), req.address),
+        ))
+    }
 }
 
 /// The tags netplan puts on every taggable object.

@@ -994,6 +994,22 @@ impl Provider for FakeProvider {
         .await
     }
 
+    async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, ProviderError> {
+        match self.cloud().get(Kind::LambdaFunction, &req.name) {
+            Some(_) => Ok(InvokeResponse {
+                status: 200,
+                function_error: None,
+                payload: "{}".into(),
+                emulated: true,
+            }),
+            None => Err(err(
+                ErrorKind::NotFound,
+                "ResourceNotFoundException",
+                format!("Function not found: {}", req.name),
+            )),
+        }
+    }
+
     async fn find(&self, req: FindRequest) -> Result<FindResponse, ProviderError> {
         let lat = self.latency(Op::Find, req.address.kind);
         self.call(Op::Find, Some(&req.address), true, |cloud, _| {

@@ -3,4 +3,6 @@
 //! - `fake`: a scriptable in-memory cloud that enforces AWS's dependency rules, used by the engine's
 //!   lifecycle tests and benchmarks (and by the CLI when `NETPLAN_FAKE_CLOUD` names a file).
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod fake;

@@ -10,10 +10,14 @@ fn examples_validate_and_plan_from_empty_state() {
         let out = netplan(&dir, &["validate"], None);
         assert_eq!(out.status.code(), Some(0), "{ex}: {}", stderr(&out));
         let tmp = copy_dir(&dir);
-        let out = netplan(tmp.path(), &["plan"], None);
+        let out = netplan(tmp.path(), &["plan", "--refresh=false"], None);
         assert_eq!(out.status.code(), Some(0), "{ex}: {}", stderr(&out));
         assert!(stdout(&out).contains("to add"), "{ex}: {}", stdout(&out));
-        let out = netplan(tmp.path(), &["plan", "--detailed-exitcode"], None);
+        let out = netplan(
+            tmp.path(),
+            &["plan", "--refresh=false", "--detailed-exitcode"],
+            None,
+        );
         assert_eq!(out.status.code(), Some(2), "{ex}: changes give exit 2");
         assert!(
             !tmp.path().join("netplan.state.json").exists(),

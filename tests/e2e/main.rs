@@ -11,6 +11,7 @@ mod bad_configs;
 mod cli;
 mod crash;
 mod lifecycle;
+mod moto;
 mod props;
 mod snapshots;
 mod support;

@@ -20,8 +20,12 @@ pub fn netplan(dir: &Path, args: &[&str], fake: Option<&Path>) -> Output {
     c.args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("NETPLAN_FAKE_SCRIPT");
+        .env_remove("NETPLAN_FAKE_SCRIPT")
+        // Never AWS itself: a loopback port where nothing listens, and test credentials.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
     match fake {
         Some(f) => c.env("NETPLAN_FAKE_CLOUD", f),
         None => c.env_remove("NETPLAN_FAKE_CLOUD"),
@@ -55,4 +59,19 @@ pub fn copy_into(from: &Path, to: &Path) {
             std::fs::copy(e.path(), target).expect("copy");
         }
     }
+}
+
+/// Runs the binary against a moto server on `port`.
+pub fn netplan_moto(dir: &Path, args: &[&str], port: u16) -> Output {
+    Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("NETPLAN_FAKE_CLOUD")
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("netplan runs")
 }

@@ -2,7 +2,7 @@
 //! progress, roll back on failure, and report.
 
 use crate::render::{self, paint, BOLD, GREEN, RED, YELLOW};
-use crate::session::{load_config, open_store, require_provider, CliError, CliResult};
+use crate::session::{load_config, open_store, CliError, CliResult};
 use crate::{ConfigArg, Globals, Outcome};
 use netplan_engine::apply::{self, ApplyOptions, ApplyReport, Outcome as ApplyOutcome, StepStatus};
 use netplan_engine::config::Config;
@@ -125,7 +125,7 @@ async fn converge(
     let store: std::sync::Arc<dyn netplan_engine::state::store::StateStore> =
         open_store(config)?.into();
     let _lock = store.lock(if destroy { "destroy" } else { "apply" })?;
-    let provider = require_provider(g, if destroy { "destroy" } else { "apply" })?;
+    let provider = crate::session::provider(g, Some(config)).await?;
     let prepared = ops::prepare(
         config,
         Some(provider.as_ref()),

@@ -1,5 +1,6 @@
 //! `netplan local up|down|status`: the local AWS emulator.
 
+use crate::emulator;
 use crate::session::CliResult;
 use crate::{Globals, Outcome};
 
@@ -14,11 +15,38 @@ pub enum Action {
 pub struct Args {
     #[arg(value_enum)]
     pub action: Action,
-    /// Port for the emulator (default 4566, or the next free one).
+    /// Port for the emulator (default 4566, or a free one).
     #[arg(long)]
     pub port: Option<u16>,
 }
 
-pub async fn run(_g: &Globals, _a: Args) -> CliResult<Outcome> {
-    Err(super::not_yet("local", "the AWS provider (issue 4)"))
+pub async fn run(_g: &Globals, a: Args) -> CliResult<Outcome> {
+    match a.action {
+        Action::Up => {
+            let l = emulator::up(a.port)?;
+            println!(
+                "local emulator running at {} (pid {}); use --local, or AWS_ENDPOINT_URL={}",
+                emulator::endpoint(l.port),
+                l.pid,
+                emulator::endpoint(l.port)
+            );
+        }
+        Action::Down => {
+            if emulator::down()? {
+                println!("local emulator stopped");
+            } else {
+                println!("no local emulator was running");
+            }
+        }
+        Action::Status => match emulator::status() {
+            Some(l) => println!(
+                "running at {} (pid {}, since {})",
+                emulator::endpoint(l.port),
+                l.pid,
+                l.started_at
+            ),
+            None => println!("not running"),
+        },
+    }
+    Ok(Outcome::Ok)
 }

@@ -30,8 +30,8 @@ pub struct Args {
 pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
     let config = load_config(g, &a.config)?;
     let store = open_store(&config)?;
-    let provider = provider(g)?;
-    let prepared = ops::prepare(&config, provider.as_deref(), store.as_ref(), PrepareOptions { refresh: a.refresh, destroy: a.destroy })
+    let provider = provider(g, Some(&config)).await?;
+    let prepared = ops::prepare(&config, Some(provider.as_ref()), store.as_ref(), PrepareOptions { refresh: a.refresh, destroy: a.destroy })
         .await
         .map_err(|e| match e {
             OpsError::NoProvider { .. } => CliError::with_hint(e.to_string(), "run with --refresh=false to plan from the state file alone, or set NETPLAN_FAKE_CLOUD=FILE to use netplan's fake cloud (the AWS provider is not part of this build yet)"),

@@ -133,7 +133,10 @@ impl State {
     /// Inserts or replaces the object at `r.address` (live or deposed), keeping address order.
     pub fn upsert(&mut self, r: ResourceState) {
         let key = (&r.address, r.deposed);
-        match self.resources.binary_search_by(|x| (&x.address, x.deposed).cmp(&key)) {
+        match self
+            .resources
+            .binary_search_by(|x| (&x.address, x.deposed).cmp(&key))
+        {
             Ok(i) => self.resources[i] = r,
             Err(i) => self.resources.insert(i, r),
         }

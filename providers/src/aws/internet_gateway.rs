@@ -1,0 +1,139 @@
+//! internet_gateway: CreateInternetGateway + AttachInternetGateway; detach then delete.
+
+use super::*;
+use aws_sdk_ec2::types::ResourceType;
+use serde_json::json;
+
+pub(super) async fn create(
+    p: &AwsProvider,
+    req: &CreateRequest,
+) -> Result<ObjectState, ProviderError> {
+    let vpc = req_s(&req.attrs, "vpc")?;
+    // Resumed after a crash between create and attach: the tagged gateway exists, unattached.
+    let existing = describe(
+        p,
+        Select::Tags {
+            stack: req.idempotency.stack.clone(),
+            address: req.address.to_string(),
+        },
+    )
+    .await?;
+    let id = match existing.into_iter().next() {
+        Some(o) => o.id,
+        None => {
+            let out = p
+                .ec2
+                .create_internet_gateway()
+                .tag_specifications(ec2_tag_spec(ResourceType::InternetGateway, &req.tags))
+                .send()
+                .await
+                .map_err(|e| sdk("CreateInternetGateway", e))?;
+            out.internet_gateway()
+                .and_then(|g| g.internet_gateway_id())
+                .ok_or_else(|| {
+                    ProviderError::new(ErrorKind::Other, "CreateInternetGateway returned no id")
+                })?
+                .to_string()
+        }
+    };
+    attach(p, &id, vpc).await?;
+    describe(p, Select::Ids(vec![id.clone()]))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            ProviderError::new(
+                ErrorKind::EventualConsistency,
+                format!("{id} not visible yet"),
+            )
+        })
+}
+
+async fn attach(p: &AwsProvider, id: &str, vpc: &str) -> Result<(), ProviderError> {
+    let current = describe(p, Select::Ids(vec![id.to_string()])).await?;
+    if current.first().and_then(|o| s(&o.attrs, "vpc")) == Some(vpc) {
+        return Ok(());
+    }
+    p.ec2
+        .attach_internet_gateway()
+        .internet_gateway_id(id)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .map_err(|e| sdk("AttachInternetGateway", e))?;
+    Ok(())
+}
+
+pub(super) async fn describe(
+    p: &AwsProvider,
+    sel: Select,
+) -> Result<Vec<ObjectState>, ProviderError> {
+    let mut pages = p
+        .ec2
+        .describe_internet_gateways()
+        .set_filters(Some(sel.filters("internet-gateway-id")))
+        .into_paginator()
+        .send();
+    let mut out = vec![];
+    while let Some(page) = pages.next().await {
+        for g in page
+            .map_err(|e| sdk("DescribeInternetGateways", e))?
+            .internet_gateways()
+        {
+            let Some(id) = g.internet_gateway_id() else {
+                continue;
+            };
+            let mut a = JsonAttrs::new();
+            let vpc = g.attachments().iter().find_map(|x| x.vpc_id());
+            a.insert("vpc".into(), json!(vpc));
+            a.insert("tags".into(), ec2_user_tags(g.tags()));
+            out.push(obj(id, a));
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn update(
+    p: &AwsProvider,
+    req: &UpdateRequest,
+) -> Result<ObjectState, ProviderError> {
+    let current = p
+        .ec2
+        .describe_internet_gateways()
+        .internet_gateway_ids(&req.id)
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeInternetGateways", e))?;
+    let tags = current
+        .internet_gateways()
+        .first()
+        .map(|g| g.tags().to_vec())
+        .unwrap_or_default();
+    retag_ec2(p, &req.id, &tags, &req.tags).await?;
+    describe(p, Select::Ids(vec![req.id.clone()]))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, "internet gateway vanished"))
+}
+
+pub(super) async fn delete(p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+    let current = describe(p, Select::Ids(vec![req.id.clone()])).await?;
+    if let Some(vpc) = current.first().and_then(|o| s(&o.attrs, "vpc")) {
+        // AWS refuses while the VPC has mapped public addresses (NAT gateways): DependencyViolation, retried.
+        p.ec2
+            .detach_internet_gateway()
+            .internet_gateway_id(&req.id)
+            .vpc_id(vpc)
+            .send()
+            .await
+            .map_err(|e| sdk("DetachInternetGateway", e))?;
+    }
+    p.ec2
+        .delete_internet_gateway()
+        .internet_gateway_id(&req.id)
+        .send()
+        .await
+        .map_err(|e| sdk("DeleteInternetGateway", e))?;
+    Ok(())
+}

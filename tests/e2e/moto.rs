@@ -1,0 +1,369 @@
+//! End-to-end tests of the real binary against a real AWS API: a moto server started on a free
+//! loopback port per test (and killed when the test ends). What moto holds is read back with boto3,
+//! independently of netplan.
+
+use super::support::*;
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Moto {
+    pub port: u16,
+    child: Child,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server is installed (pip install 'moto[server]'); .ci/run installs it");
+        let m = Moto { port, child };
+        let start = Instant::now();
+        while m
+            .py("import urllib.request; urllib.request.urlopen(f'{E}/moto-api/')")
+            .is_err()
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "moto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        m.py("import urllib.request; urllib.request.urlopen(urllib.request.Request(f'{E}/moto-api/config', data=b'{\"lambda\": {\"use_docker\": false}}', method='POST'))").unwrap();
+        m
+    }
+
+    /// Runs Python with boto3 clients `ec2`, `iam`, `lam` and the endpoint `E` bound; returns stdout.
+    pub fn py(&self, body: &str) -> Result<String, String> {
+        let script = format!(
+            "import boto3, json\nE='http://127.0.0.1:{}'\nkw=dict(endpoint_url=E, region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\nec2=boto3.client('ec2', **kw); iam=boto3.client('iam', **kw); lam=boto3.client('lambda', **kw)\n{body}\n",
+            self.port
+        );
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// Every object tagged with this stack, by netplan:address (an address listed twice is a duplicate).
+    pub fn inventory(&self, stack: &str) -> BTreeMap<String, Vec<String>> {
+        let out = self.py(&format!(r#"
+S='{stack}'
+found=[]
+def tagged(tags, oid):
+    t={{x['Key']: x['Value'] for x in (tags or [])}}
+    if t.get('netplan:stack')==S: found.append([t.get('netplan:address'), oid])
+for v in ec2.describe_vpcs()['Vpcs']: tagged(v.get('Tags'), v['VpcId'])
+for s in ec2.describe_subnets()['Subnets']: tagged(s.get('Tags'), s['SubnetId'])
+for g in ec2.describe_internet_gateways()['InternetGateways']: tagged(g.get('Tags'), g['InternetGatewayId'])
+for g in ec2.describe_egress_only_internet_gateways()['EgressOnlyInternetGateways']: tagged(g.get('Tags'), g['EgressOnlyInternetGatewayId'])
+for a in ec2.describe_addresses()['Addresses']: tagged(a.get('Tags'), a['AllocationId'])
+for n in ec2.describe_nat_gateways()['NatGateways']:
+    if n['State'] not in ('deleted', 'deleting'): tagged(n.get('Tags'), n['NatGatewayId'])
+for r in ec2.describe_route_tables()['RouteTables']: tagged(r.get('Tags'), r['RouteTableId'])
+for e in ec2.describe_vpc_endpoints()['VpcEndpoints']:
+    if e['State'].lower() not in ('deleted', 'deleting'): tagged(e.get('Tags'), e['VpcEndpointId'])
+for g in ec2.describe_security_groups()['SecurityGroups']: tagged(g.get('Tags'), g['GroupId'])
+for r in iam.list_roles()['Roles']: tagged(iam.list_role_tags(RoleName=r['RoleName'])['Tags'], r['RoleName'])
+for f in lam.list_functions()['Functions']:
+    t=lam.list_tags(Resource=f['FunctionArn']).get('Tags', {{}})
+    tagged([{{'Key': k, 'Value': v}} for k, v in t.items()], f['FunctionName'])
+print(json.dumps(found))
+"#))
+        .expect("inventory");
+        let pairs: Vec<(String, String)> =
+            serde_json::from_str(out.trim()).expect("inventory JSON");
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (a, id) in pairs {
+            m.entry(a).or_default().push(id);
+        }
+        m
+    }
+
+    pub fn reset(&self) {
+        self.py("import urllib.request; urllib.request.urlopen(urllib.request.Request(f'{E}/moto-api/reset', method='POST'))").unwrap();
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ok(out: &std::process::Output, what: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{what}:\n{}\n{}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+#[test]
+fn seed_example_applies_plans_clean_verifies_and_destroys_on_moto() {
+    let moto = Moto::start();
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    let dir = tmp.path();
+    ok(
+        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
+        "apply",
+    );
+    let inv = moto.inventory("lambda-egress");
+    assert_eq!(inv.len(), 21, "{inv:?}");
+    assert!(inv.values().all(|ids| ids.len() == 1), "{inv:?}");
+    ok(
+        &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
+        "plan after apply: no changes",
+    );
+    let verify = netplan_moto(dir, &["verify"], moto.port);
+    ok(&verify, "verify");
+    assert!(
+        stdout(&verify).contains("status 200") && stdout(&verify).contains("emulator"),
+        "{}",
+        stdout(&verify)
+    );
+    ok(
+        &netplan_moto(dir, &["destroy", "--auto-approve"], moto.port),
+        "destroy",
+    );
+    assert!(
+        moto.inventory("lambda-egress").is_empty(),
+        "moto holds nothing netplan made"
+    );
+}
+
+#[test]
+fn existing_vpc_gets_what_it_lacks_and_is_left_untouched() {
+    let moto = Moto::start();
+    let ids = moto
+        .py(
+            r#"
+v=ec2.create_vpc(CidrBlock='10.9.0.0/16')['Vpc']['VpcId']
+s=[ec2.create_subnet(VpcId=v, CidrBlock=f'10.9.{i}.0/24', AvailabilityZone='us-east-1'+'ab'[i%2])['Subnet']['SubnetId'] for i in range(4)]
+print(json.dumps([v]+s))
+"#,
+        )
+        .unwrap();
+    let ids: Vec<String> = serde_json::from_str(ids.trim()).unwrap();
+    let tmp = copy_dir(&repo().join("examples/existing-vpc"));
+    let cfg = tmp.path().join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("vpc-0123456789abcdef0", &ids[0])
+        .replace("subnet-0aaaaaaaaaaaaaaa1", &ids[1])
+        .replace("subnet-0aaaaaaaaaaaaaaa2", &ids[2])
+        .replace("subnet-0bbbbbbbbbbbbbbb1", &ids[3])
+        .replace("subnet-0bbbbbbbbbbbbbbb2", &ids[4]);
+    std::fs::write(&cfg, text).unwrap();
+    let dir = tmp.path();
+    let plan = netplan_moto(dir, &["plan"], moto.port);
+    ok(&plan, "plan");
+    assert!(
+        stdout(&plan).contains("5 existing to read"),
+        "{}",
+        stdout(&plan)
+    );
+    ok(
+        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
+        "apply",
+    );
+    ok(
+        &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
+        "plan after apply",
+    );
+    ok(
+        &netplan_moto(dir, &["destroy", "--auto-approve"], moto.port),
+        "destroy",
+    );
+    assert!(moto.inventory("existing-vpc").is_empty());
+    let left = moto.py(&format!("print(len(ec2.describe_vpcs(VpcIds=['{}'])['Vpcs']), len(ec2.describe_subnets(SubnetIds={:?})['Subnets']))", ids[0], &ids[1..])).unwrap();
+    assert_eq!(
+        left.trim(),
+        "1 4",
+        "the existing VPC and its subnets are untouched"
+    );
+}
+
+#[test]
+fn drift_is_shown_by_plan_and_repaired_by_apply() {
+    let moto = Moto::start();
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    let dir = tmp.path();
+    ok(
+        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
+        "apply",
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("netplan.state.json")).unwrap()).unwrap();
+    let id_of = |addr: &str| {
+        state["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == addr)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (rtb, vpc) = (id_of("route_table.main_private_a"), id_of("vpc.main"));
+    moto.py(&format!("ec2.delete_route(RouteTableId='{rtb}', DestinationCidrBlock='0.0.0.0/0'); ec2.create_tags(Resources=['{vpc}'], Tags=[{{'Key': 'owner', 'Value': 'someone-else'}}])")).unwrap();
+    let plan = netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port);
+    assert_eq!(
+        plan.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&plan),
+        stderr(&plan)
+    );
+    let text = stdout(&plan);
+    assert!(
+        text.contains("route_table.main_private_a: routes changed"),
+        "{text}"
+    );
+    assert!(text.contains("vpc.main: tags changed"), "{text}");
+    assert!(
+        text.contains("~ route_table.main_private_a") && text.contains("~ vpc.main"),
+        "{text}"
+    );
+    ok(
+        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
+        "repair",
+    );
+    ok(
+        &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
+        "repaired",
+    );
+    let routes = moto.py(&format!("print([r.get('NatGatewayId') for r in ec2.describe_route_tables(RouteTableIds=['{rtb}'])['RouteTables'][0]['Routes'] if r.get('DestinationCidrBlock')=='0.0.0.0/0'])")).unwrap();
+    assert!(routes.contains("nat-"), "the NAT route is back: {routes}");
+}
+
+#[test]
+fn a_failure_at_the_last_step_rolls_back_to_exactly_what_was_there() {
+    let moto = Moto::start();
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    let dir = tmp.path();
+    let cfg = dir.join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "[function.probe_node]\nnetwork",
+        "[function.probe_node]\nrole = \"arn:aws:iam::123456789012:role/does-not-exist\"\nnetwork",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let before = moto.inventory("lambda-egress");
+    let out = netplan_moto(dir, &["apply", "--auto-approve"], moto.port);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("creating lambda_function.probe_node") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(err.contains("rolled back"), "{err}");
+    assert_eq!(
+        moto.inventory("lambda-egress"),
+        before,
+        "moto ends exactly as before"
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("netplan.state.json")).unwrap()).unwrap();
+    assert_eq!(
+        state["resources"],
+        serde_json::json!([]),
+        "and so does the state"
+    );
+}
+
+#[test]
+fn kill_9_against_moto_loses_nothing_and_duplicates_nothing() {
+    let trials: u64 = std::env::var("NETPLAN_MOTO_CRASH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let moto = Moto::start();
+    let (mut untracked, mut duplicates, mut adopted) = (0, 0, 0);
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for trial in 0..trials {
+        moto.reset();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = Duration::from_millis(50 + (seed >> 33) % 1200);
+        let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+        let dir = tmp.path();
+        let mut child = Command::new(bin())
+            .args(["apply", "--auto-approve"])
+            .current_dir(dir)
+            .env(
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", moto.port),
+            )
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        let state: serde_json::Value = std::fs::read(dir.join("netplan.state.json"))
+            .map(|b| serde_json::from_slice(&b).expect("whole state"))
+            .unwrap_or(serde_json::json!({"resources": [], "pending": []}));
+        let ids: Vec<&str> = state["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        let pending: Vec<&str> = state["pending"]
+            .as_array()
+            .map(|p| p.iter().map(|x| x["address"].as_str().unwrap()).collect())
+            .unwrap_or_default();
+        for (addr, found) in moto.inventory("lambda-egress") {
+            for id in found {
+                if !ids.contains(&id.as_str()) && !pending.contains(&addr.as_str()) {
+                    untracked += 1;
+                    eprintln!("trial {trial} ({delay:?}): {addr} {id} is untracked");
+                }
+            }
+        }
+        let out = netplan_moto(dir, &["apply", "--auto-approve"], moto.port);
+        ok(&out, &format!("trial {trial}: the next apply converges"));
+        if stderr(&out).contains("adopted ") {
+            adopted += 1;
+        }
+        let inv = moto.inventory("lambda-egress");
+        for (addr, found) in &inv {
+            if found.len() > 1 {
+                duplicates += 1;
+                eprintln!("trial {trial}: {addr} exists {} times", found.len());
+            }
+        }
+        assert_eq!(inv.len(), 21, "trial {trial}: {inv:?}");
+        ok(
+            &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
+            &format!("trial {trial}: converged"),
+        );
+    }
+    eprintln!("moto crash harness: {trials} trials, {untracked} untracked, {duplicates} duplicates, {adopted} adopted");
+    assert_eq!((untracked, duplicates), (0, 0));
+}
