@@ -1558,7 +1558,13 @@ pub async fn reconcile(
                     })
                     .await?
                     .object
-                {
+                    // An object the state already tracks under another address is not this one's.
+                    .filter(|o| {
+                        !state
+                            .resources
+                            .iter()
+                            .any(|r| r.address.kind == p.address.kind && r.id == o.id)
+                    }) {
                     Some(o) => {
                         let deps = p
                             .dependencies

@@ -76,6 +76,7 @@ pub(super) async fn describe(
     Ok(out
         .egress_only_internet_gateways()
         .iter()
+        .filter(|g| sel.keeps_ec2(g.tags()))
         .filter_map(to_obj)
         .collect())
 }

@@ -49,6 +49,9 @@ pub(super) async fn describe(
         .iter()
         .filter_map(|x| {
             let id = x.allocation_id()?;
+            if !sel.keeps_ec2(x.tags()) {
+                return None;
+            }
             let mut a = JsonAttrs::new();
             a.insert("public_ip".into(), json!(x.public_ip()));
             a.insert("tags".into(), ec2_user_tags(x.tags()));

@@ -83,6 +83,9 @@ pub(super) async fn describe(
             let Some(id) = g.internet_gateway_id() else {
                 continue;
             };
+            if !sel.keeps_ec2(g.tags()) {
+                continue;
+            }
             let mut a = JsonAttrs::new();
             let vpc = g.attachments().iter().find_map(|x| x.vpc_id());
             a.insert("vpc".into(), json!(vpc));

@@ -131,6 +131,23 @@ impl Select {
     }
 }
 
+impl Select {
+    /// Whether an object with these tags is selected: a lookup by tags is checked here too, because
+    /// not every API (or emulator) honours tag filters.
+    pub(crate) fn keeps_ec2(&self, tags: &[aws_sdk_ec2::types::Tag]) -> bool {
+        match self {
+            Select::Ids(_) => true,
+            Select::Tags { stack, address } => {
+                let has = |k: &str, v: &str| {
+                    tags.iter()
+                        .any(|t| t.key() == Some(k) && t.value() == Some(v))
+                };
+                has("netplan:stack", stack) && has("netplan:address", address)
+            }
+        }
+    }
+}
+
 /// Maps an AWS error code to what the engine should do with it.
 pub(crate) fn classify(code: &str, message: &str) -> ErrorKind {
     match code {

@@ -107,12 +107,14 @@ pub(super) async fn describe(
             .nat_gateways()
         {
             // Deleted NATs stay visible for an hour: they no longer exist.
-            if matches!(
-                n.state(),
-                Some(NatGatewayState::Deleted)
-                    | Some(NatGatewayState::Deleting)
-                    | Some(NatGatewayState::Failed)
-            ) {
+            if !sel.keeps_ec2(n.tags())
+                || matches!(
+                    n.state(),
+                    Some(NatGatewayState::Deleted)
+                        | Some(NatGatewayState::Deleting)
+                        | Some(NatGatewayState::Failed)
+                )
+            {
                 continue;
             }
             out.extend(to_obj(n));

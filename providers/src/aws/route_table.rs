@@ -164,7 +164,9 @@ async fn raw(
         out.extend(
             page.map_err(|e| sdk("DescribeRouteTables", e))?
                 .route_tables()
-                .to_vec(),
+                .iter()
+                .filter(|t| sel.keeps_ec2(t.tags()))
+                .cloned(),
         );
     }
     Ok(out)

@@ -107,7 +107,9 @@ async fn raw(
         out.extend(
             page.map_err(|e| sdk("DescribeSecurityGroups", e))?
                 .security_groups()
-                .to_vec(),
+                .iter()
+                .filter(|g| sel.keeps_ec2(g.tags()))
+                .cloned(),
         );
     }
     Ok(out)

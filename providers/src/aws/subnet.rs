@@ -94,6 +94,9 @@ pub(super) async fn describe(
     while let Some(page) = pages.next().await {
         for s in page.map_err(|e| sdk("DescribeSubnets", e))?.subnets() {
             let Some(id) = s.subnet_id() else { continue };
+            if !sel.keeps_ec2(s.tags()) {
+                continue;
+            }
             let mut a = JsonAttrs::new();
             a.insert("vpc".into(), json!(s.vpc_id()));
             a.insert("cidr".into(), json!(s.cidr_block()));

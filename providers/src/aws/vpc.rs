@@ -124,6 +124,9 @@ pub(super) async fn describe(
         .map_err(|e| sdk("DescribeRouteTables", e))?;
     for v in vpcs {
         let Some(id) = v.vpc_id() else { continue };
+        if !sel.keeps_ec2(v.tags()) {
+            continue;
+        }
         if v.state().map(|s| s.as_str()) == Some("deleted") {
             continue;
         }

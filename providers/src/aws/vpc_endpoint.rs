@@ -110,6 +110,9 @@ pub(super) async fn describe(
         .iter()
         .filter_map(|e| {
             let id = e.vpc_endpoint_id()?;
+            if !sel.keeps_ec2(e.tags()) {
+                return None;
+            }
             let state = e
                 .state()
                 .map(|s| s.as_str().to_ascii_lowercase())
