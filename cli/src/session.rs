@@ -96,6 +96,19 @@ pub fn load_config(globals: &Globals, arg: &ConfigArg) -> CliResult<Config> {
     Ok(config)
 }
 
+/// Loads the config and proves its functions reach the internet (validate and plan refuse otherwise).
+pub fn load_checked_config(globals: &Globals, arg: &ConfigArg) -> CliResult<Config> {
+    let config = load_config(globals, arg)?;
+    let reach = crate::commands::check::diagnostics(&config);
+    if reach.has_errors() {
+        return Err(CliError::Diagnostics(reach));
+    }
+    if !reach.0.is_empty() {
+        crate::render::diagnostics(&reach);
+    }
+    Ok(config)
+}
+
 pub fn open_store(config: &Config) -> CliResult<Box<dyn StateStore>> {
     Ok(store::open(&config.state_location())?)
 }

@@ -11,6 +11,7 @@ pub mod ops;
 pub mod package;
 pub mod plan;
 pub mod provider;
+pub mod reach;
 pub mod regions;
 pub mod schema;
 pub mod state;

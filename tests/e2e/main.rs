@@ -13,5 +13,6 @@ mod crash;
 mod lifecycle;
 mod moto;
 mod props;
+mod reach;
 mod snapshots;
 mod support;

@@ -1,6 +1,6 @@
 //! `netplan plan`: refresh, diff against the state file, print the diff (or save it with -o).
 
-use crate::session::{load_config, open_store, provider, CliError, CliResult};
+use crate::session::{open_store, provider, CliError, CliResult};
 use crate::{ConfigArg, Globals, Outcome};
 use netplan_engine::ops::{self, OpsError, PrepareOptions};
 use netplan_engine::plan::SavedPlan;
@@ -28,7 +28,7 @@ pub struct Args {
 }
 
 pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
-    let config = load_config(g, &a.config)?;
+    let config = crate::session::load_checked_config(g, &a.config)?;
     let store = open_store(&config)?;
     let provider = provider(g, Some(&config)).await?;
     let prepared = ops::prepare(&config, Some(provider.as_ref()), store.as_ref(), PrepareOptions { refresh: a.refresh, destroy: a.destroy })

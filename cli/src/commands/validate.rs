@@ -1,6 +1,6 @@
 //! `netplan validate`: parse, expand and check the config; no cloud calls.
 
-use crate::session::{load_config, CliResult};
+use crate::session::CliResult;
 use crate::{ConfigArg, Globals, Outcome};
 
 #[derive(clap::Args, Debug)]
@@ -32,7 +32,7 @@ pub fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
             Err(crate::session::CliError::Silent)
         };
     }
-    let config = load_config(g, &a.config)?;
+    let config = crate::session::load_checked_config(g, &a.config)?;
     let generated: usize = config.expansions.values().map(Vec::len).sum();
     let declared = config.resources.len() - generated;
     let mut line = format!("The config is valid: {} resources", config.resources.len());
