@@ -430,6 +430,16 @@ impl FakeProvider {
     }
 }
 
+/// The tags a read shows: the user's, without netplan's own.
+fn user_tags(tags: &JsonAttrs) -> J {
+    J::Object(
+        tags.iter()
+            .filter(|(k, _)| !k.starts_with("netplan:"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}
+
 fn release_enis(cloud: &mut FakeCloud, now: u64) {
     cloud
         .enis
@@ -844,13 +854,7 @@ impl Provider for FakeProvider {
                 .map(|o| {
                     let found = cloud.get(o.address.kind, &o.id).map(|x| {
                         let mut attrs = x.attrs.clone();
-                        let user: JsonAttrs = x
-                            .tags
-                            .iter()
-                            .filter(|(k, _)| !k.starts_with("netplan:"))
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect();
-                        attrs.insert("tags".into(), J::Object(user));
+                        attrs.insert("tags".into(), user_tags(&x.tags));
                         ObjectState {
                             id: x.id.clone(),
                             attrs,
@@ -869,13 +873,7 @@ impl Provider for FakeProvider {
         self.call(Op::Create, Some(&req.address), true, |cloud, now| {
             let (id, attrs) = create_object(cloud, &req.address, &req.attrs, now)?;
             let mut shown = attrs.clone();
-            let user: JsonAttrs = req
-                .tags
-                .iter()
-                .filter(|(k, _)| !k.starts_with("netplan:"))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            shown.insert("tags".into(), J::Object(user));
+            shown.insert("tags".into(), user_tags(&req.tags));
             cloud.objects.insert(
                 key(req.address.kind, &id),
                 FakeObject {
@@ -948,12 +946,7 @@ impl Provider for FakeProvider {
             tags.retain(|k, _| k.starts_with("netplan:"));
             tags.extend(req.tags.clone());
             let mut shown = attrs.clone();
-            let user: JsonAttrs = tags
-                .iter()
-                .filter(|(k, _)| !k.starts_with("netplan:"))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            shown.insert("tags".into(), J::Object(user));
+            shown.insert("tags".into(), user_tags(&tags));
             cloud.objects.insert(
                 key(req.address.kind, &req.id),
                 FakeObject { attrs, tags, ..obj },
@@ -1024,13 +1017,7 @@ impl Provider for FakeProvider {
             });
             let object = found.map(|o| {
                 let mut attrs = o.attrs.clone();
-                let user: JsonAttrs = o
-                    .tags
-                    .iter()
-                    .filter(|(k, _)| !k.starts_with("netplan:"))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                attrs.insert("tags".into(), J::Object(user));
+                attrs.insert("tags".into(), user_tags(&o.tags));
                 ObjectState {
                     id: o.id.clone(),
                     attrs,

@@ -95,19 +95,7 @@ pub(super) async fn update(
     p: &AwsProvider,
     req: &UpdateRequest,
 ) -> Result<ObjectState, ProviderError> {
-    let current = p
-        .ec2
-        .describe_egress_only_internet_gateways()
-        .egress_only_internet_gateway_ids(&req.id)
-        .send()
-        .await
-        .map_err(|e| sdk("DescribeEgressOnlyInternetGateways", e))?;
-    let tags = current
-        .egress_only_internet_gateways()
-        .first()
-        .map(|g| g.tags().to_vec())
-        .unwrap_or_default();
-    retag_ec2(p, &req.id, &tags, &req.tags).await?;
+    retag_ec2(p, &req.id, &req.tags).await?;
     describe(p, Select::Ids(vec![req.id.clone()]))
         .await?
         .into_iter()

@@ -64,19 +64,7 @@ pub(super) async fn update(
     p: &AwsProvider,
     req: &UpdateRequest,
 ) -> Result<ObjectState, ProviderError> {
-    let current = p
-        .ec2
-        .describe_addresses()
-        .allocation_ids(&req.id)
-        .send()
-        .await
-        .map_err(|e| sdk("DescribeAddresses", e))?;
-    let tags = current
-        .addresses()
-        .first()
-        .map(|x| x.tags().to_vec())
-        .unwrap_or_default();
-    retag_ec2(p, &req.id, &tags, &req.tags).await?;
+    retag_ec2(p, &req.id, &req.tags).await?;
     describe(p, Select::Ids(vec![req.id.clone()]))
         .await?
         .into_iter()

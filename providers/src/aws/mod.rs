@@ -306,24 +306,31 @@ pub(crate) fn ec2_user_tags(tags: &[aws_sdk_ec2::types::Tag]) -> J {
     )
 }
 
-/// Brings an EC2 object's tags to `want` (the full set, netplan's included).
+/// Brings an EC2 object's tags to `want` (the full set, netplan's included). DescribeTags by resource id
+/// works for every EC2 kind, so no kind needs its own read for this.
 pub(crate) async fn retag_ec2(
     p: &AwsProvider,
     id: &str,
-    current: &[aws_sdk_ec2::types::Tag],
     want: &JsonAttrs,
 ) -> Result<(), ProviderError> {
+    let mut current: Vec<(String, String)> = vec![];
+    let mut pages = p
+        .ec2
+        .describe_tags()
+        .filters(Filter::builder().name("resource-id").values(id).build())
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for t in page.map_err(|e| sdk("DescribeTags", e))?.tags() {
+            if let (Some(k), Some(v)) = (t.key(), t.value()) {
+                current.push((k.to_string(), v.to_string()));
+            }
+        }
+    }
     let stale: Vec<aws_sdk_ec2::types::Tag> = current
         .iter()
-        .filter(|t| {
-            t.key()
-                .is_some_and(|k| !k.starts_with("aws:") && !want.contains_key(k))
-        })
-        .map(|t| {
-            aws_sdk_ec2::types::Tag::builder()
-                .key(t.key().unwrap_or_default())
-                .build()
-        })
+        .filter(|(k, _)| !k.starts_with("aws:") && !want.contains_key(k))
+        .map(|(k, _)| aws_sdk_ec2::types::Tag::builder().key(k).build())
         .collect();
     if !stale.is_empty() {
         p.ec2
@@ -339,7 +346,7 @@ pub(crate) async fn retag_ec2(
         .filter(|(k, v)| {
             !current
                 .iter()
-                .any(|t| t.key() == Some(k.as_str()) && t.value() == v.as_str())
+                .any(|(ck, cv)| ck == *k && v.as_str() == Some(cv.as_str()))
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();

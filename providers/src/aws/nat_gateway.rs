@@ -127,19 +127,7 @@ pub(super) async fn update(
     p: &AwsProvider,
     req: &UpdateRequest,
 ) -> Result<ObjectState, ProviderError> {
-    let current = p
-        .ec2
-        .describe_nat_gateways()
-        .nat_gateway_ids(&req.id)
-        .send()
-        .await
-        .map_err(|e| sdk("DescribeNatGateways", e))?;
-    let tags = current
-        .nat_gateways()
-        .first()
-        .map(|n| n.tags().to_vec())
-        .unwrap_or_default();
-    retag_ec2(p, &req.id, &tags, &req.tags).await?;
+    retag_ec2(p, &req.id, &req.tags).await?;
     describe(p, Select::Ids(vec![req.id.clone()]))
         .await?
         .into_iter()

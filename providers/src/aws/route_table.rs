@@ -247,12 +247,7 @@ pub(super) async fn update(
     req: &UpdateRequest,
 ) -> Result<ObjectState, ProviderError> {
     converge(p, &req.id, &req.after).await?;
-    let current = raw(p, Select::Ids(vec![req.id.clone()])).await?;
-    let tags = current
-        .first()
-        .map(|t| t.tags().to_vec())
-        .unwrap_or_default();
-    retag_ec2(p, &req.id, &tags, &req.tags).await?;
+    retag_ec2(p, &req.id, &req.tags).await?;
     describe(p, Select::Ids(vec![req.id.clone()]))
         .await?
         .into_iter()

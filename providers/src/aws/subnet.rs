@@ -120,19 +120,7 @@ pub(super) async fn update(
     p: &AwsProvider,
     req: &UpdateRequest,
 ) -> Result<ObjectState, ProviderError> {
-    let current = p
-        .ec2
-        .describe_subnets()
-        .subnet_ids(&req.id)
-        .send()
-        .await
-        .map_err(|e| sdk("DescribeSubnets", e))?;
-    let tags = current
-        .subnets()
-        .first()
-        .map(|s| s.tags().to_vec())
-        .unwrap_or_default();
-    retag_ec2(p, &req.id, &tags, &req.tags).await?;
+    retag_ec2(p, &req.id, &req.tags).await?;
     let mut o = describe(p, Select::Ids(vec![req.id.clone()]))
         .await?
         .into_iter()

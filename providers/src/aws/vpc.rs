@@ -199,19 +199,7 @@ pub(super) async fn update(
             }
         }
     }
-    let current = p
-        .ec2
-        .describe_vpcs()
-        .vpc_ids(&req.id)
-        .send()
-        .await
-        .map_err(|e| sdk("DescribeVpcs", e))?;
-    let tags = current
-        .vpcs()
-        .first()
-        .map(|v| v.tags().to_vec())
-        .unwrap_or_default();
-    retag_ec2(p, &req.id, &tags, &req.tags).await?;
+    retag_ec2(p, &req.id, &req.tags).await?;
     let mut o = describe(p, Select::Ids(vec![req.id.clone()]))
         .await?
         .into_iter()

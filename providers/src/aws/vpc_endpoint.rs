@@ -163,19 +163,7 @@ pub(super) async fn update(
             .await
             .map_err(|e| sdk("ModifyVpcEndpoint", e))?;
     }
-    let current = p
-        .ec2
-        .describe_vpc_endpoints()
-        .vpc_endpoint_ids(&req.id)
-        .send()
-        .await
-        .map_err(|e| sdk("DescribeVpcEndpoints", e))?;
-    let tags = current
-        .vpc_endpoints()
-        .first()
-        .map(|e| e.tags().to_vec())
-        .unwrap_or_default();
-    retag_ec2(p, &req.id, &tags, &req.tags).await?;
+    retag_ec2(p, &req.id, &req.tags).await?;
     let mut o = describe(p, Select::Ids(vec![req.id.clone()]))
         .await?
         .into_iter()
