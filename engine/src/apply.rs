@@ -686,56 +686,20 @@ async fn run_job(ctx: Arc<Ctx>, step: StepId, job: Job) -> Result<(), String> {
                 .lock()
                 .expect("before")
                 .insert(step.clone(), Some(before.clone()));
-            let code = if changed.iter().any(|c| c == "code_sha256") {
-                code_for(&ctx, &addr, &resolved)?
-            } else {
-                None
-            };
-            let token = uuid::Uuid::new_v4().to_string();
-            ctx.write(Mutation::Pending(PendingOperation {
-                operation: Operation::Update,
+            let record = |o: ObjectState| ResourceState {
                 address: addr.clone(),
-                id: Some(before.id.clone()),
-                token,
-                started_at: now_rfc3339(),
-                dependencies: vec![],
-            }))
-            .await?;
-            let tags = standard_tags(&ctx.stack, &addr, resolved.get("tags"));
-            let req = UpdateRequest {
-                address: addr.clone(),
-                id: before.id.clone(),
-                before: cloud_attrs(&before.attributes),
-                after: cloud_attrs(&resolved),
-                changed,
-                tags,
-                code,
-                progress,
+                id: o.id.clone(),
+                existing: false,
+                deposed: false,
+                attributes: merged(&resolved, &o.attrs),
+                dependencies: deps,
             };
-            match ctx
-                .call(&step, budget_create, || ctx.provider.update(req.clone()))
-                .await
-            {
-                Ok(resp) => {
-                    let r = ResourceState {
-                        address: addr.clone(),
-                        id: resp.object.id.clone(),
-                        existing: false,
-                        deposed: false,
-                        attributes: merged(&resolved, &resp.object.attrs),
-                        dependencies: deps,
-                    };
-                    ctx.write(Mutation::Settle(addr.clone(), Settle::Upsert(r.clone())))
-                        .await?;
-                    ctx.live.lock().expect("live").insert(addr, r);
-                    Ok(())
-                }
-                Err(e) => {
-                    ctx.before.lock().expect("before").remove(&step);
-                    ctx.write(Mutation::Settle(addr, Settle::Nothing)).await?;
-                    Err(e.to_string())
-                }
+            let result =
+                update_object(&ctx, &step, &before, &resolved, changed, progress, record).await;
+            if result.is_err() {
+                ctx.before.lock().expect("before").remove(&step);
             }
+            result
         }
         Job::Delete { deposed } => {
             delete_object(&ctx, &step, deposed, budget_delete, progress).await
@@ -771,56 +735,14 @@ async fn run_job(ctx: Arc<Ctx>, step: StepId, job: Job) -> Result<(), String> {
                 .get(&addr)
                 .cloned()
                 .ok_or_else(|| format!("{addr} is not in the state"))?;
-            let token = uuid::Uuid::new_v4().to_string();
-            ctx.write(Mutation::Pending(PendingOperation {
-                operation: Operation::Update,
-                address: addr.clone(),
-                id: Some(current.id.clone()),
-                token,
-                started_at: now_rfc3339(),
-                dependencies: vec![],
-            }))
-            .await?;
             let changed: Vec<String> = before
                 .attributes
                 .keys()
                 .filter(|k| current.attributes.get(*k) != before.attributes.get(*k))
                 .cloned()
                 .collect();
-            let code = if changed.iter().any(|c| c == "code_sha256") {
-                code_for(&ctx, &addr, &before.attributes)?
-            } else {
-                None
-            };
-            let tags = standard_tags(&ctx.stack, &addr, before.attributes.get("tags"));
-            let req = UpdateRequest {
-                address: addr.clone(),
-                id: current.id.clone(),
-                before: cloud_attrs(&current.attributes),
-                after: cloud_attrs(&before.attributes),
-                changed,
-                tags,
-                code,
-                progress,
-            };
-            match ctx
-                .call(&step, budget_create, || ctx.provider.update(req.clone()))
-                .await
-            {
-                Ok(_) => {
-                    ctx.write(Mutation::Settle(
-                        addr.clone(),
-                        Settle::Upsert(before.clone()),
-                    ))
-                    .await?;
-                    ctx.live.lock().expect("live").insert(addr, before);
-                    Ok(())
-                }
-                Err(e) => {
-                    ctx.write(Mutation::Settle(addr, Settle::Nothing)).await?;
-                    Err(e.to_string())
-                }
-            }
+            let after = before.attributes.clone();
+            update_object(&ctx, &step, &current, &after, changed, progress, |_| before).await
         }
         Job::UndoRead => {
             ctx.live.lock().expect("live").remove(&addr);
@@ -834,6 +756,63 @@ async fn run_job(ctx: Arc<Ctx>, step: StepId, job: Job) -> Result<(), String> {
                 .insert(addr.clone(), before.clone());
             ctx.write(Mutation::Settle(addr, Settle::Upsert(before)))
                 .await
+        }
+    }
+}
+
+/// One in-place update, shared by apply and rollback: the pending operation first, then the provider
+/// call (with retries), then `record(response)` written as the object's state; nothing is recorded when
+/// the call fails.
+async fn update_object(
+    ctx: &Arc<Ctx>,
+    step: &StepId,
+    current: &ResourceState,
+    after: &JsonAttrs,
+    changed: Vec<String>,
+    progress: Option<ProgressFn>,
+    record: impl FnOnce(ObjectState) -> ResourceState,
+) -> Result<(), String> {
+    let addr = step.address.clone();
+    let code = if changed.iter().any(|c| c == "code_sha256") {
+        code_for(ctx, &addr, after)?
+    } else {
+        None
+    };
+    ctx.write(Mutation::Pending(PendingOperation {
+        operation: Operation::Update,
+        address: addr.clone(),
+        id: Some(current.id.clone()),
+        token: uuid::Uuid::new_v4().to_string(),
+        started_at: now_rfc3339(),
+        dependencies: vec![],
+    }))
+    .await?;
+    let req = UpdateRequest {
+        address: addr.clone(),
+        id: current.id.clone(),
+        before: cloud_attrs(&current.attributes),
+        after: cloud_attrs(after),
+        changed,
+        tags: standard_tags(&ctx.stack, &addr, after.get("tags")),
+        code,
+        progress,
+    };
+    match ctx
+        .call(step, ctx.retry.create_budget, || {
+            ctx.provider.update(req.clone())
+        })
+        .await
+    {
+        Ok(resp) => {
+            let r = record(resp.object);
+            ctx.write(Mutation::Settle(addr.clone(), Settle::Upsert(r.clone())))
+                .await?;
+            ctx.live.lock().expect("live").insert(addr, r);
+            Ok(())
+        }
+        Err(e) => {
+            ctx.write(Mutation::Settle(addr, Settle::Nothing)).await?;
+            Err(e.to_string())
         }
     }
 }
