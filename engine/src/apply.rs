@@ -394,6 +394,26 @@ impl Ctx {
             .map_err(|e| format!("the state file could not be written: {e}"))
     }
 
+    /// Records an object as its address's live state: durable in the state file first, then visible
+    /// to the references of jobs that start after this one.
+    async fn record(&self, r: ResourceState) -> Result<(), String> {
+        let addr = r.address.clone();
+        self.write(Mutation::Settle(addr.clone(), Settle::Upsert(r.clone())))
+            .await?;
+        self.live.lock().expect("live").insert(addr, r);
+        Ok(())
+    }
+
+    /// The live object at an address, which an update needs to exist.
+    fn live_object(&self, addr: &ResourceAddr) -> Result<ResourceState, String> {
+        self.live
+            .lock()
+            .expect("live")
+            .get(addr)
+            .cloned()
+            .ok_or_else(|| format!("{addr} is not in the state"))
+    }
+
     fn resolve(&self, attrs: &Attrs) -> Result<JsonAttrs, String> {
         let live = self.live.lock().expect("live lock");
         let mut missing = None;
@@ -505,6 +525,23 @@ fn merged(resolved: &JsonAttrs, returned: &JsonAttrs) -> JsonAttrs {
     out
 }
 
+/// The state of an object a create made: what was asked, overlaid with what the cloud returned.
+fn created(
+    addr: &ResourceAddr,
+    resolved: &JsonAttrs,
+    object: ObjectState,
+    deps: Vec<ResourceAddr>,
+) -> ResourceState {
+    ResourceState {
+        address: addr.clone(),
+        id: object.id.clone(),
+        existing: false,
+        deposed: false,
+        attributes: merged(resolved, &object.attrs),
+        dependencies: deps,
+    }
+}
+
 fn cloud_attrs(resolved: &JsonAttrs) -> JsonAttrs {
     resolved
         .iter()
@@ -569,10 +606,7 @@ async fn run_job(ctx: Arc<Ctx>, step: StepId, job: Job) -> Result<(), String> {
                 dependencies: vec![],
                 ..obj
             };
-            ctx.write(Mutation::Settle(addr.clone(), Settle::Upsert(obj.clone())))
-                .await?;
-            ctx.live.lock().expect("live").insert(addr, obj);
-            Ok(())
+            ctx.record(obj).await
         }
         Job::Create {
             config,
@@ -635,39 +669,14 @@ async fn run_job(ctx: Arc<Ctx>, step: StepId, job: Job) -> Result<(), String> {
                         .await
                         .ok()
                         .and_then(|f| f.object);
-                    let settle = match found {
-                        Some(o) => Settle::Upsert(ResourceState {
-                            address: addr.clone(),
-                            id: o.id.clone(),
-                            existing: false,
-                            deposed: false,
-                            attributes: merged(&resolved, &o.attrs),
-                            dependencies: deps,
-                        }),
-                        None => Settle::Nothing,
-                    };
-                    if let Settle::Upsert(r) = &settle {
-                        ctx.live
-                            .lock()
-                            .expect("live")
-                            .insert(addr.clone(), r.clone());
+                    match found {
+                        Some(o) => ctx.record(created(&addr, &resolved, o, deps)).await?,
+                        None => ctx.write(Mutation::Settle(addr, Settle::Nothing)).await?,
                     }
-                    ctx.write(Mutation::Settle(addr, settle)).await?;
                     return Err(e.to_string());
                 }
             };
-            let r = ResourceState {
-                address: addr.clone(),
-                id: object.id.clone(),
-                existing: false,
-                deposed: false,
-                attributes: merged(&resolved, &object.attrs),
-                dependencies: deps,
-            };
-            ctx.write(Mutation::Settle(addr.clone(), Settle::Upsert(r.clone())))
-                .await?;
-            ctx.live.lock().expect("live").insert(addr, r);
-            Ok(())
+            ctx.record(created(&addr, &resolved, object, deps)).await
         }
         Job::Update {
             config,
@@ -675,25 +684,12 @@ async fn run_job(ctx: Arc<Ctx>, step: StepId, job: Job) -> Result<(), String> {
             deps,
         } => {
             let resolved = ctx.resolve(&config)?;
-            let before = ctx
-                .live
-                .lock()
-                .expect("live")
-                .get(&addr)
-                .cloned()
-                .ok_or_else(|| format!("{addr} is not in the state"))?;
+            let before = ctx.live_object(&addr)?;
             ctx.before
                 .lock()
                 .expect("before")
                 .insert(step.clone(), Some(before.clone()));
-            let record = |o: ObjectState| ResourceState {
-                address: addr.clone(),
-                id: o.id.clone(),
-                existing: false,
-                deposed: false,
-                attributes: merged(&resolved, &o.attrs),
-                dependencies: deps,
-            };
+            let record = |o: ObjectState| created(&addr, &resolved, o, deps);
             let result =
                 update_object(&ctx, &step, &before, &resolved, changed, progress, record).await;
             if result.is_err() {
@@ -728,13 +724,7 @@ async fn run_job(ctx: Arc<Ctx>, step: StepId, job: Job) -> Result<(), String> {
                 .await
         }
         Job::UndoUpdate { before } => {
-            let current = ctx
-                .live
-                .lock()
-                .expect("live")
-                .get(&addr)
-                .cloned()
-                .ok_or_else(|| format!("{addr} is not in the state"))?;
+            let current = ctx.live_object(&addr)?;
             let changed: Vec<String> = before
                 .attributes
                 .keys()
@@ -749,14 +739,7 @@ async fn run_job(ctx: Arc<Ctx>, step: StepId, job: Job) -> Result<(), String> {
             ctx.write(Mutation::Settle(addr, Settle::Remove { deposed: false }))
                 .await
         }
-        Job::UndoForget { before } => {
-            ctx.live
-                .lock()
-                .expect("live")
-                .insert(addr.clone(), before.clone());
-            ctx.write(Mutation::Settle(addr, Settle::Upsert(before)))
-                .await
-        }
+        Job::UndoForget { before } => ctx.record(before).await,
     }
 }
 
@@ -803,13 +786,7 @@ async fn update_object(
         })
         .await
     {
-        Ok(resp) => {
-            let r = record(resp.object);
-            ctx.write(Mutation::Settle(addr.clone(), Settle::Upsert(r.clone())))
-                .await?;
-            ctx.live.lock().expect("live").insert(addr, r);
-            Ok(())
-        }
+        Ok(resp) => ctx.record(record(resp.object)).await,
         Err(e) => {
             ctx.write(Mutation::Settle(addr, Settle::Nothing)).await?;
             Err(e.to_string())
