@@ -4,6 +4,7 @@
 # calls counted by moto (terraform-anchor/tools/count_calls.py), for each N given (default: 1 20).
 #
 # usage: bench/compare.sh [N ...]        TOOLS="netplan terraform" (default both)
+#        KEEP=DIR keeps each phase's log and per-action call breakdown (TOOL-N-PHASE.{log,calls}) in DIR
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ANCHOR=${ANCHOR:-$ROOT/../shared/terraform-anchor}
@@ -36,6 +37,11 @@ phase() {
   curl -sf "$E/moto-api/recorder/download-recording" >"$BENCH/rec.jsonl"
   local calls
   calls=$(python3 "$ANCHOR/tools/count_calls.py" "$BENCH/rec.jsonl" 0 999999999 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+  if [ -n "${KEEP:-}" ]; then
+    mkdir -p "$KEEP"
+    cp "$BENCH/$tool-$n-$name.log" "$KEEP/"
+    python3 "$ANCHOR/tools/count_calls.py" "$BENCH/rec.jsonl" >"$KEEP/$tool-$n-$name.calls"
+  fi
   printf '| %-9s | %3s | %-7s | %8.2f s | %6s |\n' "$tool" "$n" "$name" "$(echo "$end - $start" | bc)" "$calls"
 }
 
@@ -55,6 +61,14 @@ echo "|-----------|-----|---------|-----------|--------|"
 for n in $COPIES; do
   for tool in $TOOLS; do
     curl -sf -X POST "$E/moto-api/reset" >/dev/null
+    # moto builds each service's backend on its first call after a reset: IAM loads AWS's ~1,000
+    # managed policies (~1 s), EC2 its region data (~0.5 s). An emulator cost that AWS does not have:
+    # pay it here, outside the measured phases, for both tools alike.
+    python3 - "$E" <<'PY'
+import sys, boto3
+c = lambda s: boto3.client(s, endpoint_url=sys.argv[1], region_name="us-east-1")
+c("iam").list_policies(MaxItems=1); c("ec2").describe_vpcs(); c("lambda").list_functions()
+PY
     case $tool in
       netplan)
         d=$BENCH/netplan-$n; netplan_config "$d" "$n"; cd "$d"

@@ -649,11 +649,17 @@ async fn run_job(ctx: Arc<Ctx>, step: StepId, job: Job) -> Result<(), String> {
                 attrs: cloud_attrs(&resolved),
                 tags,
                 idempotency: key.clone(),
+                attempt: 0,
                 code,
                 progress,
             };
+            let attempts = std::sync::atomic::AtomicU32::new(0);
             let result = ctx
-                .call(&step, budget_create, || ctx.provider.create(req.clone()))
+                .call(&step, budget_create, || {
+                    let mut req = req.clone();
+                    req.attempt = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    ctx.provider.create(req)
+                })
                 .await;
             let object = match result {
                 Ok(resp) => resp.object,

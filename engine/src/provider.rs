@@ -54,6 +54,10 @@ pub struct CreateRequest {
     /// Tags every taggable object carries: netplan:stack, netplan:address, plus [stack].tags.
     pub tags: JsonAttrs,
     pub idempotency: IdempotencyKey,
+    /// 0 on the first call; n on the engine's n-th retry of this create. Only a retry can follow a create
+    /// that AWS carried out but did not answer, so only a retry needs to look for what it may have made
+    /// (after a crash, reconcile does that lookup before any create runs).
+    pub attempt: u32,
     /// The function's zip, for `lambda_function` (the engine packages it; providers never read files).
     pub code: Option<Arc<Vec<u8>>>,
     pub progress: Option<ProgressFn>,

@@ -8,6 +8,11 @@ pub(super) async fn create(
     p: &AwsProvider,
     req: &CreateRequest,
 ) -> Result<ObjectState, ProviderError> {
+    if let Some(sel) = Select::earlier_attempt(req) {
+        if let Some(o) = describe(p, sel).await?.into_iter().next() {
+            return Ok(o);
+        }
+    }
     let out = p
         .ec2
         .create_egress_only_internet_gateway()
@@ -25,16 +30,7 @@ pub(super) async fn create(
         .and_then(|g| g.egress_only_internet_gateway_id())
         .ok_or_else(|| ProviderError::new(ErrorKind::Other, "no id returned"))?
         .to_string();
-    describe(p, Select::Ids(vec![id.clone()]))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            ProviderError::new(
-                ErrorKind::EventualConsistency,
-                format!("{id} not visible yet"),
-            )
-        })
+    Ok(obj(id, JsonAttrs::new()))
 }
 
 pub(super) async fn describe(

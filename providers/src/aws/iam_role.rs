@@ -100,7 +100,33 @@ pub(super) async fn create(
         .send()
         .await;
     match created {
-        Ok(_) => {}
+        Ok(out) => {
+            // A new role has no policies: attach what is wanted, and answer from what was sent.
+            let mut want = strs(a, "managed_policies");
+            want.sort();
+            for arn in &want {
+                p.iam
+                    .attach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| sdk("AttachRolePolicy", e))?;
+            }
+            let role = out.role().ok_or_else(|| {
+                ProviderError::new(ErrorKind::Other, "CreateRole returned no role")
+            })?;
+            let mut o = to_obj(role, want);
+            o.attrs.insert(
+                "tags".into(),
+                user_tags(
+                    req.tags
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
+                ),
+            );
+            return Ok(o);
+        }
         Err(e) => {
             let e = sdk("CreateRole", e);
             // A resumed create: the role is ours if it carries our address tag.

@@ -9,17 +9,16 @@ pub(super) async fn create(
     req: &CreateRequest,
 ) -> Result<ObjectState, ProviderError> {
     let vpc = req_s(&req.attrs, "vpc")?;
-    // Resumed after a crash between create and attach: the tagged gateway exists, unattached.
-    let existing = describe(
-        p,
-        Select::Tags {
-            stack: req.idempotency.stack.clone(),
-            address: req.address.to_string(),
-        },
-    )
-    .await?;
-    let id = match existing.into_iter().next() {
-        Some(o) => o.id,
+    // A retry may find the gateway an earlier attempt made, perhaps not attached yet.
+    let existing = match Select::earlier_attempt(req) {
+        Some(sel) => describe(p, sel).await?.into_iter().next(),
+        None => None,
+    };
+    let (id, attached) = match existing {
+        Some(o) => {
+            let attached = s(&o.attrs, "vpc") == Some(vpc);
+            (o.id, attached)
+        }
         None => {
             let out = p
                 .ec2
@@ -28,40 +27,26 @@ pub(super) async fn create(
                 .send()
                 .await
                 .map_err(|e| sdk("CreateInternetGateway", e))?;
-            out.internet_gateway()
+            let id = out
+                .internet_gateway()
                 .and_then(|g| g.internet_gateway_id())
                 .ok_or_else(|| {
                     ProviderError::new(ErrorKind::Other, "CreateInternetGateway returned no id")
                 })?
-                .to_string()
+                .to_string();
+            (id, false)
         }
     };
-    attach(p, &id, vpc).await?;
-    describe(p, Select::Ids(vec![id.clone()]))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            ProviderError::new(
-                ErrorKind::EventualConsistency,
-                format!("{id} not visible yet"),
-            )
-        })
-}
-
-async fn attach(p: &AwsProvider, id: &str, vpc: &str) -> Result<(), ProviderError> {
-    let current = describe(p, Select::Ids(vec![id.to_string()])).await?;
-    if current.first().and_then(|o| s(&o.attrs, "vpc")) == Some(vpc) {
-        return Ok(());
+    if !attached {
+        p.ec2
+            .attach_internet_gateway()
+            .internet_gateway_id(&id)
+            .vpc_id(vpc)
+            .send()
+            .await
+            .map_err(|e| sdk("AttachInternetGateway", e))?;
     }
-    p.ec2
-        .attach_internet_gateway()
-        .internet_gateway_id(id)
-        .vpc_id(vpc)
-        .send()
-        .await
-        .map_err(|e| sdk("AttachInternetGateway", e))?;
-    Ok(())
+    Ok(obj(id, JsonAttrs::new()))
 }
 
 pub(super) async fn describe(

@@ -140,32 +140,47 @@ pub(super) async fn create(
     if !strs(a, "subnets").is_empty() {
         call = call.vpc_config(vpc_config(a));
     }
-    if let Err(e) = call.send().await {
-        let mut e = sdk("CreateFunction", e);
-        if e.kind == ErrorKind::EventualConsistency {
-            // "cannot be assumed" means a new role still propagating (retry) — or no such role at all.
-            let role = s(a, "role")
-                .and_then(|r| r.rsplit('/').next())
-                .unwrap_or_default();
-            if let Err(ge) = p.iam.get_role().role_name(role).send().await {
-                if sdk("GetRole", ge).kind == ErrorKind::NotFound {
-                    e.kind = ErrorKind::InvalidInput;
-                    e.message = format!(
-                        "{} (the role {} does not exist)",
-                        e.message,
-                        s(a, "role").unwrap_or_default()
-                    );
+    let ready = match call.send().await {
+        // AWS answers Pending (the network interfaces take a minute or more); an emulator may answer
+        // Active, and then there is nothing to wait for.
+        Ok(f) => (matches!(f.state(), Some(State::Active))
+            && matches!(
+                f.last_update_status(),
+                None | Some(LastUpdateStatus::Successful)
+            ))
+        .then(|| function_obj!(&f))
+        .flatten(),
+        Err(e) => {
+            let mut e = sdk("CreateFunction", e);
+            if e.kind == ErrorKind::EventualConsistency {
+                // "cannot be assumed" means a new role still propagating (retry) — or no such role at all.
+                let role = s(a, "role")
+                    .and_then(|r| r.rsplit('/').next())
+                    .unwrap_or_default();
+                if let Err(ge) = p.iam.get_role().role_name(role).send().await {
+                    if sdk("GetRole", ge).kind == ErrorKind::NotFound {
+                        e.kind = ErrorKind::InvalidInput;
+                        e.message = format!(
+                            "{} (the role {} does not exist)",
+                            e.message,
+                            s(a, "role").unwrap_or_default()
+                        );
+                    }
                 }
             }
+            // A resumed create: the function exists and carries our address tag.
+            let ours = e.code.as_deref() == Some("ResourceConflictException")
+                && tagged_with(p, name, &req.address.to_string()).await;
+            if !ours {
+                return Err(e);
+            }
+            None
         }
-        // A resumed create: the function exists and carries our address tag.
-        let ours = e.code.as_deref() == Some("ResourceConflictException")
-            && tagged_with(p, name, &req.address.to_string()).await;
-        if !ours {
-            return Err(e);
-        }
-    }
-    let o = wait_ready(p, name, &req.address, &req.progress).await?;
+    };
+    let o = match ready {
+        Some(o) => o,
+        None => wait_ready(p, name, &req.address, &req.progress).await?,
+    };
     if b(a, "detach_vpc_policy_after_create") {
         // Least privilege (the seed's advice): the VPC policy is needed to create the function's
         // network interfaces, not to run it.

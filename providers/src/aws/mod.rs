@@ -53,6 +53,9 @@ pub struct AwsProvider {
     pub(crate) lambda: aws_sdk_lambda::Client,
     pub(crate) region: String,
     pub(crate) poll: Duration,
+    /// VPC id → its Amazon IPv6 /56, as seen by this process (a subnet's /64 is carved from it): saves
+    /// each subnet create a DescribeVpcs. Filled by VPC creates and describes.
+    pub(crate) vpc_ipv6: std::sync::Mutex<BTreeMap<String, String>>,
 }
 
 impl AwsProvider {
@@ -94,6 +97,7 @@ impl AwsProvider {
             lambda: aws_sdk_lambda::Client::new(&config),
             region,
             poll: opts.poll.unwrap_or(Duration::from_secs(2)),
+            vpc_ipv6: Default::default(),
         })
     }
 }
@@ -110,6 +114,15 @@ pub(crate) enum Select {
 }
 
 impl Select {
+    /// What an earlier attempt of this create may have made: `None` on the first attempt (nothing can
+    /// exist yet; after a crash the engine's reconcile has already looked), else the lookup by tags.
+    pub(crate) fn earlier_attempt(req: &CreateRequest) -> Option<Select> {
+        (req.attempt > 0).then(|| Select::Tags {
+            stack: req.idempotency.stack.clone(),
+            address: req.address.to_string(),
+        })
+    }
+
     /// EC2 filters selecting these objects, with `id_filter` naming the kind's id filter.
     pub(crate) fn filters(&self, id_filter: &str) -> Vec<Filter> {
         match self {

@@ -10,16 +10,12 @@ pub(super) async fn create(
     req: &CreateRequest,
 ) -> Result<ObjectState, ProviderError> {
     let a = &req.attrs;
-    // moto ignores ClientToken here; a resumed create finds its NAT by tag first.
-    let existing = describe(
-        p,
-        Select::Tags {
-            stack: req.idempotency.stack.clone(),
-            address: req.address.to_string(),
-        },
-    )
-    .await?;
-    let id = match existing.into_iter().next() {
+    // moto ignores ClientToken here: a retry finds the NAT an earlier attempt made by its tags.
+    let existing = match Select::earlier_attempt(req) {
+        Some(sel) => describe(p, sel).await?.into_iter().next(),
+        None => None,
+    };
+    let id = match existing {
         Some(o) => o.id,
         None => {
             let out = p
@@ -32,12 +28,20 @@ pub(super) async fn create(
                 .send()
                 .await
                 .map_err(|e| sdk("CreateNatGateway", e))?;
-            out.nat_gateway()
-                .and_then(|n| n.nat_gateway_id())
+            let n = out.nat_gateway().ok_or_else(|| {
+                ProviderError::new(ErrorKind::Other, "CreateNatGateway returned no NAT")
+            })?;
+            let id = n
+                .nat_gateway_id()
                 .ok_or_else(|| {
                     ProviderError::new(ErrorKind::Other, "CreateNatGateway returned no id")
                 })?
-                .to_string()
+                .to_string();
+            // AWS answers `pending` (then minutes of waiting); an emulator may answer `available`.
+            if n.state() == Some(&NatGatewayState::Available) {
+                return Ok(obj(id, JsonAttrs::new()));
+            }
+            id
         }
     };
     wait_for(

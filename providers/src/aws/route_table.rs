@@ -77,7 +77,7 @@ async fn remove_route(p: &AwsProvider, table: &str, dest: &str) -> Result<(), Pr
         .map(|_| ())
 }
 
-/// Converges routes and associations of `table` to `want`.
+/// Converges routes and associations of `table` to `want`, from what DescribeRouteTables shows.
 async fn converge(p: &AwsProvider, table: &str, want: &JsonAttrs) -> Result<(), ProviderError> {
     let current = raw(p, Select::Ids(vec![table.to_string()])).await?;
     let Some(t) = current.first() else {
@@ -86,6 +86,16 @@ async fn converge(p: &AwsProvider, table: &str, want: &JsonAttrs) -> Result<(), 
             format!("route table {table} not found"),
         ));
     };
+    converge_from(p, table, t, want).await
+}
+
+/// Converges `table` from `t`, what it holds now: a new table holds its `local` routes only.
+async fn converge_from(
+    p: &AwsProvider,
+    table: &str,
+    t: &aws_sdk_ec2::types::RouteTable,
+    want: &JsonAttrs,
+) -> Result<(), ProviderError> {
     let have = routes_of(t);
     let want_routes = wanted_routes(want);
     for (d, target) in &have {
@@ -176,16 +186,12 @@ pub(super) async fn create(
     p: &AwsProvider,
     req: &CreateRequest,
 ) -> Result<ObjectState, ProviderError> {
-    let existing = raw(
-        p,
-        Select::Tags {
-            stack: req.idempotency.stack.clone(),
-            address: req.address.to_string(),
-        },
-    )
-    .await?;
-    let id = match existing.first().and_then(|t| t.route_table_id()) {
-        Some(id) => id.to_string(),
+    let existing = match Select::earlier_attempt(req) {
+        Some(sel) => raw(p, sel).await?.into_iter().next(),
+        None => None,
+    };
+    let (id, current) = match existing {
+        Some(t) => (t.route_table_id().unwrap_or_default().to_string(), t),
         None => {
             let out = p
                 .ec2
@@ -196,25 +202,20 @@ pub(super) async fn create(
                 .send()
                 .await
                 .map_err(|e| sdk("CreateRouteTable", e))?;
-            out.route_table()
-                .and_then(|t| t.route_table_id())
+            let t = out.route_table().cloned().ok_or_else(|| {
+                ProviderError::new(ErrorKind::Other, "CreateRouteTable returned no table")
+            })?;
+            let id = t
+                .route_table_id()
                 .ok_or_else(|| {
                     ProviderError::new(ErrorKind::Other, "CreateRouteTable returned no id")
                 })?
-                .to_string()
+                .to_string();
+            (id, t)
         }
     };
-    converge(p, &id, &req.attrs).await?;
-    describe(p, Select::Ids(vec![id.clone()]))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            ProviderError::new(
-                ErrorKind::EventualConsistency,
-                format!("{id} not visible yet"),
-            )
-        })
+    converge_from(p, &id, &current, &req.attrs).await?;
+    Ok(obj(id, JsonAttrs::new()))
 }
 
 pub(super) async fn describe(

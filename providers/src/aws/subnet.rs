@@ -28,6 +28,11 @@ pub(super) async fn create(
 ) -> Result<ObjectState, ProviderError> {
     let a = &req.attrs;
     let vpc_id = req_s(a, "vpc")?;
+    if let Some(sel) = Select::earlier_attempt(req) {
+        if let Some(o) = describe(p, sel).await?.into_iter().next() {
+            return Ok(o);
+        }
+    }
     let mut call = p
         .ec2
         .create_subnet()
@@ -35,49 +40,22 @@ pub(super) async fn create(
         .cidr_block(req_s(a, "cidr")?)
         .availability_zone(req_s(a, "az")?)
         .tag_specifications(ec2_tag_spec(ResourceType::Subnet, &req.tags));
-    if let Some(index) = i(a, "ipv6_index") {
-        let vpcs = p
-            .ec2
-            .describe_vpcs()
-            .vpc_ids(vpc_id)
-            .send()
-            .await
-            .map_err(|e| sdk("DescribeVpcs", e))?;
-        let block = vpcs
-            .vpcs()
-            .iter()
-            .flat_map(|v| v.ipv6_cidr_block_association_set())
-            .find_map(|x| x.ipv6_cidr_block())
-            .ok_or_else(|| {
-                ProviderError::new(
-                    ErrorKind::InvalidInput,
-                    format!("{vpc_id} has no IPv6 block"),
-                )
-            })?;
-        call = call.ipv6_cidr_block(ipv6_slice(block, index)?);
-    }
+    let ipv6 = match i(a, "ipv6_index") {
+        Some(index) => Some(ipv6_slice(&super::vpc::ipv6_of(p, vpc_id).await?, index)?),
+        None => None,
+    };
+    call = call.set_ipv6_cidr_block(ipv6.clone());
     let out = call.send().await.map_err(|e| sdk("CreateSubnet", e))?;
     let id = out
         .subnet()
         .and_then(|s| s.subnet_id())
         .ok_or_else(|| ProviderError::new(ErrorKind::Other, "CreateSubnet returned no id"))?
         .to_string();
-    describe(p, Select::Ids(vec![id.clone()]))
-        .await?
-        .into_iter()
-        .next()
-        .map(|mut o| {
-            if let Some(index) = i(a, "ipv6_index") {
-                o.attrs.insert("ipv6_index".into(), json!(index));
-            }
-            o
-        })
-        .ok_or_else(|| {
-            ProviderError::new(
-                ErrorKind::EventualConsistency,
-                format!("subnet {id} not visible yet"),
-            )
-        })
+    let mut o = obj(id, JsonAttrs::new());
+    if let Some(block) = ipv6 {
+        o.attrs.insert("ipv6_cidr_block".into(), json!(block));
+    }
+    Ok(o)
 }
 
 pub(super) async fn describe(

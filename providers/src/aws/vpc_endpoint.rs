@@ -13,16 +13,10 @@ pub(super) async fn create(
     req: &CreateRequest,
 ) -> Result<ObjectState, ProviderError> {
     let a = &req.attrs;
-    let existing = describe(
-        p,
-        Select::Tags {
-            stack: req.idempotency.stack.clone(),
-            address: req.address.to_string(),
-        },
-    )
-    .await?;
-    if let Some(o) = existing.into_iter().next() {
-        return Ok(o);
+    if let Some(sel) = Select::earlier_attempt(req) {
+        if let Some(o) = describe(p, sel).await?.into_iter().next() {
+            return Ok(strip_state(o));
+        }
     }
     let out = p
         .ec2
@@ -36,11 +30,19 @@ pub(super) async fn create(
         .send()
         .await
         .map_err(|e| sdk("CreateVpcEndpoint", e))?;
-    let id = out
-        .vpc_endpoint()
-        .and_then(|e| e.vpc_endpoint_id())
+    let endpoint = out.vpc_endpoint().ok_or_else(|| {
+        ProviderError::new(ErrorKind::Other, "CreateVpcEndpoint returned nothing")
+    })?;
+    let id = endpoint
+        .vpc_endpoint_id()
         .ok_or_else(|| ProviderError::new(ErrorKind::Other, "CreateVpcEndpoint returned no id"))?
         .to_string();
+    if endpoint
+        .state()
+        .is_some_and(|s| s.as_str().eq_ignore_ascii_case("available"))
+    {
+        return Ok(obj(id, JsonAttrs::new()));
+    }
     wait_for(
         p,
         "waiting for the endpoint to be available",
