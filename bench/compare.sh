@@ -14,7 +14,9 @@ BENCH=$(mktemp -d)
 trap 'kill $MOTO_PID 2>/dev/null || true; rm -rf "$BENCH"' EXIT
 
 PROFILE=${PROFILE:-release}   # PROFILE=debug skips the ~16-minute release build of the AWS SDK
-if [ "$PROFILE" = release ]; then cargo build --release -q -p netplan; else cargo build -q -p netplan; fi
+case " $TOOLS " in *" netplan "*)
+  if [ "$PROFILE" = release ]; then cargo build --release -q -p netplan; else cargo build -q -p netplan; fi ;;
+esac
 NETPLAN=${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE/netplan
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -20,12 +20,13 @@ pub enum Kind {
     RouteTable,
     VpcEndpoint,
     SecurityGroup,
+    NetworkAcl,
     IamRole,
     LambdaFunction,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Network,
         Kind::Function,
         Kind::Vpc,
@@ -37,12 +38,13 @@ impl Kind {
         Kind::RouteTable,
         Kind::VpcEndpoint,
         Kind::SecurityGroup,
+        Kind::NetworkAcl,
         Kind::IamRole,
         Kind::LambdaFunction,
     ];
 
     /// The low-level kinds: what the state file and providers deal in.
-    pub const RESOURCES: [Kind; 11] = [
+    pub const RESOURCES: [Kind; 12] = [
         Kind::Vpc,
         Kind::InternetGateway,
         Kind::EgressOnlyInternetGateway,
@@ -52,6 +54,7 @@ impl Kind {
         Kind::RouteTable,
         Kind::VpcEndpoint,
         Kind::SecurityGroup,
+        Kind::NetworkAcl,
         Kind::IamRole,
         Kind::LambdaFunction,
     ];
@@ -69,6 +72,7 @@ impl Kind {
             Kind::RouteTable => "route_table",
             Kind::VpcEndpoint => "vpc_endpoint",
             Kind::SecurityGroup => "security_group",
+            Kind::NetworkAcl => "network_acl",
             Kind::IamRole => "iam_role",
             Kind::LambdaFunction => "lambda_function",
         }
@@ -90,6 +94,7 @@ impl Kind {
             Kind::RouteTable => Some("rtb-"),
             Kind::VpcEndpoint => Some("vpce-"),
             Kind::SecurityGroup => Some("sg-"),
+            Kind::NetworkAcl => Some("acl-"),
             _ => None,
         }
     }

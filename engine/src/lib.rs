@@ -7,6 +7,7 @@ pub mod apply;
 pub mod config;
 pub mod diag;
 pub mod graph;
+pub mod live;
 pub mod ops;
 pub mod package;
 pub mod plan;

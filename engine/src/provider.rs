@@ -181,6 +181,24 @@ pub struct InvokeResponse {
     pub emulated: bool,
 }
 
+/// What `check --live` asks of the account: these VPCs, the VPCs of these subnets, and these functions
+/// (by name) with the VPCs they are attached to.
+#[derive(Debug, Clone, Default)]
+pub struct DiscoverRequest {
+    pub vpcs: Vec<String>,
+    pub subnets: Vec<String>,
+    pub functions: Vec<String>,
+}
+
+/// Everything in those VPCs that decides whether a function reaches the internet: the VPCs, their
+/// subnets, route tables (`main`, `subnets`, `routes` with target ids), internet, egress-only and NAT
+/// gateways (`state`), security groups, network ACLs (`default`, `subnets`, entries), and the functions
+/// with their roles (`managed_policies`). Attributes use the config's names; references hold AWS ids.
+#[derive(Debug, Clone, Default)]
+pub struct Discovered {
+    pub objects: Vec<(Kind, ObjectState)>,
+}
+
 #[async_trait::async_trait]
 pub trait Provider: Send + Sync {
     fn name(&self) -> &str;
@@ -193,6 +211,14 @@ pub trait Provider: Send + Sync {
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError>;
     async fn delete(&self, req: DeleteRequest) -> Result<DeleteResponse, ProviderError>;
     async fn find(&self, req: FindRequest) -> Result<FindResponse, ProviderError>;
+    /// The network around some functions or VPCs as it is now (`check --live`).
+    async fn discover(&self, req: DiscoverRequest) -> Result<Discovered, ProviderError> {
+        let _ = req;
+        Err(ProviderError::new(
+            ErrorKind::InvalidInput,
+            format!("the {} provider cannot look at an account", self.name()),
+        ))
+    }
     async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, ProviderError> {
         Err(ProviderError::new(
             ErrorKind::InvalidInput,

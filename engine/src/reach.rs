@@ -15,6 +15,7 @@ use crate::schema::VPC_ACCESS_POLICY;
 use crate::value::Value;
 use ipnet::IpNet;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -45,6 +46,9 @@ pub struct Path {
     pub reaches: bool,
     /// The hops as text: `subnet.a → route_table.a → 0.0.0.0/0 → nat_gateway.a in subnet.p → …`.
     pub hops: Vec<String>,
+    /// The subnet of the NAT gateway the path goes through.
+    #[serde(skip)]
+    pub nat_subnet: Option<ResourceAddr>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,15 +86,50 @@ impl<'c> Model<'c> {
         self.get(s).and_then(|r| r.ref_attr("vpc").cloned())
     }
 
-    /// The route table associated with a subnet, if the config declares one.
-    fn table_of(&self, subnet: &ResourceAddr) -> Option<&'c Resource> {
-        self.c
-            .of_kind(Kind::RouteTable)
-            .find(|t| t.ref_list("subnets").contains(&subnet))
+    /// A resource found in the account (`check --live`) that the config does not declare.
+    fn discovered(&self, a: &ResourceAddr) -> bool {
+        self.get(a).is_some_and(|r| r.bool_attr("discovered"))
     }
 
-    /// Longest-prefix match of `dest` among the table's routes: (destination, target).
-    fn lookup(&self, table: &Resource, dest: IpAddr) -> Option<(IpNet, ResourceAddr)> {
+    /// The subnet's effective route table: an explicit association (the config's before the account's),
+    /// else its VPC's main table (known only from the account: netplan never declares one).
+    fn table_of(&self, subnet: &ResourceAddr) -> Option<&'c Resource> {
+        let explicit = |discovered: bool| {
+            self.c.of_kind(Kind::RouteTable).find(|t| {
+                t.bool_attr("discovered") == discovered && t.ref_list("subnets").contains(&subnet)
+            })
+        };
+        explicit(false).or_else(|| explicit(true)).or_else(|| {
+            let vpc = self.vpc_of_subnet(subnet)?;
+            self.c
+                .of_kind(Kind::RouteTable)
+                .find(|t| t.bool_attr("main") && t.ref_attr("vpc") == Some(&vpc))
+        })
+    }
+
+    /// The subnet's network ACL: an explicit association (the config's first), else its VPC's default
+    /// ACL; `None` when neither is known (a VPC's default ACL allows everything).
+    fn acl_of(&self, subnet: &ResourceAddr) -> Option<&'c Resource> {
+        let explicit = |discovered: bool| {
+            self.c.of_kind(Kind::NetworkAcl).find(|t| {
+                t.bool_attr("discovered") == discovered && t.ref_list("subnets").contains(&subnet)
+            })
+        };
+        explicit(false).or_else(|| explicit(true)).or_else(|| {
+            let vpc = self.vpc_of_subnet(subnet)?;
+            self.c
+                .of_kind(Kind::NetworkAcl)
+                .find(|t| t.bool_attr("default") && t.ref_attr("vpc") == Some(&vpc))
+        })
+    }
+
+    /// Longest-prefix match of `dest` among the table's routes: (destination, target). A target netplan
+    /// does not model (peering, transit gateway, an instance) is `Err(its id)`.
+    fn lookup(
+        &self,
+        table: &Resource,
+        dest: IpAddr,
+    ) -> Option<(IpNet, Result<ResourceAddr, String>)> {
         table
             .attrs
             .get("routes")
@@ -98,14 +137,121 @@ impl<'c> Model<'c> {
             .unwrap_or(&[])
             .iter()
             .filter_map(|r| match r {
-                Value::Map(m) => Some((
-                    m.get("destination")?.as_str()?.parse::<IpNet>().ok()?,
-                    m.get("target")?.as_ref()?.addr.clone(),
-                )),
+                Value::Map(m) => {
+                    let net = m.get("destination")?.as_str()?.parse::<IpNet>().ok()?;
+                    let target = match m.get("target")? {
+                        Value::Ref(r) => Ok(r.addr.clone()),
+                        Value::Str(s) => Err(s.clone()),
+                        _ => return None,
+                    };
+                    Some((net, target))
+                }
                 _ => None,
             })
             .filter(|(net, _)| net.contains(&dest))
             .max_by_key(|(net, _)| net.prefix_len())
+    }
+
+    /// A subnet of `vpc` whose table sends 0.0.0.0/0 to an internet gateway, preferring `az`.
+    fn public_subnet(&self, vpc: &ResourceAddr, az: Option<&str>) -> Option<&'c Resource> {
+        let dest: IpAddr = V4.parse().expect("constant");
+        let mut public: Vec<&Resource> = self
+            .c
+            .of_kind(Kind::Subnet)
+            .filter(|s| s.ref_attr("vpc") == Some(vpc))
+            .filter(|s| {
+                self.table_of(&s.addr)
+                    .and_then(|t| self.lookup(t, dest))
+                    .is_some_and(|(_, t)| t.is_ok_and(|t| t.kind == Kind::InternetGateway))
+            })
+            .collect();
+        public.sort_by_key(|s| s.str_attr("az") != az);
+        public.first().copied()
+    }
+
+    /// How a resource is named in TOML the user adds: its address, declared `existing` first when it
+    /// was found in the account.
+    fn declare(&self, a: &ResourceAddr) -> String {
+        match self.get(a) {
+            Some(r) if r.bool_attr("discovered") => {
+                format!(
+                    "[{a}]\nexisting = \"{}\"\n\n",
+                    r.str_attr("id").unwrap_or("?")
+                )
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// The TOML that gives `subnet` a route to the internet for IPv4: a NAT gateway (an existing one in a
+    /// public subnet of the VPC, else a new one in a public subnet of its AZ) and a route table.
+    fn private_route_fix(&self, subnet: &ResourceAddr, v6: bool) -> String {
+        let vpc = self.vpc_of_subnet(subnet);
+        let vpc_name = vpc
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "vpc.NAME".into());
+        let az = self.az(subnet);
+        let suffix = az
+            .and_then(|z| z.chars().last())
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| subnet.name.clone());
+        let mut out = String::new();
+        if let Some(v) = &vpc {
+            out.push_str(&self.declare(v));
+        }
+        out.push_str(&self.declare(subnet));
+        let target = if v6 {
+            match vpc.as_ref().and_then(|v| {
+                self.c
+                    .of_kind(Kind::EgressOnlyInternetGateway)
+                    .find(|g| g.ref_attr("vpc") == Some(v))
+            }) {
+                Some(g) => {
+                    out.push_str(&self.declare(&g.addr));
+                    g.addr.to_string()
+                }
+                None => {
+                    out.push_str(&format!(
+                        "[egress_only_internet_gateway.main]\nvpc = \"{vpc_name}\"\n\n"
+                    ));
+                    "egress_only_internet_gateway.main".into()
+                }
+            }
+        } else {
+            let public = vpc.as_ref().and_then(|v| self.public_subnet(v, az));
+            let existing_nat = public.and_then(|p| {
+                self.c.of_kind(Kind::NatGateway).find(|n| {
+                    n.ref_attr("subnet") == Some(&p.addr)
+                        && n.str_attr("state").is_none_or(|s| s == "available")
+                })
+            });
+            match (existing_nat, public) {
+                (Some(n), _) => {
+                    out.push_str(&self.declare(&n.addr));
+                    n.addr.to_string()
+                }
+                (None, Some(p)) => {
+                    out.push_str(&self.declare(&p.addr));
+                    out.push_str(&format!("[elastic_ip.nat_{suffix}]\n\n[nat_gateway.{suffix}]\nsubnet = \"{}\"   # public: its route table sends 0.0.0.0/0 to an internet gateway\nelastic_ip = \"elastic_ip.nat_{suffix}\"\n\n", p.addr));
+                    format!("nat_gateway.{suffix}")
+                }
+                (None, None) => {
+                    out.push_str(&format!("# the VPC has no public subnet (one whose route table sends 0.0.0.0/0 to an attached internet gateway):\n# add an internet gateway, a public subnet and its route table first\n[elastic_ip.nat_{suffix}]\n\n[nat_gateway.{suffix}]\nsubnet = \"subnet.PUBLIC\"\nelastic_ip = \"elastic_ip.nat_{suffix}\"\n\n"));
+                    format!("nat_gateway.{suffix}")
+                }
+            }
+        };
+        out.push_str(&format!(
+            "[route_table.{}]\nvpc = \"{vpc_name}\"\nsubnets = [\"{subnet}\"]\nroutes = [{{ destination = \"{}\", target = \"{target}\" }}]",
+            if subnet.name.starts_with("private") {
+                subnet.name.clone()
+            } else {
+                format!("private_{}", subnet.name)
+            },
+            default_route(v6)
+        ));
+        out
     }
 
     fn az(&self, subnet: &ResourceAddr) -> Option<&'c str> {
@@ -127,6 +273,15 @@ fn default_route(v6: bool) -> &'static str {
     } else {
         "0.0.0.0/0"
     }
+}
+
+/// Whether the subnet's effective route table sends 0.0.0.0/0 to an internet gateway.
+pub fn is_public(config: &Config, subnet: &ResourceAddr) -> bool {
+    let m = Model { c: config };
+    let dest: IpAddr = V4.parse().expect("constant");
+    m.table_of(subnet)
+        .and_then(|t| m.lookup(t, dest))
+        .is_some_and(|(_, t)| t.is_ok_and(|t| t.kind == Kind::InternetGateway))
 }
 
 /// Checks every VPC-attached function of the config.
@@ -169,7 +324,10 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
             V4.parse().expect("constant")
         };
         for s in &subnets {
-            let path = walk(m, s, dest, v6, &mut add);
+            let mut path = walk(m, s, dest, v6, &mut add);
+            if path.reaches {
+                path.reaches = acls_allow(m, &path, dest, &mut add);
+            }
             paths.push(path);
         }
     }
@@ -249,7 +407,12 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
                     || p.ends_with("/AWSLambdaENIManagementAccess")
                     || p.ends_with("/AdministratorAccess")
             });
-            if !enough {
+            // Removed on purpose once the function was made (least privilege): not needed to run it.
+            let detached =
+                f.bool_attr("detach_vpc_policy_after_create") && f.attrs.contains_key("id");
+            if !enough && detached {
+                add(Level::Info, &role.addr, format!("{} no longer has the network-interface permissions (detach_vpc_policy_after_create): the function runs, but changing its VPC settings needs them back", role.addr), None);
+            } else if !enough {
                 add(Level::Error, &role.addr, format!("{} lacks the permissions to create the function's network interfaces (ec2:CreateNetworkInterface …)", role.addr), Some(format!("[{}]\nmanaged_policies = [\"{VPC_ACCESS_POLICY}\"]", role.addr)));
             }
         }
@@ -289,6 +452,175 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
     }
 }
 
+/// One packet a network ACL must let through: direction, peer address, TCP port.
+struct Flow {
+    egress: bool,
+    peer: IpAddr,
+    port: i64,
+    what: String,
+}
+
+/// The first entry of `acl` (lowest rule number) matching the flow decides; none matching denies.
+/// Returns the deciding rule number (or `None` for the implicit deny) when the flow is denied.
+fn acl_denies(acl: &Resource, f: &Flow) -> Option<Option<i64>> {
+    let mut entries: Vec<&BTreeMap<String, Value>> = acl
+        .attrs
+        .get(if f.egress { "egress" } else { "ingress" })
+        .map(Value::as_list)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|e| match e {
+            Value::Map(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    entries.sort_by_key(|e| e.get("rule").and_then(Value::as_int).unwrap_or(i64::MAX));
+    for e in entries {
+        let proto = e.get("protocol").and_then(Value::as_str).unwrap_or("");
+        let port_ok = match proto {
+            "all" | "-1" => true,
+            "tcp" | "6" => {
+                let from = e.get("from_port").and_then(Value::as_int).unwrap_or(0);
+                let to = e.get("to_port").and_then(Value::as_int).unwrap_or(65535);
+                from <= f.port && f.port <= to
+            }
+            _ => false,
+        };
+        let cidr_ok = e
+            .get("cidr")
+            .and_then(Value::as_str)
+            .and_then(|c| c.parse::<IpNet>().ok())
+            .is_some_and(|c| c.contains(&f.peer));
+        if port_ok && cidr_ok {
+            let allow = e.get("action").and_then(Value::as_str) == Some("allow");
+            return (!allow).then(|| e.get("rule").and_then(Value::as_int));
+        }
+    }
+    Some(None)
+}
+
+/// Network ACLs are stateless: the function's subnet must let the request out and the reply in, and a
+/// NAT gateway's subnet must let the request in from the function's subnet and out to the internet, and
+/// the replies back. Reports the first ACL in the way.
+fn acls_allow(m: &Model<'_>, path: &Path, dest: IpAddr, add: Report<'_>) -> bool {
+    let v6 = dest.is_ipv6();
+    let mut checks: Vec<(ResourceAddr, Flow)> = vec![
+        (
+            path.subnet.clone(),
+            Flow {
+                egress: true,
+                peer: dest,
+                port: 443,
+                what: "the request out to the internet (TCP 443)".into(),
+            },
+        ),
+        (
+            path.subnet.clone(),
+            Flow {
+                egress: false,
+                peer: dest,
+                port: 32768,
+                what: "the reply in from the internet (TCP 32768-60999, Lambda's ephemeral ports)"
+                    .into(),
+            },
+        ),
+    ];
+    if let Some(nat_subnet) = &path.nat_subnet {
+        let source: Option<IpAddr> = m
+            .get(&path.subnet)
+            .and_then(|s| s.str_attr("cidr"))
+            .and_then(|c| c.parse::<IpNet>().ok())
+            .map(|n| n.network());
+        if let Some(source) = source {
+            checks.push((
+                nat_subnet.clone(),
+                Flow {
+                    egress: false,
+                    peer: source,
+                    port: 443,
+                    what: format!("the request in from {} (TCP 443)", path.subnet),
+                },
+            ));
+            checks.push((
+                nat_subnet.clone(),
+                Flow {
+                    egress: true,
+                    peer: source,
+                    port: 32768,
+                    what: format!("the reply back to {} (TCP 32768-60999)", path.subnet),
+                },
+            ));
+        }
+        checks.push((
+            nat_subnet.clone(),
+            Flow {
+                egress: true,
+                peer: dest,
+                port: 443,
+                what: "the NAT's request out to the internet (TCP 443)".into(),
+            },
+        ));
+        checks.push((
+            nat_subnet.clone(),
+            Flow {
+                egress: false,
+                peer: dest,
+                port: 1024,
+                what: "the reply in from the internet (TCP 1024-65535, the NAT's ports)".into(),
+            },
+        ));
+    }
+    for (subnet, flow) in checks {
+        let Some(acl) = m.acl_of(&subnet) else {
+            continue;
+        };
+        let has_family = |key: &str| {
+            acl.attrs
+                .get(key)
+                .map(Value::as_list)
+                .unwrap_or(&[])
+                .iter()
+                .any(|e| match e {
+                    Value::Map(e) => e
+                        .get("cidr")
+                        .and_then(Value::as_str)
+                        .is_some_and(|c| c.contains(':') == v6),
+                    _ => false,
+                })
+        };
+        if v6 && acl.bool_attr("default") && !has_family("egress") && !has_family("ingress") {
+            // AWS gives a default ACL `::/0` allow entries when its VPC gets an IPv6 block; an
+            // emulator may not. Say so rather than call it blocked.
+            add(Level::Warning, &acl.addr, format!("{}, the default ACL of {subnet}, has no IPv6 entries (AWS adds them with the VPC's IPv6 block): assumed to allow IPv6", acl.addr), None);
+            continue;
+        }
+        if let Some(rule) = acl_denies(acl, &flow) {
+            let why = match rule {
+                Some(n) => format!("rule {n} denies it"),
+                None => "no rule allows it".into(),
+            };
+            let key = if flow.egress { "egress" } else { "ingress" };
+            let any = if v6 { "::/0" } else { "0.0.0.0/0" };
+            let fix = if m.discovered(&acl.addr) || acl.bool_attr("default") {
+                format!("{}[network_acl.{}]\nvpc = \"{}\"\nsubnets = [\"{subnet}\"]\negress = [{{ rule = 100, protocol = \"all\", cidr = \"{any}\", action = \"allow\" }}]\ningress = [{{ rule = 100, protocol = \"all\", cidr = \"{any}\", action = \"allow\" }}]", m.declare(&subnet), subnet.name, m.vpc_of_subnet(&subnet).map(|v| v.to_string()).unwrap_or_else(|| "vpc.NAME".into()))
+            } else {
+                format!("[{}]\n{key} = [{{ rule = 90, protocol = \"tcp\", from_port = {}, to_port = {}, cidr = \"{any}\", action = \"allow\" }}]   # add to its entries", acl.addr, if flow.port == 443 { 443 } else { 1024 }, if flow.port == 443 { 443 } else { 65535 })
+            };
+            add(
+                Level::Error,
+                &acl.addr,
+                format!(
+                    "{} ({} of {subnet}) blocks {}: {why} (network ACLs are stateless)",
+                    acl.addr, key, flow.what
+                ),
+                Some(fix),
+            );
+            return false;
+        }
+    }
+    true
+}
+
 /// Where findings go: level, component, message, fix.
 type Report<'a> = &'a mut dyn FnMut(Level, &ResourceAddr, String, Option<String>);
 
@@ -301,11 +633,16 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
         family,
         reaches,
         hops,
+        nat_subnet: None,
     };
     let Some(sub) = m.get(subnet) else {
         return path(false, hops);
     };
-    if v6 && sub.existing.is_none() && !sub.attrs.contains_key("ipv6_index") {
+    if v6
+        && sub.existing.is_none()
+        && !sub.attrs.contains_key("ipv6_index")
+        && !sub.attrs.contains_key("ipv6_cidr_block")
+    {
         add(Level::Error, subnet, format!("the function is dual-stack, but {subnet} has no IPv6 block"), Some(format!("[{subnet}]\nipv6_index = 10   # a free /64 number of the VPC's /56 (the VPC needs ipv6 = true)")));
         return path(false, hops);
     }
@@ -313,16 +650,35 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
         if sub.existing.is_some() {
             add(Level::Warning, subnet, format!("{subnet} is an existing subnet with no route table in the config: its routes are unknown until `netplan check --live`"), None);
         } else {
-            let vpc = m
-                .vpc_of_subnet(subnet)
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "vpc.NAME".into());
-            add(Level::Error, subnet, format!("{subnet} has no route table, so it uses the VPC's main table, which has no route to {}", default_route(v6)), Some(format!("[route_table.{}]\nvpc = \"{vpc}\"\nsubnets = [\"{subnet}\"]\nroutes = [{{ destination = \"{}\", target = \"{}\" }}]", subnet.name, default_route(v6), if v6 { "egress_only_internet_gateway.NAME" } else { "nat_gateway.NAME" })));
+            add(Level::Error, subnet, format!("{subnet} has no route table, so it uses the VPC's main table, which has no route to {}", default_route(v6)), Some(m.private_route_fix(subnet, v6)));
         }
         return path(false, hops);
     };
-    hops.push(table.addr.to_string());
+    hops.push(if table.bool_attr("main") {
+        format!("{} (main)", table.addr)
+    } else {
+        table.addr.to_string()
+    });
     let Some((net, target)) = m.lookup(table, dest) else {
+        if m.discovered(&table.addr) || table.bool_attr("main") {
+            // Not netplan's table: the fix is a table of the config's own, with the route.
+            add(
+                Level::Error,
+                &table.addr,
+                format!(
+                    "{} ({}) has no route to {}",
+                    table.addr,
+                    if table.bool_attr("main") {
+                        format!("the VPC's main table, which {subnet} uses")
+                    } else {
+                        format!("the route table of {subnet}")
+                    },
+                    default_route(v6)
+                ),
+                Some(m.private_route_fix(subnet, v6)),
+            );
+            return path(false, hops);
+        }
         let fix_target = if v6 {
             m.c.of_kind(Kind::EgressOnlyInternetGateway)
                 .next()
@@ -338,6 +694,19 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
         return path(false, hops);
     };
     hops.push(net.to_string());
+    let target = match target {
+        Ok(t) => t,
+        Err(id) => {
+            hops.push(id.clone());
+            add(
+                Level::Warning,
+                &table.addr,
+                format!("{} sends {net} to {id}, which netplan cannot follow (peering, transit gateway or an instance): the path is not proven", table.addr),
+                None,
+            );
+            return path(false, hops);
+        }
+    };
     match target.kind {
         Kind::InternetGateway => {
             hops.push(target.to_string());
@@ -361,6 +730,15 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                 return path(false, hops);
             };
             hops.push(format!("{target} in {nat_subnet}"));
+            if let Some(state) = nat.str_attr("state").filter(|s| *s != "available") {
+                add(
+                    Level::Error,
+                    &target,
+                    format!("{target} is {state}, not available"),
+                    Some(m.private_route_fix(subnet, v6)),
+                );
+                return path(false, hops);
+            }
             if m.az(&nat_subnet).is_some()
                 && m.az(subnet).is_some()
                 && m.az(&nat_subnet) != m.az(subnet)
@@ -368,11 +746,18 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                 add(Level::Warning, &target, format!("{target} (in {}) serves {subnet} in {}: cross-AZ traffic costs extra and fails with that AZ", m.az(&nat_subnet).unwrap_or("?"), m.az(subnet).unwrap_or("?")), None);
             }
             let Some(nat_table) = m.table_of(&nat_subnet) else {
+                if m.get(&nat_subnet).is_some_and(|s| s.existing.is_some()) {
+                    add(Level::Warning, &nat_subnet, format!("{target} sits in {nat_subnet}, an existing subnet with no route table in the config: whether it reaches an internet gateway is known only to `netplan check --live`"), None);
+                    return path(false, hops);
+                }
                 add(Level::Error, &target, format!("{target} sits in {nat_subnet}, which has no route table with a route to an internet gateway"), Some(format!("[route_table.{}]\nvpc = \"…\"\nsubnets = [\"{nat_subnet}\"]\nroutes = [{{ destination = \"0.0.0.0/0\", target = \"internet_gateway.NAME\" }}]", nat_subnet.name)));
                 return path(false, hops);
             };
             hops.push(nat_table.addr.to_string());
-            match m.lookup(nat_table, dest) {
+            match m
+                .lookup(nat_table, dest)
+                .and_then(|(net, t)| Some((net, t.ok()?)))
+            {
                 Some((net2, igw)) if igw.kind == Kind::InternetGateway => {
                     hops.push(net2.to_string());
                     let same_vpc =
@@ -388,7 +773,10 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                         return path(false, hops);
                     }
                     hops.push(format!("{igw} (attached)"));
-                    path(true, hops)
+                    Path {
+                        nat_subnet: Some(nat_subnet),
+                        ..path(true, hops)
+                    }
                 }
                 _ => {
                     add(

@@ -143,6 +143,25 @@ const ROUTE_TARGETS: &[Kind] = &[
     Kind::EgressOnlyInternetGateway,
 ];
 
+/// A network ACL entry: evaluated in `rule` order, the first match decides; stateless, so replies need
+/// their own entries (ephemeral ports 1024-65535).
+const ACL_RULE_FIELDS: &[Field] = &[
+    req(
+        "rule",
+        Ty::Int { min: 1, max: 32766 },
+        "rule number, lowest first",
+    ),
+    req(
+        "protocol",
+        Ty::Enum(PROTOCOLS),
+        "all (or -1), tcp, udp, icmp, icmpv6",
+    ),
+    req("cidr", Ty::Cidr, "IPv4 or IPv6 block"),
+    req("action", Ty::Enum(&["allow", "deny"]), "allow or deny"),
+    f("from_port", Ty::Int { min: 0, max: 65535 }, "first port"),
+    f("to_port", Ty::Int { min: 0, max: 65535 }, "last port"),
+];
+
 const ROUTE_FIELDS: &[Field] = &[
     req(
         "destination",
@@ -351,6 +370,23 @@ pub static SCHEMAS: &[KindSchema] = &[
             f("ingress", Ty::Rules(RULE_FIELDS), "inbound rules"),
         ],
         force_new: &["vpc", "name", "description"],
+        computed: &["id"],
+        replace_order: ReplaceOrder::DeleteThenCreate,
+        taggable: true,
+    },
+    KindSchema {
+        kind: Kind::NetworkAcl,
+        fields: &[
+            req("vpc", Ty::Ref(&[Kind::Vpc]), "the VPC"),
+            f(
+                "subnets",
+                Ty::RefList(&[Kind::Subnet]),
+                "subnets associated with it (taken from their current ACL)",
+            ),
+            f("egress", Ty::Rules(ACL_RULE_FIELDS), "outbound entries"),
+            f("ingress", Ty::Rules(ACL_RULE_FIELDS), "inbound entries"),
+        ],
+        force_new: &["vpc"],
         computed: &["id"],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,

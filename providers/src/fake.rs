@@ -145,6 +145,7 @@ impl Script {
             (Kind::RouteTable, 1.0, 1.0),
             (Kind::VpcEndpoint, 5.0, 5.0),
             (Kind::SecurityGroup, 1.0, 1.0),
+            (Kind::NetworkAcl, 1.0, 1.0),
             (Kind::IamRole, 1.0, 1.0),
             (Kind::LambdaFunction, 75.0, 5.0),
         ] {
@@ -564,6 +565,7 @@ fn create_object(
         Kind::EgressOnlyInternetGateway
         | Kind::RouteTable
         | Kind::SecurityGroup
+        | Kind::NetworkAcl
         | Kind::VpcEndpoint => {
             exists(cloud, Kind::Vpc, s(attrs, "vpc"), "Vpc")?;
             if kind == Kind::SecurityGroup {
@@ -1001,6 +1003,34 @@ impl Provider for FakeProvider {
                 format!("Function not found: {}", req.name),
             )),
         }
+    }
+
+    /// The whole fake account (it is small): every object of the kinds reachability reads.
+    async fn discover(&self, req: DiscoverRequest) -> Result<Discovered, ProviderError> {
+        let _ = req;
+        let lat = self.latency(Op::Read, Kind::Vpc);
+        self.call(Op::Read, None, true, |cloud, _| {
+            let objects = cloud
+                .objects
+                .values()
+                .filter(|o| !matches!(o.kind, Kind::ElasticIp | Kind::VpcEndpoint))
+                .map(|o| {
+                    let mut attrs = o.attrs.clone();
+                    if o.kind == Kind::NatGateway {
+                        attrs.insert("state".into(), J::String("available".into()));
+                    }
+                    (
+                        o.kind,
+                        ObjectState {
+                            id: o.id.clone(),
+                            attrs,
+                        },
+                    )
+                })
+                .collect();
+            Ok((Discovered { objects }, lat))
+        })
+        .await
     }
 
     async fn find(&self, req: FindRequest) -> Result<FindResponse, ProviderError> {

@@ -80,6 +80,7 @@ for r in ec2.describe_route_tables()['RouteTables']: tagged(r.get('Tags'), r['Ro
 for e in ec2.describe_vpc_endpoints()['VpcEndpoints']:
     if e['State'].lower() not in ('deleted', 'deleting'): tagged(e.get('Tags'), e['VpcEndpointId'])
 for g in ec2.describe_security_groups()['SecurityGroups']: tagged(g.get('Tags'), g['GroupId'])
+for a in ec2.describe_network_acls()['NetworkAcls']: tagged(a.get('Tags'), a['NetworkAclId'])
 for r in iam.list_roles()['Roles']: tagged(iam.list_role_tags(RoleName=r['RoleName'])['Tags'], r['RoleName'])
 for f in lam.list_functions()['Functions']:
     t=lam.list_tags(Resource=f['FunctionArn']).get('Tags', {{}})
@@ -366,4 +367,204 @@ fn kill_9_against_moto_loses_nothing_and_duplicates_nothing() {
     }
     eprintln!("moto crash harness: {trials} trials, {untracked} untracked, {duplicates} duplicates, {adopted} adopted");
     assert_eq!((untracked, duplicates), (0, 0));
+}
+
+/// (function, IPv4, IPv6, each path's hops and verdict) from `check --json`.
+fn verdicts(out: &std::process::Output) -> Vec<serde_json::Value> {
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("check --json: {e}\n{}\n{}", stdout(out), stderr(out)));
+    json["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "function": v["function"], "ipv4": v["ipv4"], "ipv6": v["ipv6"],
+                "paths": v["paths"].as_array().unwrap().iter()
+                    .map(|p| serde_json::json!([p["family"], p["reaches"], p["hops"]]))
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn check_live_agrees_with_the_static_verdict_for_the_seed_example() {
+    let moto = Moto::start();
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    let dir = tmp.path();
+    // Before anything exists, --live is the plan: everything as the config says.
+    let before = netplan_moto(dir, &["check", "--live", "--json"], moto.port);
+    ok(&before, "check --live before apply");
+    let stat = netplan_moto(dir, &["check", "--json"], moto.port);
+    ok(&stat, "static check");
+    assert_eq!(verdicts(&before), verdicts(&stat));
+    ok(
+        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
+        "apply",
+    );
+    let live = netplan_moto(dir, &["check", "--live", "--json"], moto.port);
+    ok(&live, "check --live after apply");
+    assert_eq!(
+        verdicts(&live),
+        verdicts(&stat),
+        "the account as built gives the static verdict, path for path"
+    );
+    // The function as it is attached, found by name alone (no config).
+    let name = moto
+        .py("print(lam.list_functions()['Functions'][0]['FunctionName'])")
+        .unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let by_name = netplan_moto(
+        empty.path(),
+        &[
+            "--region",
+            "us-east-1",
+            "check",
+            "--live",
+            "--function",
+            name.trim(),
+            "--json",
+        ],
+        moto.port,
+    );
+    ok(&by_name, "check --live --function");
+    let v = verdicts(&by_name);
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["ipv4"], true, "{v:#?}");
+    assert_eq!(v[0]["ipv6"], true, "{v:#?}");
+    // Out of band, the NAT route of one private table goes: --live sees it, the static check cannot.
+    moto.py(r#"
+for t in ec2.describe_route_tables()['RouteTables']:
+    tags={x['Key']: x['Value'] for x in t.get('Tags', [])}
+    if tags.get('netplan:address')=='route_table.main_private_a':
+        ec2.delete_route(RouteTableId=t['RouteTableId'], DestinationCidrBlock='0.0.0.0/0')
+"#)
+        .unwrap();
+    let drifted = netplan_moto(dir, &["check", "--live"], moto.port);
+    assert_eq!(drifted.status.code(), Some(1), "{}", stdout(&drifted));
+    assert!(
+        stdout(&drifted).contains("route_table.main_private_a has no route to 0.0.0.0/0"),
+        "{}",
+        stdout(&drifted)
+    );
+}
+
+#[test]
+fn check_live_finds_what_an_existing_vpc_lacks_and_passes_once_it_is_added() {
+    let moto = Moto::start();
+    // The seed's path 2: a VPC with an attached internet gateway and two public subnets routed to it,
+    // and two private subnets on the main table — no NAT gateway.
+    let vpc = moto
+        .py(
+            r#"
+v=ec2.create_vpc(CidrBlock='10.9.0.0/16')['Vpc']['VpcId']
+igw=ec2.create_internet_gateway()['InternetGateway']['InternetGatewayId']
+ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=v)
+pub=ec2.create_route_table(VpcId=v)['RouteTable']['RouteTableId']
+ec2.create_route(RouteTableId=pub, DestinationCidrBlock='0.0.0.0/0', GatewayId=igw)
+for cidr, az, public in [('10.9.0.0/24','us-east-1a',1), ('10.9.1.0/24','us-east-1b',1), ('10.9.10.0/24','us-east-1a',0), ('10.9.11.0/24','us-east-1b',0)]:
+    s=ec2.create_subnet(VpcId=v, CidrBlock=cidr, AvailabilityZone=az)['Subnet']['SubnetId']
+    if public: ec2.associate_route_table(RouteTableId=pub, SubnetId=s)
+print(v)
+"#,
+        )
+        .unwrap();
+    let vpc = vpc.trim();
+    let snapshot = || {
+        moto.py(&format!("print(json.dumps([sorted(s['SubnetId'] for s in ec2.describe_subnets(Filters=[{{'Name':'vpc-id','Values':['{vpc}']}}])['Subnets']), [(r['DestinationCidrBlock'], r.get('GatewayId')) for t in ec2.describe_route_tables(Filters=[{{'Name':'vpc-id','Values':['{vpc}']}}])['RouteTables'] if not t.get('Tags') for r in t['Routes']]]))"))
+            .unwrap()
+    };
+    let untouched = snapshot();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let probe = netplan_moto(
+        dir,
+        &[
+            "--region",
+            "us-east-1",
+            "check",
+            "--live",
+            "--vpc",
+            vpc,
+            "--json",
+        ],
+        moto.port,
+    );
+    assert_eq!(probe.status.code(), Some(1), "{}", stderr(&probe));
+    let json: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
+    let messages = json["verdicts"][0]["findings"].to_string();
+    assert!(messages.contains("has no route to 0.0.0.0/0"), "{messages}");
+    let toml = json["toml"].as_str().unwrap();
+    for want in [
+        "[nat_gateway.a]",
+        "[nat_gateway.b]",
+        "[route_table.private_a]",
+        "subnet = \"subnet.public_a\"",
+        &format!("existing = \"{vpc}\""),
+    ] {
+        assert!(toml.contains(want), "{want} in:\n{toml}");
+    }
+    std::fs::write(dir.join("netplan.toml"), toml).unwrap();
+    std::fs::create_dir(dir.join("probe")).unwrap();
+    std::fs::write(
+        dir.join("probe/lambda_function.py"),
+        "def lambda_handler(event, context):\n    return 200\n",
+    )
+    .unwrap();
+    ok(&netplan_moto(dir, &["validate"], moto.port), "validate");
+    ok(
+        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
+        "apply the suggested TOML",
+    );
+    let after = netplan_moto(dir, &["check", "--live"], moto.port);
+    ok(&after, "check --live after adding what was missing");
+    assert!(
+        stdout(&after).contains("nat_gateway.a in subnet.public_a"),
+        "{}",
+        stdout(&after)
+    );
+
+    // A network ACL on the private subnets that lets requests out but no replies in: --live names it;
+    // adding the reply entry (an update in place) clears it.
+    let acl = |ingress: &str| {
+        format!("{toml}\n[network_acl.private]\nvpc = \"vpc.main\"\nsubnets = [\"subnet.private_a\", \"subnet.private_b\"]\negress = [{{ rule = 100, protocol = \"tcp\", from_port = 443, to_port = 443, cidr = \"0.0.0.0/0\", action = \"allow\" }}]\ningress = [{ingress}]\n")
+    };
+    std::fs::write(dir.join("netplan.toml"), acl("")).unwrap();
+    ok(
+        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
+        "apply the ACL",
+    );
+    ok(
+        &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
+        "no changes after applying the ACL",
+    );
+    let blocked = netplan_moto(dir, &["check", "--live"], moto.port);
+    assert_eq!(blocked.status.code(), Some(1), "{}", stdout(&blocked));
+    assert!(
+        stdout(&blocked)
+            .contains("network_acl.private (ingress of subnet.private_a) blocks the reply"),
+        "{}",
+        stdout(&blocked)
+    );
+    std::fs::write(
+        dir.join("netplan.toml"),
+        acl("{ rule = 100, protocol = \"tcp\", from_port = 1024, to_port = 65535, cidr = \"0.0.0.0/0\", action = \"allow\" }"),
+    )
+    .unwrap();
+    ok(
+        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
+        "apply the fixed ACL",
+    );
+    ok(
+        &netplan_moto(dir, &["check", "--live"], moto.port),
+        "check --live with the fixed ACL",
+    );
+    ok(
+        &netplan_moto(dir, &["destroy", "--auto-approve"], moto.port),
+        "destroy",
+    );
+    assert_eq!(snapshot(), untouched, "the existing VPC is as it was");
+    let left = moto.inventory(&format!("{vpc}-egress"));
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -327,3 +327,101 @@ fn ll_single_az() {
         "one availability zone",
     );
 }
+
+// --- network ACLs (stateless: the request and its reply each need an entry) ----------------------
+
+/// The low-level fixture with a network ACL on the private subnets holding these entries.
+fn with_acl(t: &str, egress: &str, ingress: &str) -> String {
+    format!("{t}\n[network_acl.private]\nvpc = \"vpc.main\"\nsubnets = [\"subnet.private_a\", \"subnet.private_b\"]\negress = [{egress}]\ningress = [{ingress}]\n")
+}
+
+#[test]
+fn ll_network_acl_without_egress_443() {
+    expect(
+        LL,
+        |t| {
+            with_acl(
+                t,
+                "",
+                "{ rule = 100, protocol = \"all\", cidr = \"0.0.0.0/0\", action = \"allow\" }",
+            )
+        },
+        "error",
+        "network_acl.private",
+        "blocks the request out to the internet (TCP 443): no rule allows it",
+    );
+}
+
+#[test]
+fn ll_network_acl_without_return_traffic() {
+    expect(
+        LL,
+        |t| {
+            with_acl(t, "{ rule = 100, protocol = \"tcp\", from_port = 443, to_port = 443, cidr = \"0.0.0.0/0\", action = \"allow\" }", "")
+        },
+        "error",
+        "network_acl.private",
+        "blocks the reply in from the internet",
+    );
+}
+
+#[test]
+fn ll_network_acl_deny_before_allow_wins() {
+    expect(
+        LL,
+        |t| {
+            with_acl(t, "{ rule = 200, protocol = \"all\", cidr = \"0.0.0.0/0\", action = \"allow\" }, { rule = 50, protocol = \"tcp\", from_port = 443, to_port = 443, cidr = \"0.0.0.0/0\", action = \"deny\" }", "{ rule = 100, protocol = \"all\", cidr = \"0.0.0.0/0\", action = \"allow\" }")
+        },
+        "error",
+        "network_acl.private",
+        "rule 50 denies it",
+    );
+}
+
+#[test]
+fn ll_network_acl_that_allows_request_and_reply_for_both_families_passes() {
+    let (code, json, _tmp) = check_after(LL, |t| {
+        with_acl(
+            t,
+            "{ rule = 100, protocol = \"tcp\", from_port = 443, to_port = 443, cidr = \"0.0.0.0/0\", action = \"allow\" }, { rule = 101, protocol = \"tcp\", from_port = 443, to_port = 443, cidr = \"::/0\", action = \"allow\" }",
+            "{ rule = 100, protocol = \"tcp\", from_port = 1024, to_port = 65535, cidr = \"0.0.0.0/0\", action = \"allow\" }, { rule = 101, protocol = \"tcp\", from_port = 1024, to_port = 65535, cidr = \"::/0\", action = \"allow\" }",
+        )
+    });
+    assert_eq!(code, Some(0), "{json:#}");
+    assert!(
+        findings(&json).iter().all(|(l, _, _)| l == "info"),
+        "{json:#}"
+    );
+}
+
+#[test]
+fn live_check_on_the_fake_cloud_agrees_with_the_static_one() {
+    let tmp = copy_dir(&repo().join(LL));
+    let cloud = tmp.path().join("cloud.json");
+    let stat = netplan(tmp.path(), &["check", "--json"], Some(&cloud));
+    let apply = netplan(tmp.path(), &["apply", "--auto-approve"], Some(&cloud));
+    assert_eq!(apply.status.code(), Some(0), "{}", stderr(&apply));
+    let live = netplan(tmp.path(), &["check", "--live", "--json"], Some(&cloud));
+    assert_eq!(live.status.code(), Some(0), "{}", stderr(&live));
+    let paths = |o: &std::process::Output| {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["verdicts"][0]["paths"].clone()
+    };
+    assert_eq!(paths(&live), paths(&stat));
+    // A security group emptied out of band is seen by --live only.
+    let mut world: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cloud).unwrap()).unwrap();
+    for o in world["objects"].as_object_mut().unwrap().values_mut() {
+        if o["kind"] == "security_group" {
+            o["attrs"]["egress"] = serde_json::json!([]);
+        }
+    }
+    std::fs::write(&cloud, world.to_string()).unwrap();
+    let live = netplan(tmp.path(), &["check", "--live"], Some(&cloud));
+    assert_eq!(live.status.code(), Some(1), "{}", stdout(&live));
+    assert!(
+        stdout(&live).contains("no security group of the function allows outbound"),
+        "{}",
+        stdout(&live)
+    );
+}

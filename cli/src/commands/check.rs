@@ -2,19 +2,32 @@
 //! the TOML that fixes it.
 
 use crate::render::{paint, BOLD, CYAN, DIM, GREEN, RED, YELLOW};
-use crate::session::{load_config, CliError, CliResult};
+use crate::session::{load_config, open_store, CliError, CliResult};
 use crate::{ConfigArg, Globals, Outcome};
 use netplan_engine::config::Config;
 use netplan_engine::diag::{Diagnostic, Diagnostics};
+use netplan_engine::live;
+use netplan_engine::provider::DiscoverRequest;
 use netplan_engine::reach::{self, Level, Verdict};
+use netplan_engine::schema::VPC_ACCESS_POLICY;
+use netplan_engine::state::State;
+use netplan_engine::{Kind, ResourceAddr};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
     pub config: ConfigArg,
-    /// Analyse what exists in the account instead of the config.
+    /// Analyse what exists in the account: the config's objects as they are (what is not created yet
+    /// as planned), the VPCs around them, their route tables, gateways, security groups and ACLs.
     #[arg(long)]
     pub live: bool,
+    /// With --live: an existing VPC (no config needed): what does it lack for a function in its private
+    /// subnets? Prints the TOML that adds it.
+    #[arg(long, value_name = "VPC_ID", requires = "live")]
+    pub vpc: Option<String>,
+    /// With --live: an existing function by name (no config needed), as it is attached now.
+    #[arg(long, value_name = "NAME", requires = "live", conflicts_with = "vpc")]
+    pub function: Option<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -92,24 +105,170 @@ fn render(v: &Verdict) {
     }
 }
 
-pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
-    if a.live {
-        return Err(super::not_yet(
-            "check --live",
-            "the live analysis of an account's VPCs (issue 5)",
-        ));
+/// The live model, and which of its functions to report.
+async fn live_model(g: &Globals, a: &Args) -> CliResult<(Config, Vec<ResourceAddr>)> {
+    let template = || -> CliResult<Config> {
+        let dir = std::env::current_dir().map_err(|e| CliError::msg(e.to_string()))?;
+        netplan_engine::config::load_str(
+            "(live)",
+            "[stack]\nname = \"live\"\n",
+            &dir,
+            &netplan_engine::config::LoadOptions {
+                default_region: crate::session::default_region(g),
+            },
+        )
+        .map_err(CliError::Diagnostics)
+    };
+    if let Some(vpc) = &a.vpc {
+        let provider = crate::session::provider(g, None).await?;
+        let found = provider
+            .discover(DiscoverRequest {
+                vpcs: vec![vpc.clone()],
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| CliError::msg(e.to_string()))?;
+        let c = live::probe_vpc(&template()?, vpc, &found).map_err(CliError::msg)?;
+        let f = vec![ResourceAddr::new(Kind::LambdaFunction, "probe")];
+        return Ok((c, f));
+    }
+    if let Some(name) = &a.function {
+        let provider = crate::session::provider(g, None).await?;
+        let found = provider
+            .discover(DiscoverRequest {
+                functions: vec![name.clone()],
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| CliError::msg(e.to_string()))?;
+        let Some((_, f)) = found
+            .objects
+            .iter()
+            .find(|(k, _)| *k == Kind::LambdaFunction)
+        else {
+            return Err(CliError::msg(format!(
+                "no function named {name} in the account"
+            )));
+        };
+        let addr = ResourceAddr::new(Kind::LambdaFunction, live_name(&f.id));
+        let t = template()?;
+        let c = live::overlay(&t, &State::new(&t.stack.name), &found);
+        return Ok((c, vec![addr]));
     }
     let config = load_config(g, &a.config)?;
-    let verdicts = reach::check(&config);
+    let state = open_store(&config)?
+        .load()?
+        .unwrap_or_else(|| State::new(&config.stack.name));
+    let mut req = DiscoverRequest::default();
+    for r in config.resources.values() {
+        match (r.addr.kind, &r.existing) {
+            (Kind::Vpc, Some(id)) => req.vpcs.push(id.clone()),
+            (Kind::Subnet, Some(id)) => req.subnets.push(id.clone()),
+            (Kind::LambdaFunction, Some(id)) => req.functions.push(id.clone()),
+            _ => {}
+        }
+    }
+    for r in state.resources.iter().filter(|r| !r.deposed) {
+        match r.address.kind {
+            Kind::Vpc => req.vpcs.push(r.id.clone()),
+            Kind::LambdaFunction => req.functions.push(r.id.clone()),
+            _ => {}
+        }
+    }
+    let provider = crate::session::provider(g, Some(&config)).await?;
+    let found = provider
+        .discover(req)
+        .await
+        .map_err(|e| CliError::msg(e.to_string()))?;
+    let functions = config
+        .of_kind(Kind::LambdaFunction)
+        .map(|f| f.addr.clone())
+        .collect();
+    Ok((live::overlay(&config, &state, &found), functions))
+}
+
+/// The address a discovered object gets (as `netplan_engine::live` names them).
+fn live_name(id: &str) -> String {
+    id.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// The TOML a `--vpc` probe proposes: the VPC and subnets as `existing`, every fix once, and the
+/// security group, role and function netplan would add.
+fn proposal(c: &Config, verdicts: &[Verdict], vpc: &str) -> String {
+    let mut out = format!(
+        "# netplan.toml: a function in {vpc} with internet access (the seed's path 2)\n[stack]\nname = \"{vpc}-egress\"\n"
+    );
+    if let Some(r) = &c.region {
+        out.push_str(&format!("region = \"{r}\"\n"));
+    }
+    out.push_str(&format!("\n[vpc.main]\nexisting = \"{vpc}\"\n"));
+    let f = c
+        .resources
+        .get(&ResourceAddr::new(Kind::LambdaFunction, "probe"));
+    let subnets: Vec<&ResourceAddr> = f.map(|f| f.ref_list("subnets")).unwrap_or_default();
+    let mut seen: std::collections::BTreeSet<String> = ["[vpc.main]".to_string()].into();
+    for s in &subnets {
+        if let Some(id) = c.resources.get(s).and_then(|r| r.str_attr("id")) {
+            out.push_str(&format!("\n[{s}]\nexisting = \"{id}\"\n"));
+            seen.insert(format!("[{s}]"));
+        }
+    }
+    for v in verdicts {
+        for fix in v.findings.iter().filter_map(|f| f.fix.as_deref()) {
+            for block in fix.split("\n\n") {
+                let head = block.lines().next().unwrap_or_default().to_string();
+                if seen.insert(if head.starts_with('[') {
+                    head
+                } else {
+                    block.to_string()
+                }) {
+                    out.push_str(&format!("\n{}\n", block.trim_end()));
+                }
+            }
+        }
+    }
+    let list = subnets
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    out.push_str(&format!(
+        "\n[security_group.lambda]\nvpc = \"vpc.main\"\ndescription = \"outbound only\"\negress = [{{ protocol = \"all\", cidr = \"0.0.0.0/0\" }}]\n\n[iam_role.lambda]\nmanaged_policies = [\"{VPC_ACCESS_POLICY}\"]\n\n[lambda_function.probe]\nruntime = \"python3.12\"\nhandler = \"lambda_function.lambda_handler\"\nsource = \"probe\"   # a file or folder with your code\nrole = \"iam_role.lambda\"\nsubnets = [{list}]\nsecurity_groups = [\"security_group.lambda\"]\ntimeout = 10\n"
+    ));
+    out
+}
+
+pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
+    let (config, verdicts) = if a.live {
+        let (c, report) = live_model(g, &a).await?;
+        let verdicts: Vec<Verdict> = reach::check(&c)
+            .into_iter()
+            .filter(|v| report.contains(&v.function))
+            .collect();
+        (c, verdicts)
+    } else {
+        let c = load_config(g, &a.config)?;
+        let v = reach::check(&c);
+        (c, v)
+    };
     let blocked = verdicts
         .iter()
         .filter(|v| v.internet && v.blocked())
         .count();
+    let toml = a
+        .vpc
+        .as_deref()
+        .map(|vpc| proposal(&config, &verdicts, vpc));
     if a.json {
+        let mut out = serde_json::json!({ "verdicts": verdicts });
+        if let Some(t) = &toml {
+            out["toml"] = serde_json::Value::String(t.clone());
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "verdicts": verdicts }))
-                .map_err(|e| CliError::msg(e.to_string()))?
+            serde_json::to_string_pretty(&out).map_err(|e| CliError::msg(e.to_string()))?
         );
     } else {
         for v in &verdicts {
@@ -118,11 +277,21 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
         }
         let n = verdicts.len();
         anstream::println!(
-            "{n} function{} in a VPC checked: {} reach{} the internet, {blocked} blocked.",
+            "{n} function{} in a VPC checked{}: {} reach{} the internet, {blocked} blocked.",
             if n == 1 { "" } else { "s" },
+            if a.live { " against the account" } else { "" },
             n - blocked,
             if n - blocked == 1 { "es" } else { "" }
         );
+        if let Some(t) = &toml {
+            anstream::println!(
+                "\n{}\n{t}",
+                paint(
+                    BOLD,
+                    "TOML for a function in this VPC (what is missing included):"
+                )
+            );
+        }
     }
     if blocked > 0 {
         return Err(if a.json {

@@ -28,11 +28,3 @@ pub async fn run(cli: Cli) -> CliResult<Outcome> {
         Command::Local(a) => local::run(g, a).await,
     }
 }
-
-/// The plain statement a command makes when its machinery comes with a later piece of work.
-pub fn not_yet(what: &str, arrives_with: &str) -> crate::session::CliError {
-    crate::session::CliError::with_hint(
-        format!("`{what}` is not available in this build: it arrives with {arrives_with}"),
-        "see the README's Status section for what works today",
-    )
-}

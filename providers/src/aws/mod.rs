@@ -8,12 +8,14 @@
 //!   violation, eventual consistency, invalid input), the AWS message kept.
 //! - Waits (NAT available, Lambda Active, ENIs released) poll with a growing interval and report progress.
 
+mod discover;
 mod egress_only_internet_gateway;
 mod elastic_ip;
 mod iam_role;
 mod internet_gateway;
 mod lambda_function;
 mod nat_gateway;
+mod network_acl;
 mod route_table;
 mod security_group;
 mod subnet;
@@ -436,6 +438,7 @@ impl AwsProvider {
                 .map(vpc_endpoint::strip_state)
                 .collect()),
             Kind::SecurityGroup => security_group::describe(self, sel).await,
+            Kind::NetworkAcl => network_acl::describe(self, sel).await,
             Kind::IamRole => iam_role::describe(self, sel).await,
             Kind::LambdaFunction => lambda_function::describe(self, sel).await,
             Kind::Network | Kind::Function => Ok(vec![]),
@@ -494,6 +497,7 @@ impl Provider for AwsProvider {
             Kind::RouteTable => route_table::create(self, &req).await?,
             Kind::VpcEndpoint => vpc_endpoint::create(self, &req).await?,
             Kind::SecurityGroup => security_group::create(self, &req).await?,
+            Kind::NetworkAcl => network_acl::create(self, &req).await?,
             Kind::IamRole => iam_role::create(self, &req).await?,
             Kind::LambdaFunction => lambda_function::create(self, &req).await?,
             Kind::Network | Kind::Function => {
@@ -519,6 +523,7 @@ impl Provider for AwsProvider {
             Kind::RouteTable => route_table::update(self, &req).await?,
             Kind::VpcEndpoint => vpc_endpoint::update(self, &req).await?,
             Kind::SecurityGroup => security_group::update(self, &req).await?,
+            Kind::NetworkAcl => network_acl::update(self, &req).await?,
             Kind::IamRole => iam_role::update(self, &req).await?,
             Kind::LambdaFunction => lambda_function::update(self, &req).await?,
             Kind::Network | Kind::Function => {
@@ -544,6 +549,7 @@ impl Provider for AwsProvider {
             Kind::RouteTable => route_table::delete(self, &req).await?,
             Kind::VpcEndpoint => vpc_endpoint::delete(self, &req).await?,
             Kind::SecurityGroup => security_group::delete(self, &req).await?,
+            Kind::NetworkAcl => network_acl::delete(self, &req).await?,
             Kind::IamRole => iam_role::delete(self, &req).await?,
             Kind::LambdaFunction => lambda_function::delete(self, &req).await?,
             Kind::Network | Kind::Function => {}
@@ -559,6 +565,10 @@ impl Provider for AwsProvider {
             payload,
             emulated: self.emulated,
         })
+    }
+
+    async fn discover(&self, req: DiscoverRequest) -> Result<Discovered, ProviderError> {
+        discover::discover(self, req).await
     }
 
     async fn find(&self, req: FindRequest) -> Result<FindResponse, ProviderError> {

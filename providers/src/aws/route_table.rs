@@ -142,7 +142,7 @@ async fn converge_from(
 }
 
 /// Routes netplan manages: those created with CreateRoute to a gateway, not `local` nor endpoint routes.
-fn routes_of(t: &aws_sdk_ec2::types::RouteTable) -> BTreeSet<(String, String)> {
+pub(super) fn routes_of(t: &aws_sdk_ec2::types::RouteTable) -> BTreeSet<(String, String)> {
     t.routes()
         .iter()
         .filter(|r| r.destination_prefix_list_id().is_none() && r.gateway_id() != Some("local"))

@@ -39,7 +39,7 @@ fn wanted(a: &JsonAttrs, key: &str) -> BTreeSet<Rule> {
         .unwrap_or_default()
 }
 
-fn flatten(perms: &[IpPermission]) -> BTreeSet<Rule> {
+pub(super) fn flatten(perms: &[IpPermission]) -> BTreeSet<Rule> {
     let mut out = BTreeSet::new();
     for p in perms {
         let proto = p.ip_protocol().unwrap_or("-1").to_string();
@@ -76,7 +76,7 @@ fn permission(r: &Rule) -> IpPermission {
     }
 }
 
-fn rules_json(rules: &BTreeSet<Rule>) -> J {
+pub(super) fn rules_json(rules: &BTreeSet<Rule>) -> J {
     J::Array(
         rules
             .iter()

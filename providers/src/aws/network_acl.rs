@@ -1,0 +1,358 @@
+//! network_acl: a custom ACL with its entries, associated with subnets (each taken from the ACL it had:
+//! a subnet always has exactly one). Deleting hands the subnets back to the VPC's default ACL.
+
+use super::*;
+use aws_sdk_ec2::types::{NetworkAcl, PortRange, ResourceType, RuleAction};
+use serde_json::json;
+
+/// An entry as the config writes it: (egress, rule, protocol, from, to, cidr, action).
+type Entry = (bool, i32, String, i32, i32, String, String);
+
+fn protocol_number(p: &str) -> String {
+    match p {
+        "all" | "-1" => "-1",
+        "tcp" => "6",
+        "udp" => "17",
+        "icmp" => "1",
+        "icmpv6" => "58",
+        other => other,
+    }
+    .to_string()
+}
+
+fn protocol_name(n: &str) -> &str {
+    match n {
+        "-1" => "all",
+        "6" => "tcp",
+        "17" => "udp",
+        "1" => "icmp",
+        "58" => "icmpv6",
+        other => other,
+    }
+}
+
+fn wanted(a: &JsonAttrs) -> Vec<Entry> {
+    let mut out = vec![];
+    for (key, egress) in [("egress", true), ("ingress", false)] {
+        for e in a.get(key).and_then(J::as_array).into_iter().flatten() {
+            let proto = protocol_number(e.get("protocol").and_then(J::as_str).unwrap_or("all"));
+            let (from, to) = if proto == "-1" {
+                (0, 65535)
+            } else {
+                (
+                    e.get("from_port").and_then(J::as_i64).unwrap_or(0) as i32,
+                    e.get("to_port").and_then(J::as_i64).unwrap_or(65535) as i32,
+                )
+            };
+            out.push((
+                egress,
+                e.get("rule").and_then(J::as_i64).unwrap_or(100) as i32,
+                proto,
+                from,
+                to,
+                e.get("cidr")
+                    .and_then(J::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                e.get("action")
+                    .and_then(J::as_str)
+                    .unwrap_or("allow")
+                    .to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// The ACL's entries without the implicit final deny (rule 32767).
+pub(super) fn entries_json(acl: &NetworkAcl, egress: bool) -> J {
+    let mut v: Vec<(i32, J)> = acl
+        .entries()
+        .iter()
+        .filter(|e| e.egress() == Some(egress) && e.rule_number() != Some(32767))
+        .map(|e| {
+            let proto = protocol_name(e.protocol().unwrap_or("-1"));
+            let mut m = serde_json::Map::new();
+            m.insert("rule".into(), json!(e.rule_number()));
+            m.insert("protocol".into(), json!(proto));
+            m.insert(
+                "cidr".into(),
+                json!(e.cidr_block().or(e.ipv6_cidr_block()).unwrap_or_default()),
+            );
+            m.insert(
+                "action".into(),
+                json!(e.rule_action().map(|a| a.as_str()).unwrap_or("deny")),
+            );
+            if proto != "all" {
+                if let Some(r) = e.port_range() {
+                    m.insert("from_port".into(), json!(r.from()));
+                    m.insert("to_port".into(), json!(r.to()));
+                }
+            }
+            (e.rule_number().unwrap_or(0), J::Object(m))
+        })
+        .collect();
+    v.sort_by_key(|(n, _)| *n);
+    J::Array(v.into_iter().map(|(_, e)| e).collect())
+}
+
+pub(super) async fn raw(
+    p: &AwsProvider,
+    filters: Vec<Filter>,
+) -> Result<Vec<NetworkAcl>, ProviderError> {
+    let mut pages = p
+        .ec2
+        .describe_network_acls()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .send();
+    let mut out = vec![];
+    while let Some(page) = pages.next().await {
+        out.extend(
+            page.map_err(|e| sdk("DescribeNetworkAcls", e))?
+                .network_acls()
+                .to_vec(),
+        );
+    }
+    Ok(out)
+}
+
+/// By ids (moto has no `network-acl-id` filter); an id that is gone fails the whole call, so then ask
+/// one by one (rare: only after out-of-band deletes).
+async fn by_ids(p: &AwsProvider, ids: &[String]) -> Result<Vec<NetworkAcl>, ProviderError> {
+    match p
+        .ec2
+        .describe_network_acls()
+        .set_network_acl_ids(Some(ids.to_vec()))
+        .send()
+        .await
+    {
+        Ok(o) => Ok(o.network_acls().to_vec()),
+        Err(e) => {
+            let e = sdk("DescribeNetworkAcls", e);
+            if !matches!(e.kind, ErrorKind::NotFound | ErrorKind::InvalidInput) {
+                return Err(e);
+            }
+            let mut all = vec![];
+            for id in ids {
+                if let Ok(o) = p
+                    .ec2
+                    .describe_network_acls()
+                    .network_acl_ids(id)
+                    .send()
+                    .await
+                {
+                    all.extend(o.network_acls().to_vec());
+                }
+            }
+            Ok(all)
+        }
+    }
+}
+
+async fn select(p: &AwsProvider, sel: &Select) -> Result<Vec<NetworkAcl>, ProviderError> {
+    match sel {
+        Select::Ids(ids) => by_ids(p, ids).await,
+        Select::Tags { .. } => raw(p, sel.filters("")).await,
+    }
+}
+
+/// Moves `subnets` to ACL `to` from whichever ACL holds each now.
+async fn associate(p: &AwsProvider, to: &str, subnets: &[String]) -> Result<(), ProviderError> {
+    if subnets.is_empty() {
+        return Ok(());
+    }
+    let holders = raw(
+        p,
+        vec![Filter::builder()
+            .name("association.subnet-id")
+            .set_values(Some(subnets.to_vec()))
+            .build()],
+    )
+    .await?;
+    for acl in &holders {
+        for a in acl.associations() {
+            let (Some(sub), Some(aid)) = (a.subnet_id(), a.network_acl_association_id()) else {
+                continue;
+            };
+            if subnets.iter().any(|s| s == sub) && acl.network_acl_id() != Some(to) {
+                p.ec2
+                    .replace_network_acl_association()
+                    .association_id(aid)
+                    .network_acl_id(to)
+                    .send()
+                    .await
+                    .map_err(|e| sdk("ReplaceNetworkAclAssociation", e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn add_entries(p: &AwsProvider, id: &str, entries: &[Entry]) -> Result<(), ProviderError> {
+    for (egress, rule, proto, from, to, cidr, action) in entries {
+        let mut call = p
+            .ec2
+            .create_network_acl_entry()
+            .network_acl_id(id)
+            .egress(*egress)
+            .rule_number(*rule)
+            .protocol(proto)
+            .rule_action(RuleAction::from(action.as_str()));
+        call = if cidr.contains(':') {
+            call.ipv6_cidr_block(cidr)
+        } else {
+            call.cidr_block(cidr)
+        };
+        if proto != "-1" {
+            call = call.port_range(PortRange::builder().from(*from).to(*to).build());
+        }
+        call.send()
+            .await
+            .map_err(|e| sdk("CreateNetworkAclEntry", e))?;
+    }
+    Ok(())
+}
+
+pub(super) async fn create(
+    p: &AwsProvider,
+    req: &CreateRequest,
+) -> Result<ObjectState, ProviderError> {
+    let a = &req.attrs;
+    let existing = match Select::earlier_attempt(req) {
+        Some(sel) => describe(p, sel).await?.into_iter().next(),
+        None => None,
+    };
+    let id = match existing {
+        Some(o) => {
+            // A retry: start the entries over.
+            delete_entries(p, &o.id).await?;
+            o.id
+        }
+        None => p
+            .ec2
+            .create_network_acl()
+            .vpc_id(req_s(a, "vpc")?)
+            .client_token(&req.idempotency.token)
+            .tag_specifications(ec2_tag_spec(ResourceType::NetworkAcl, &req.tags))
+            .send()
+            .await
+            .map_err(|e| sdk("CreateNetworkAcl", e))?
+            .network_acl()
+            .and_then(|n| n.network_acl_id())
+            .ok_or_else(|| ProviderError::new(ErrorKind::Other, "CreateNetworkAcl returned no id"))?
+            .to_string(),
+    };
+    add_entries(p, &id, &wanted(a)).await?;
+    associate(p, &id, &strs(a, "subnets")).await?;
+    Ok(obj(id, JsonAttrs::new()))
+}
+
+async fn delete_entries(p: &AwsProvider, id: &str) -> Result<(), ProviderError> {
+    for acl in by_ids(p, &[id.to_string()]).await? {
+        for e in acl.entries() {
+            if e.rule_number() == Some(32767) {
+                continue;
+            }
+            p.ec2
+                .delete_network_acl_entry()
+                .network_acl_id(id)
+                .egress(e.egress().unwrap_or(false))
+                .rule_number(e.rule_number().unwrap_or(0))
+                .send()
+                .await
+                .map_err(|e| sdk("DeleteNetworkAclEntry", e))?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn describe(
+    p: &AwsProvider,
+    sel: Select,
+) -> Result<Vec<ObjectState>, ProviderError> {
+    Ok(select(p, &sel)
+        .await?
+        .iter()
+        .filter(|acl| sel.keeps_ec2(acl.tags()))
+        .filter_map(|acl| {
+            let id = acl.network_acl_id()?;
+            let mut a = JsonAttrs::new();
+            a.insert("vpc".into(), json!(acl.vpc_id()));
+            let mut subnets: Vec<&str> = acl
+                .associations()
+                .iter()
+                .filter_map(|x| x.subnet_id())
+                .collect();
+            subnets.sort();
+            a.insert("subnets".into(), json!(subnets));
+            a.insert("egress".into(), entries_json(acl, true));
+            a.insert("ingress".into(), entries_json(acl, false));
+            a.insert("tags".into(), ec2_user_tags(acl.tags()));
+            Some(obj(id, a))
+        })
+        .collect())
+}
+
+pub(super) async fn update(
+    p: &AwsProvider,
+    req: &UpdateRequest,
+) -> Result<ObjectState, ProviderError> {
+    let a = &req.after;
+    if req.changed.iter().any(|c| c == "egress" || c == "ingress") {
+        delete_entries(p, &req.id).await?;
+        add_entries(p, &req.id, &wanted(a)).await?;
+    }
+    if req.changed.iter().any(|c| c == "subnets") {
+        let after = strs(a, "subnets");
+        let released: Vec<String> = strs(&req.before, "subnets")
+            .into_iter()
+            .filter(|s| !after.contains(s))
+            .collect();
+        associate(p, &req.id, &after).await?;
+        release(p, req_s(a, "vpc")?, &released).await?;
+    }
+    retag_ec2(p, &req.id, &req.tags).await?;
+    Ok(obj(req.id.clone(), JsonAttrs::new()))
+}
+
+/// Hands subnets back to the VPC's default ACL.
+async fn release(p: &AwsProvider, vpc: &str, subnets: &[String]) -> Result<(), ProviderError> {
+    if subnets.is_empty() {
+        return Ok(());
+    }
+    let default = raw(
+        p,
+        vec![
+            Filter::builder().name("vpc-id").values(vpc).build(),
+            Filter::builder().name("default").values("true").build(),
+        ],
+    )
+    .await?;
+    let Some(default) = default.first().and_then(|d| d.network_acl_id()) else {
+        return Err(ProviderError::new(
+            ErrorKind::NotFound,
+            format!("{vpc} has no default network ACL"),
+        ));
+    };
+    associate(p, default, subnets).await
+}
+
+pub(super) async fn delete(p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+    let current = by_ids(p, std::slice::from_ref(&req.id)).await?;
+    if let Some(acl) = current.first() {
+        let subnets: Vec<String> = acl
+            .associations()
+            .iter()
+            .filter_map(|x| x.subnet_id().map(str::to_string))
+            .collect();
+        release(p, acl.vpc_id().unwrap_or_default(), &subnets).await?;
+    }
+    p.ec2
+        .delete_network_acl()
+        .network_acl_id(&req.id)
+        .send()
+        .await
+        .map_err(|e| sdk("DeleteNetworkAcl", e))?;
+    Ok(())
+}
