@@ -21,7 +21,8 @@ NETPLAN=${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE/netplan
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 E=http://127.0.0.1:$PORT
-MOTO_ENABLE_RECORDING=1 MOTO_IAM_LOAD_MANAGED_POLICIES=true python3 "$ANCHOR/tools/moto_patched.py" -H 127.0.0.1 -p "$PORT" >"$BENCH/moto.log" 2>&1 &
+# (moto writes its recording file into its working directory: keep it out of the repository)
+(cd "$BENCH" && exec env MOTO_ENABLE_RECORDING=1 MOTO_IAM_LOAD_MANAGED_POLICIES=true python3 "$ANCHOR/tools/moto_patched.py" -H 127.0.0.1 -p "$PORT" >"$BENCH/moto.log" 2>&1) &
 MOTO_PID=$!
 until curl -sf "$E/moto-api/" >/dev/null; do sleep 0.2; done
 curl -sf -X POST "$E/moto-api/config" -d '{"lambda": {"use_docker": false}}' >/dev/null
