@@ -367,10 +367,17 @@ pub fn plan(config: &Config, state: Option<&State>, drift: Vec<Drift>, opts: Pla
             .values()
             .filter_map(|r| r.existing.as_deref().map(|id| (&r.addr, id)))
             .collect();
+        // Roles whose VPC access policy a function removes once it is Active
+        // (`detach_vpc_policy_after_create`): that policy's absence is not drift.
+        let detaching: std::collections::HashSet<&ResourceAddr> = config
+            .of_kind(crate::addr::Kind::LambdaFunction)
+            .filter(|f| f.bool_attr("detach_vpc_policy_after_create"))
+            .filter_map(|f| f.ref_attr("role"))
+            .collect();
         for addr in graph.topo_order() {
             let r = &config.resources[&addr];
             let current = index.get(&addr).copied();
-            let change = plan_resource(
+            let mut change = plan_resource(
                 r,
                 current,
                 &index,
@@ -378,6 +385,9 @@ pub fn plan(config: &Config, state: Option<&State>, drift: Vec<Drift>, opts: Pla
                 &existing_ids,
                 deleted_out_of_band.contains(&addr),
             );
+            if detaching.contains(&addr) {
+                ignore_detached_vpc_policy(&mut change);
+            }
             planned.insert(
                 addr.clone(),
                 match change.action {
@@ -450,6 +460,29 @@ pub fn plan(config: &Config, state: Option<&State>, drift: Vec<Drift>, opts: Pla
         config_digest: config_digest(config),
         changes,
         drift,
+    }
+}
+
+/// Drops a `managed_policies` change that is only the VPC access policy a function detached on purpose.
+fn ignore_detached_vpc_policy(change: &mut Change) {
+    if change.action != Action::Update {
+        return;
+    }
+    let without = |v: &Option<Value>| -> Vec<Value> {
+        v.as_ref()
+            .map(Value::as_list)
+            .unwrap_or(&[])
+            .iter()
+            .filter(|p| p.as_str() != Some(crate::schema::VPC_ACCESS_POLICY))
+            .cloned()
+            .collect()
+    };
+    change
+        .attributes
+        .retain(|a| !(a.name == "managed_policies" && without(&a.before) == without(&a.after)));
+    if change.attributes.is_empty() {
+        change.action = Action::NoOp;
+        change.reasons.clear();
     }
 }
 

@@ -227,7 +227,8 @@ fn drift_is_shown_by_plan_and_repaired_by_apply() {
             .to_string()
     };
     let (rtb, vpc) = (id_of("route_table.main_private_a"), id_of("vpc.main"));
-    moto.py(&format!("ec2.delete_route(RouteTableId='{rtb}', DestinationCidrBlock='0.0.0.0/0'); ec2.create_tags(Resources=['{vpc}'], Tags=[{{'Key': 'owner', 'Value': 'someone-else'}}])")).unwrap();
+    let function = id_of("lambda_function.probe");
+    moto.py(&format!("ec2.delete_route(RouteTableId='{rtb}', DestinationCidrBlock='0.0.0.0/0'); ec2.create_tags(Resources=['{vpc}'], Tags=[{{'Key': 'owner', 'Value': 'someone-else'}}]); lam.tag_resource(Resource=lam.get_function(FunctionName='{function}')['Configuration']['FunctionArn'], Tags={{'owner': 'someone-else'}})")).unwrap();
     let plan = netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port);
     assert_eq!(
         plan.status.code(),
@@ -242,6 +243,10 @@ fn drift_is_shown_by_plan_and_repaired_by_apply() {
         "{text}"
     );
     assert!(text.contains("vpc.main: tags changed"), "{text}");
+    assert!(
+        text.contains("lambda_function.probe: tags changed"),
+        "{text}"
+    );
     assert!(
         text.contains("~ route_table.main_private_a") && text.contains("~ vpc.main"),
         "{text}"
@@ -567,4 +572,48 @@ print(v)
     assert_eq!(snapshot(), untouched, "the existing VPC is as it was");
     let left = moto.inventory(&format!("{vpc}-egress"));
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_detached_vpc_policy_is_least_privilege_not_drift() {
+    let moto = Moto::start();
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    let dir = tmp.path();
+    let cfg = dir.join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let edited = text.replace(
+        "[function.probe]\n",
+        "[function.probe]\ndetach_vpc_policy_after_create = true\n",
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&cfg, edited).unwrap();
+    ok(
+        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
+        "apply",
+    );
+    // Two functions, one role each: only probe's role loses the policy.
+    let policies = moto
+        .py("print(json.dumps(sorted(len(iam.list_attached_role_policies(RoleName=r['RoleName'])['AttachedPolicies']) for r in iam.list_roles()['Roles'])))")
+        .unwrap();
+    assert_eq!(
+        policies.trim(),
+        "[0, 1]",
+        "the VPC policy is gone from probe's role once the function is Active"
+    );
+    ok(
+        &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
+        "the detached policy is not drift",
+    );
+    let live = netplan_moto(dir, &["check", "--live"], moto.port);
+    ok(&live, "check --live");
+    assert!(
+        stdout(&live).contains("detach_vpc_policy_after_create"),
+        "{}",
+        stdout(&live)
+    );
+    ok(
+        &netplan_moto(dir, &["destroy", "--auto-approve"], moto.port),
+        "destroy",
+    );
+    assert!(moto.inventory("lambda-egress").is_empty());
 }

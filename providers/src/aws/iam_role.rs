@@ -164,12 +164,65 @@ pub(super) async fn create(
         })
 }
 
-/// Ids are role names. ListRoles (path /netplan/) in one paged call, GetRole for roles elsewhere
-/// (`existing` ones); then the attached policies of each.
+/// Every role of the account with its attached policies and tags, in one paged call
+/// (GetAccountAuthorizationDetails, roles only): `None` when the caller may not make it.
+async fn account_roles(p: &AwsProvider) -> Result<Option<Vec<ObjectState>>, ProviderError> {
+    let mut pages = p
+        .iam
+        .get_account_authorization_details()
+        .filter(aws_sdk_iam::types::EntityType::Role)
+        .into_paginator()
+        .send();
+    let mut out = vec![];
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                let e = sdk("GetAccountAuthorizationDetails", e);
+                if e.code
+                    .as_deref()
+                    .is_some_and(|c| c.contains("AccessDenied"))
+                    || e.kind == ErrorKind::Other
+                {
+                    return Ok(None);
+                }
+                return Err(e);
+            }
+        };
+        for r in page.role_detail_list() {
+            let Some(name) = r.role_name() else { continue };
+            let mut policies: Vec<String> = r
+                .attached_managed_policies()
+                .iter()
+                .filter_map(|x| x.policy_arn().map(str::to_string))
+                .collect();
+            policies.sort();
+            let mut a = JsonAttrs::new();
+            a.insert("name".into(), json!(name));
+            a.insert("arn".into(), json!(r.arn()));
+            a.insert("managed_policies".into(), json!(policies));
+            a.insert(
+                "tags".into(),
+                user_tags(r.tags().iter().map(|t| (t.key(), t.value()))),
+            );
+            out.push(obj(name, a));
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Ids are role names. One paged GetAccountAuthorizationDetails gives every role with its policies and
+/// tags; without that permission, ListRoles (path /netplan/), GetRole for roles elsewhere (`existing`
+/// ones), then the tags and attached policies of each.
 pub(super) async fn describe(
     p: &AwsProvider,
     sel: Select,
 ) -> Result<Vec<ObjectState>, ProviderError> {
+    if let Select::Ids(names) = &sel {
+        if let Some(all) = account_roles(p).await? {
+            return Ok(all.into_iter().filter(|o| names.contains(&o.id)).collect());
+        }
+    }
     let mut roles = vec![];
     match &sel {
         Select::Ids(names) => {

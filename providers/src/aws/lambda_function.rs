@@ -140,6 +140,18 @@ pub(super) async fn create(
     if !strs(a, "subnets").is_empty() {
         call = call.vpc_config(vpc_config(a));
     }
+    if b(a, "detach_vpc_policy_after_create") {
+        // Detached after an earlier create: Lambda needs it again to make the network interfaces.
+        if let Some(role) = s(a, "role").and_then(|r| r.rsplit('/').next()) {
+            p.iam
+                .attach_role_policy()
+                .role_name(role)
+                .policy_arn(netplan_engine::schema::VPC_ACCESS_POLICY)
+                .send()
+                .await
+                .map_err(|e| sdk("AttachRolePolicy", e))?;
+        }
+    }
     let ready = match call.send().await {
         // AWS answers Pending (the network interfaces take a minute or more); an emulator may answer
         // Active, and then there is nothing to wait for.
@@ -205,8 +217,7 @@ async fn tagged_with(p: &AwsProvider, name: &str, address: &str) -> bool {
         .is_some_and(|t| t.get("netplan:address").map(String::as_str) == Some(address))
 }
 
-/// Ids are function names. One paged ListFunctions for all of them (tags are not refreshed: they would
-/// need a call per function).
+/// Ids are function names. One paged ListFunctions for all of them, then each one's tags.
 pub(super) async fn describe(
     p: &AwsProvider,
     sel: Select,
@@ -230,10 +241,34 @@ pub(super) async fn describe(
             Select::Tags { address, .. } => tagged_with(p, name, address).await,
         };
         if wanted {
-            out.extend(function_obj!(&f));
+            if let Some(o) = function_obj!(&f) {
+                out.push((o, f.function_arn().map(str::to_string)));
+            }
         }
     }
-    Ok(out)
+    // ListFunctions carries no tags: one ListTags per function, all at once.
+    let tagged = out.into_iter().map(|(mut o, arn)| async move {
+        if let Some(arn) = arn {
+            let tags = p
+                .lambda
+                .list_tags()
+                .resource(&arn)
+                .send()
+                .await
+                .map_err(|e| sdk("ListTags", e))?;
+            o.attrs.insert(
+                "tags".into(),
+                user_tags(
+                    tags.tags()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                ),
+            );
+        }
+        Ok::<_, ProviderError>(o)
+    });
+    futures::future::try_join_all(tagged).await
 }
 
 pub(super) async fn update(
