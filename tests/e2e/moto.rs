@@ -191,6 +191,12 @@ print(json.dumps([v]+s))
         &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
         "plan after apply",
     );
+    // The account as built (existing VPC and subnets included) gives the static verdict, path for path.
+    let stat = netplan_moto(dir, &["check", "--json"], moto.port);
+    ok(&stat, "static check");
+    let live = netplan_moto(dir, &["check", "--live", "--json"], moto.port);
+    ok(&live, "check --live");
+    assert_eq!(verdicts(&live), verdicts(&stat));
     ok(
         &netplan_moto(dir, &["destroy", "--auto-approve"], moto.port),
         "destroy",
