@@ -48,7 +48,16 @@ async fn converge_policies(
     name: &str,
     want: &[String],
 ) -> Result<(), ProviderError> {
-    let have = policies(p, name).await?;
+    set_policies(p, name, &policies(p, name).await?, want).await
+}
+
+/// Detaches what the role has (`have`) and is not wanted, attaches what is wanted and missing.
+async fn set_policies(
+    p: &AwsProvider,
+    name: &str,
+    have: &[String],
+    want: &[String],
+) -> Result<(), ProviderError> {
     for arn in have.iter().filter(|a| !want.contains(a)) {
         p.iam
             .detach_role_policy()
@@ -104,15 +113,7 @@ pub(super) async fn create(
             // A new role has no policies: attach what is wanted, and answer from what was sent.
             let mut want = strs(a, "managed_policies");
             want.sort();
-            for arn in &want {
-                p.iam
-                    .attach_role_policy()
-                    .role_name(name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .map_err(|e| sdk("AttachRolePolicy", e))?;
-            }
+            set_policies(p, name, &[], &want).await?;
             let role = out.role().ok_or_else(|| {
                 ProviderError::new(ErrorKind::Other, "CreateRole returned no role")
             })?;

@@ -377,6 +377,39 @@ pub(crate) async fn retag_ec2(
     Ok(())
 }
 
+/// Describes objects by id in one call; when that call fails because an id is gone (AWS fails the whole
+/// call), asks for each id alone and keeps what exists (rare: only after out-of-band deletes). For the
+/// kinds moto cannot filter by id.
+pub(crate) async fn by_ids_or_each<T, F, Fut>(
+    ids: &[String],
+    describe: F,
+) -> Result<Vec<T>, ProviderError>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    match describe(ids.to_vec()).await {
+        Ok(found) => Ok(found),
+        Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::InvalidInput) => {
+            let mut all = vec![];
+            for id in ids {
+                if let Ok(found) = describe(vec![id.clone()]).await {
+                    all.extend(found);
+                }
+            }
+            Ok(all)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Subnet ids as the state records a list of them: sorted.
+pub(crate) fn sorted_ids<'a>(ids: impl Iterator<Item = &'a str>) -> J {
+    let mut v: Vec<&str> = ids.collect();
+    v.sort();
+    J::from(v)
+}
+
 /// Polls `check` until it returns `Some`, growing the interval, reporting progress, within `budget`.
 pub(crate) async fn wait_for<T, F, Fut>(
     p: &AwsProvider,

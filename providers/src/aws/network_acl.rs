@@ -120,34 +120,16 @@ pub(super) async fn raw(
 /// By ids (moto has no `network-acl-id` filter); an id that is gone fails the whole call, so then ask
 /// one by one (rare: only after out-of-band deletes).
 async fn by_ids(p: &AwsProvider, ids: &[String]) -> Result<Vec<NetworkAcl>, ProviderError> {
-    match p
-        .ec2
-        .describe_network_acls()
-        .set_network_acl_ids(Some(ids.to_vec()))
-        .send()
-        .await
-    {
-        Ok(o) => Ok(o.network_acls().to_vec()),
-        Err(e) => {
-            let e = sdk("DescribeNetworkAcls", e);
-            if !matches!(e.kind, ErrorKind::NotFound | ErrorKind::InvalidInput) {
-                return Err(e);
-            }
-            let mut all = vec![];
-            for id in ids {
-                if let Ok(o) = p
-                    .ec2
-                    .describe_network_acls()
-                    .network_acl_ids(id)
-                    .send()
-                    .await
-                {
-                    all.extend(o.network_acls().to_vec());
-                }
-            }
-            Ok(all)
-        }
-    }
+    by_ids_or_each(ids, |ids| async move {
+        p.ec2
+            .describe_network_acls()
+            .set_network_acl_ids(Some(ids))
+            .send()
+            .await
+            .map(|o| o.network_acls().to_vec())
+            .map_err(|e| sdk("DescribeNetworkAcls", e))
+    })
+    .await
 }
 
 async fn select(p: &AwsProvider, sel: &Select) -> Result<Vec<NetworkAcl>, ProviderError> {
@@ -279,13 +261,10 @@ pub(super) async fn describe(
             let id = acl.network_acl_id()?;
             let mut a = JsonAttrs::new();
             a.insert("vpc".into(), json!(acl.vpc_id()));
-            let mut subnets: Vec<&str> = acl
-                .associations()
-                .iter()
-                .filter_map(|x| x.subnet_id())
-                .collect();
-            subnets.sort();
-            a.insert("subnets".into(), json!(subnets));
+            a.insert(
+                "subnets".into(),
+                sorted_ids(acl.associations().iter().filter_map(|x| x.subnet_id())),
+            );
             a.insert("egress".into(), entries_json(acl, true));
             a.insert("ingress".into(), entries_json(acl, false));
             a.insert("tags".into(), ec2_user_tags(acl.tags()));

@@ -229,13 +229,10 @@ pub(super) async fn describe(
             let id = t.route_table_id()?;
             let mut a = JsonAttrs::new();
             a.insert("vpc".into(), json!(t.vpc_id()));
-            let mut subnets: Vec<&str> = t
-                .associations()
-                .iter()
-                .filter_map(|x| x.subnet_id())
-                .collect();
-            subnets.sort();
-            a.insert("subnets".into(), json!(subnets));
+            a.insert(
+                "subnets".into(),
+                sorted_ids(t.associations().iter().filter_map(|x| x.subnet_id())),
+            );
             a.insert("routes".into(), routes_json(&routes_of(t)));
             a.insert("tags".into(), ec2_user_tags(t.tags()));
             Some(obj(id, a))

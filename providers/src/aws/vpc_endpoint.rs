@@ -70,34 +70,18 @@ pub(super) async fn describe(
     // By ids (moto has no `vpc-endpoint-id` filter); an id that is gone fails the whole call, so then
     // ask one by one (rare: only after out-of-band deletes).
     let endpoints = match &sel {
-        Select::Ids(ids) => match p
-            .ec2
-            .describe_vpc_endpoints()
-            .set_vpc_endpoint_ids(Some(ids.clone()))
-            .send()
-            .await
-        {
-            Ok(o) => o.vpc_endpoints().to_vec(),
-            Err(e) => {
-                let e = sdk("DescribeVpcEndpoints", e);
-                if !matches!(e.kind, ErrorKind::NotFound | ErrorKind::InvalidInput) {
-                    return Err(e);
-                }
-                let mut all = vec![];
-                for id in ids {
-                    if let Ok(o) = p
-                        .ec2
-                        .describe_vpc_endpoints()
-                        .vpc_endpoint_ids(id)
-                        .send()
-                        .await
-                    {
-                        all.extend(o.vpc_endpoints().to_vec());
-                    }
-                }
-                all
-            }
-        },
+        Select::Ids(ids) => {
+            by_ids_or_each(ids, |ids| async move {
+                p.ec2
+                    .describe_vpc_endpoints()
+                    .set_vpc_endpoint_ids(Some(ids))
+                    .send()
+                    .await
+                    .map(|o| o.vpc_endpoints().to_vec())
+                    .map_err(|e| sdk("DescribeVpcEndpoints", e))
+            })
+            .await?
+        }
         Select::Tags { .. } => p
             .ec2
             .describe_vpc_endpoints()
