@@ -109,22 +109,29 @@ pub fn load_checked_config(globals: &Globals, arg: &ConfigArg) -> CliResult<Conf
     Ok(config)
 }
 
-pub fn open_store(config: &Config) -> CliResult<Box<dyn StateStore>> {
-    Ok(store::open(&config.state_location())?)
+/// The config's state store: a local file, or an `s3://` object reached as the provider reaches AWS.
+pub fn open_store(globals: &Globals, config: &Config) -> CliResult<Box<dyn StateStore>> {
+    let location = config.state_location();
+    if location.starts_with("s3://") {
+        if std::env::var_os("NETPLAN_FAKE_CLOUD").is_some() {
+            return Err(CliError::with_hint(
+                format!("remote state ({location}) lives in AWS, and this run uses the fake cloud"),
+                "use a local state path with NETPLAN_FAKE_CLOUD",
+            ));
+        }
+        let opts = aws_options(globals, Some(config))?;
+        return Ok(Box::new(netplan_providers::aws::S3StateStore::open(
+            &location, opts,
+        )?));
+    }
+    Ok(store::open(&location)?)
 }
 
-/// The provider for this run: `NETPLAN_FAKE_CLOUD=FILE` selects netplan's fake cloud kept in FILE
-/// (tests, demos); otherwise AWS through the SDK — the local emulator with `--local`, any endpoint with
-/// `--endpoint-url` / `AWS_ENDPOINT_URL`, AWS itself by default.
-pub async fn provider(globals: &Globals, config: Option<&Config>) -> CliResult<Arc<dyn Provider>> {
-    if let Ok(path) = std::env::var("NETPLAN_FAKE_CLOUD") {
-        let script =
-            netplan_providers::fake::FakeProvider::script_from_env().map_err(CliError::msg)?;
-        let p =
-            netplan_providers::fake::FakeProvider::persistent(std::path::Path::new(&path), script)
-                .map_err(|e| CliError::msg(format!("cannot open the fake cloud {path}: {e}")))?;
-        return Ok(Arc::new(p));
-    }
+/// How to reach AWS: `--local` (starting the emulator), `--endpoint-url`, or the usual chain.
+fn aws_options(
+    globals: &Globals,
+    config: Option<&Config>,
+) -> CliResult<netplan_providers::aws::AwsOptions> {
     let mut opts = netplan_providers::aws::AwsOptions {
         region: globals
             .region
@@ -149,6 +156,22 @@ pub async fn provider(globals: &Globals, config: Option<&Config>) -> CliResult<A
                 opts.test_credentials || std::env::var("AWS_ACCESS_KEY_ID").is_err();
         }
     }
+    Ok(opts)
+}
+
+/// The provider for this run: `NETPLAN_FAKE_CLOUD=FILE` selects netplan's fake cloud kept in FILE
+/// (tests, demos); otherwise AWS through the SDK — the local emulator with `--local`, any endpoint with
+/// `--endpoint-url` / `AWS_ENDPOINT_URL`, AWS itself by default.
+pub async fn provider(globals: &Globals, config: Option<&Config>) -> CliResult<Arc<dyn Provider>> {
+    if let Ok(path) = std::env::var("NETPLAN_FAKE_CLOUD") {
+        let script =
+            netplan_providers::fake::FakeProvider::script_from_env().map_err(CliError::msg)?;
+        let p =
+            netplan_providers::fake::FakeProvider::persistent(std::path::Path::new(&path), script)
+                .map_err(|e| CliError::msg(format!("cannot open the fake cloud {path}: {e}")))?;
+        return Ok(Arc::new(p));
+    }
+    let opts = aws_options(globals, config)?;
     let p = netplan_providers::aws::AwsProvider::connect(opts).await?;
     Ok(Arc::new(p))
 }

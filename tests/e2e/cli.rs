@@ -200,13 +200,34 @@ fn remote_state_and_missing_config_are_clear_errors() {
         "region = \"us-east-1\"\nstate = \"s3://bucket/key\"",
     );
     std::fs::write(&cfg, text).unwrap();
-    let out = netplan(tmp.path(), &["plan"], None);
+    // (S3 itself is exercised against moto in moto.rs; the fake cloud has no S3.)
+    let fake = tmp.path().join("cloud.json");
+    let out = netplan(tmp.path(), &["plan"], Some(&fake));
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("remote state (s3://bucket/key) is not available yet"),
+        stderr(&out).contains("remote state (s3://bucket/key) lives in AWS"),
         "{}",
         stderr(&out)
     );
+    for bad in ["s3://bucket", "s3://bucket/", "s3:///key"] {
+        let text = std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("s3://bucket/key", bad);
+        let dir = tempfile::tempdir().unwrap();
+        copy_into(tmp.path(), dir.path());
+        std::fs::write(dir.path().join("netplan.toml"), text).unwrap();
+        let out = netplan(
+            dir.path(),
+            &["--endpoint-url", "http://127.0.0.1:9", "show"],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        assert!(
+            stderr(&out).contains("write it as s3://BUCKET/KEY"),
+            "{bad}: {}",
+            stderr(&out)
+        );
+    }
     let empty = tempfile::tempdir().unwrap();
     let out = netplan(empty.path(), &["plan"], None);
     assert_eq!(out.status.code(), Some(1));

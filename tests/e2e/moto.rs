@@ -623,3 +623,131 @@ fn a_detached_vpc_policy_is_least_privilege_not_drift() {
     );
     assert!(moto.inventory("lambda-egress").is_empty());
 }
+
+#[test]
+fn remote_state_in_s3_is_locked_written_conditionally_and_backed_up() {
+    let moto = Moto::start();
+    let s3 = "s3=boto3.client('s3', **kw)\n";
+    moto.py(&format!("{s3}s3.create_bucket(Bucket='team-state')"))
+        .unwrap();
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    let dir = tmp.path();
+    let cfg = dir.join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replacen(
+        "[stack]\n",
+        "[stack]\nstate = \"s3://team-state/lambda-egress/state.json\"\n",
+        1,
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let object = |key: &str| {
+        moto.py(&format!("{s3}\ntry:\n    print(s3.get_object(Bucket='team-state', Key='lambda-egress/{key}')['Body'].read().decode())\nexcept s3.exceptions.NoSuchKey:\n    print('NONE')"))
+            .unwrap()
+    };
+    ok(
+        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
+        "apply",
+    );
+    assert!(!dir.join("netplan.state.json").exists(), "no local state");
+    let state: serde_json::Value = serde_json::from_str(&object("state.json")).unwrap();
+    assert_eq!(state["resources"].as_array().unwrap().len(), 21);
+    assert_eq!(
+        object("state.json.lock").trim(),
+        "NONE",
+        "the lock is released"
+    );
+    ok(
+        &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
+        "plan from the remote state: no changes",
+    );
+
+    // Another run holds the lock: refused at once, naming it.
+    let lock = |pid: u32, host: &str| {
+        moto.py(&format!("{s3}s3.put_object(Bucket='team-state', Key='lambda-egress/state.json.lock', Body=json.dumps({{'pid': {pid}, 'host': '{host}', 'operation': 'apply', 'since': '2026-11-25T00:00:00Z'}}))")).unwrap();
+    };
+    lock(4242, "ci-runner-7");
+    let refused = netplan_moto(dir, &["destroy", "--auto-approve"], moto.port);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("is locked by netplan pid 4242 on ci-runner-7"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(
+        moto.inventory("lambda-egress").len(),
+        21,
+        "nothing was touched"
+    );
+
+    // A lock left by a run on this host whose process is gone is taken over.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string();
+    lock(u32::MAX - 1, &host);
+    ok(
+        &netplan_moto(dir, &["destroy", "--auto-approve"], moto.port),
+        "destroy over a stale lock",
+    );
+    assert!(moto.inventory("lambda-egress").is_empty());
+    let state: serde_json::Value = serde_json::from_str(&object("state.json")).unwrap();
+    assert_eq!(state["resources"].as_array().unwrap().len(), 0);
+    let backup: serde_json::Value = serde_json::from_str(&object("state.json.backup")).unwrap();
+    assert_eq!(
+        backup["resources"].as_array().unwrap().len(),
+        21,
+        "the backup holds the state before destroy's first write"
+    );
+    assert_eq!(object("state.json.lock").trim(), "NONE");
+}
+
+#[test]
+fn s3_state_store_refuses_a_write_over_a_version_it_did_not_read() {
+    use netplan_engine::state::store::{StateError, StateStore};
+    use netplan_engine::state::State;
+    use netplan_providers::aws::{AwsOptions, S3StateStore};
+    let moto = Moto::start();
+    moto.py("boto3.client('s3', **kw).create_bucket(Bucket='state-bucket')")
+        .unwrap();
+    let open = || {
+        S3StateStore::open(
+            "s3://state-bucket/stack/state.json",
+            AwsOptions {
+                region: Some("us-east-1".into()),
+                endpoint_url: Some(format!("http://127.0.0.1:{}", moto.port)),
+                test_credentials: true,
+                max_attempts: Some(1),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let (a, b) = (open(), open());
+    assert!(a.load().unwrap().is_none());
+    assert!(b.load().unwrap().is_none());
+    let mut s = State::new("stack");
+    a.save(&s).unwrap();
+    s.serial = 1;
+    let e = b.save(&s).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the state changed since this run read it"),
+        "{e}"
+    );
+    a.save(&s).unwrap();
+    s.serial = 2;
+    a.save(&s).unwrap();
+    assert_eq!(b.load().unwrap().unwrap().serial, 2);
+    s.serial = 3;
+    b.save(&s).unwrap();
+
+    let held = a.lock("apply").unwrap();
+    match b.lock("plan") {
+        Err(StateError::Locked { holder, .. }) => {
+            assert_eq!(holder.pid, std::process::id());
+            assert_eq!(holder.operation, "apply");
+        }
+        other => panic!("expected Locked, got {:?}", other.map(|_| ())),
+    }
+    drop(held);
+    let _held = b.lock("plan").unwrap();
+}

@@ -123,7 +123,7 @@ async fn converge(
     saved: Option<SavedPlan>,
 ) -> CliResult<Outcome> {
     let store: std::sync::Arc<dyn netplan_engine::state::store::StateStore> =
-        open_store(config)?.into();
+        open_store(g, config)?.into();
     let _lock = store.lock(if destroy { "destroy" } else { "apply" })?;
     let provider = crate::session::provider(g, Some(config)).await?;
     let prepared = ops::prepare(

@@ -156,7 +156,7 @@ async fn live_model(g: &Globals, a: &Args) -> CliResult<(Config, Vec<ResourceAdd
         return Ok((c, vec![addr]));
     }
     let config = load_config(g, &a.config)?;
-    let state = open_store(&config)?
+    let state = open_store(g, &config)?
         .load()?
         .unwrap_or_else(|| State::new(&config.stack.name));
     let mut req = DiscoverRequest::default();

@@ -36,7 +36,7 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
             "remove `existing` to let netplan manage the object, then import it",
         ));
     }
-    let store = open_store(&config)?;
+    let store = open_store(g, &config)?;
     let _lock = store.lock("import")?;
     let mut state = store
         .load()?

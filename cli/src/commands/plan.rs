@@ -29,7 +29,7 @@ pub struct Args {
 
 pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
     let config = crate::session::load_checked_config(g, &a.config)?;
-    let store = open_store(&config)?;
+    let store = open_store(g, &config)?;
     let provider = provider(g, Some(&config)).await?;
     let prepared = ops::prepare(&config, Some(provider.as_ref()), store.as_ref(), PrepareOptions { refresh: a.refresh, destroy: a.destroy })
         .await

@@ -15,7 +15,7 @@ pub struct Args {
 
 pub fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
     let config = load_config(g, &a.config)?;
-    let store = open_store(&config)?;
+    let store = open_store(g, &config)?;
     let Some(state) = store.load()? else {
         if a.json {
             println!("null");

@@ -16,7 +16,7 @@ pub struct Args {
 
 pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
     let config = load_config(g, &a.config)?;
-    let store = open_store(&config)?;
+    let store = open_store(g, &config)?;
     let state = store
         .load()?
         .unwrap_or_else(|| netplan_engine::state::State::new(&config.stack.name));

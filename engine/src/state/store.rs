@@ -1,5 +1,6 @@
-//! Where the state lives. `StateStore` hides the medium: a local file now, an `s3://` object with
-//! conditional-write locking later, so nothing in the engine assumes a local path.
+//! Where the state lives. `StateStore` hides the medium: a local file here, an `s3://` object with
+//! conditional-write locking in the AWS provider (`netplan_providers::aws::S3StateStore`), so nothing in
+//! the engine assumes a local path.
 //!
 //! The local store writes atomically (temp file, fsync, rename, fsync of the folder), keeps the state as
 //! it was before this process's first write in `<file>.backup`, creates files with mode 0600, and locks
@@ -80,6 +81,30 @@ pub struct StateLock {
     _guard: Box<dyn std::any::Any + Send + Sync>,
 }
 
+impl StateLock {
+    /// A lock held for as long as `guard` lives (its `Drop` releases it).
+    pub fn holding(guard: impl std::any::Any + Send + Sync) -> StateLock {
+        StateLock {
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+/// Checks a state and encodes it as the state file's bytes (pretty JSON and a final newline).
+pub fn encode(location: &str, state: &State) -> Result<Vec<u8>, StateError> {
+    state.check().map_err(|source| StateError::Integrity {
+        location: location.into(),
+        source,
+    })?;
+    let mut bytes = serde_json::to_vec_pretty(state).map_err(|e| StateError::Io {
+        action: "encode",
+        location: location.into(),
+        source: e.into(),
+    })?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
 pub trait StateStore: Send + Sync {
     /// Human-readable location (a path or an s3:// URL).
     fn location(&self) -> String;
@@ -95,7 +120,7 @@ pub trait StateStore: Send + Sync {
 pub fn open(location: &str) -> Result<Box<dyn StateStore>, StateError> {
     if location.starts_with("s3://") {
         return Err(StateError::Unsupported(format!(
-            "remote state ({location}) is not available yet: it arrives with the AWS provider (S3 conditional-write locking); use a local path for now"
+            "remote state ({location}) needs the AWS provider (S3 with conditional writes)"
         )));
     }
     Ok(Box::new(LocalFileStore::new(location)))
@@ -195,13 +220,7 @@ impl StateStore for LocalFileStore {
     }
 
     fn save(&self, state: &State) -> Result<(), StateError> {
-        state.check().map_err(|source| StateError::Integrity {
-            location: self.location(),
-            source,
-        })?;
-        let mut bytes =
-            serde_json::to_vec_pretty(state).map_err(|e| self.io("encode", e.into()))?;
-        bytes.push(b'\n');
+        let bytes = encode(&self.location(), state)?;
         let dir = self.dir();
         std::fs::create_dir_all(&dir).map_err(|e| self.io("create the folder of", e))?;
         if !self.backed_up.swap(true, Ordering::SeqCst) && self.path.exists() {

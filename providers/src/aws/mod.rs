@@ -18,6 +18,7 @@ mod nat_gateway;
 mod network_acl;
 mod route_table;
 mod security_group;
+mod state_store;
 mod subnet;
 mod vpc;
 mod vpc_endpoint;
@@ -47,6 +48,8 @@ pub struct AwsOptions {
     pub poll: Option<Duration>,
 }
 
+pub use state_store::S3StateStore;
+
 pub struct AwsProvider {
     /// Talking to an emulator (an explicit endpoint): Lambda handlers do not run there.
     pub(crate) emulated: bool,
@@ -60,32 +63,37 @@ pub struct AwsProvider {
     pub(crate) vpc_ipv6: std::sync::Mutex<BTreeMap<String, String>>,
 }
 
+/// The SDK configuration these options describe (credential chain, region, endpoint, retries).
+pub(crate) async fn sdk_config(opts: &AwsOptions) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(r) = &opts.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
+    if let Some(p) = &opts.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(e) = &opts.endpoint_url {
+        loader = loader.endpoint_url(e);
+    }
+    if opts.test_credentials {
+        loader = loader.credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "netplan-local",
+        ));
+    }
+    if let Some(n) = opts.max_attempts {
+        loader =
+            loader.retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(n));
+    }
+    loader.load().await
+}
+
 impl AwsProvider {
     pub async fn connect(opts: AwsOptions) -> Result<AwsProvider, ProviderError> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(r) = &opts.region {
-            loader = loader.region(aws_config::Region::new(r.clone()));
-        }
-        if let Some(p) = &opts.profile {
-            loader = loader.profile_name(p);
-        }
-        if let Some(e) = &opts.endpoint_url {
-            loader = loader.endpoint_url(e);
-        }
-        if opts.test_credentials {
-            loader = loader.credentials_provider(aws_sdk_ec2::config::Credentials::new(
-                "test",
-                "test",
-                None,
-                None,
-                "netplan-local",
-            ));
-        }
-        if let Some(n) = opts.max_attempts {
-            loader = loader
-                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(n));
-        }
-        let config = loader.load().await;
+        let config = sdk_config(&opts).await;
         let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
             ProviderError::new(
                 ErrorKind::InvalidInput,
