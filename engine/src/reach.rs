@@ -418,6 +418,21 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
         }
     }
 
+    // Names: without the VPC's DNS resolver the function cannot look up what it calls.
+    let vpcs: std::collections::BTreeSet<ResourceAddr> =
+        subnets.iter().filter_map(|s| m.vpc_of_subnet(s)).collect();
+    for vpc in vpcs {
+        let Some(v) = m.get(&vpc) else { continue };
+        if v.attrs.get("dns_support").and_then(Value::as_bool) == Some(false) {
+            let fix = if m.discovered(&vpc) || v.existing.is_some() {
+                format!("# turn DNS resolution on for {vpc}: aws ec2 modify-vpc-attribute --vpc-id {} --enable-dns-support", v.str_attr("id").or(v.existing.as_deref()).unwrap_or("VPC_ID"))
+            } else {
+                format!("[{vpc}]\ndns_support = true")
+            };
+            add(Level::Error, &vpc, format!("{vpc} has DNS resolution off: the function cannot resolve the names it calls (aws.amazon.com), so it reaches no one by name"), Some(fix));
+        }
+    }
+
     // Availability.
     let azs: std::collections::BTreeSet<&str> = subnets.iter().filter_map(|s| m.az(s)).collect();
     if azs.len() == 1

@@ -444,18 +444,27 @@ fn check_live_agrees_with_the_static_verdict_for_the_seed_example() {
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["ipv4"], true, "{v:#?}");
     assert_eq!(v[0]["ipv6"], true, "{v:#?}");
-    // Out of band, the NAT route of one private table goes: --live sees it, the static check cannot.
+    // Out of band, the NAT route of one private table goes and the VPC's DNS resolution is turned off:
+    // --live sees both, the static check cannot.
     moto.py(r#"
 for t in ec2.describe_route_tables()['RouteTables']:
     tags={x['Key']: x['Value'] for x in t.get('Tags', [])}
     if tags.get('netplan:address')=='route_table.main_private_a':
         ec2.delete_route(RouteTableId=t['RouteTableId'], DestinationCidrBlock='0.0.0.0/0')
+for v in ec2.describe_vpcs()['Vpcs']:
+    if {x['Key']: x['Value'] for x in v.get('Tags', [])}.get('netplan:address')=='vpc.main':
+        ec2.modify_vpc_attribute(VpcId=v['VpcId'], EnableDnsSupport={'Value': False})
 "#)
         .unwrap();
     let drifted = netplan_moto(dir, &["check", "--live"], moto.port);
     assert_eq!(drifted.status.code(), Some(1), "{}", stdout(&drifted));
     assert!(
         stdout(&drifted).contains("route_table.main_private_a has no route to 0.0.0.0/0"),
+        "{}",
+        stdout(&drifted)
+    );
+    assert!(
+        stdout(&drifted).contains("vpc.main has DNS resolution off"),
         "{}",
         stdout(&drifted)
     );

@@ -425,3 +425,35 @@ fn live_check_on_the_fake_cloud_agrees_with_the_static_one() {
         stdout(&live)
     );
 }
+
+#[test]
+fn hl_dns_resolution_off() {
+    expect(
+        HL,
+        |t| {
+            t.replace(
+                "s3_endpoint = true\n",
+                "s3_endpoint = true\ndns_support = false\n",
+            )
+        },
+        "error",
+        "vpc.main",
+        "DNS resolution off",
+    );
+}
+
+#[test]
+fn ll_dns_resolution_off() {
+    expect(
+        LL,
+        |t| {
+            t.replace(
+                "ipv6 = true\n\n[internet_gateway.main]",
+                "ipv6 = true\ndns_support = false\n\n[internet_gateway.main]",
+            )
+        },
+        "error",
+        "vpc.main",
+        "DNS resolution off",
+    );
+}

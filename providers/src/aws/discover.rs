@@ -146,6 +146,18 @@ pub(super) async fn discover(
         if let Some(b) = v6 {
             a.insert("ipv6_cidr_block".into(), json!(b));
         }
+        // Whether names resolve: one DescribeVpcAttribute per VPC (DescribeVpcs does not say).
+        let dns = p
+            .ec2
+            .describe_vpc_attribute()
+            .vpc_id(id)
+            .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport)
+            .send()
+            .await
+            .map_err(|e| sdk("DescribeVpcAttribute", e))?;
+        if let Some(on) = dns.enable_dns_support().and_then(|v| v.value()) {
+            a.insert("dns_support".into(), json!(on));
+        }
         objects.push((Kind::Vpc, obj(id, a)));
     }
     for x in s.map_err(|e| sdk("DescribeSubnets", e))?.subnets() {
