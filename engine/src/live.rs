@@ -29,8 +29,8 @@ fn id_attrs(kind: Kind) -> &'static [&'static str] {
     }
 }
 
-/// The name an object without an address gets: its id, as an identifier.
-fn generated(kind: Kind, id: &str) -> ResourceAddr {
+/// The address an object the config does not name gets: `KIND.ID`, the id as an identifier.
+pub fn generated(kind: Kind, id: &str) -> ResourceAddr {
     let name: String = id
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -52,19 +52,11 @@ impl Names {
             .unwrap_or_else(|| generated(kind, id))
     }
 
-    /// The object with this id, of whichever kind owns the id's prefix.
+    /// The object with this id, of whichever kind owns the id's prefix (`Kind::id_prefix`).
     fn any(&self, id: &str) -> Option<ResourceAddr> {
-        let kind = match id.split('-').next()? {
-            "igw" => Kind::InternetGateway,
-            "eigw" => Kind::EgressOnlyInternetGateway,
-            "nat" => Kind::NatGateway,
-            "subnet" => Kind::Subnet,
-            "vpc" => Kind::Vpc,
-            "sg" => Kind::SecurityGroup,
-            "rtb" => Kind::RouteTable,
-            "acl" => Kind::NetworkAcl,
-            _ => return None,
-        };
+        let kind = Kind::RESOURCES
+            .into_iter()
+            .find(|k| k.id_prefix().is_some_and(|p| id.starts_with(p)))?;
         Some(self.addr(kind, id))
     }
 }

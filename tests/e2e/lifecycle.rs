@@ -38,6 +38,18 @@ impl World {
         .expect("valid config")
     }
 
+    /// The `nth` call of `op` fails once with a retryable-looking AWS error.
+    fn fail_once(&self, op: Op, nth: usize) {
+        self.provider.fail(Failure {
+            op,
+            kind: None,
+            address: None,
+            nth,
+            code: "InternalError".into(),
+            times: 1,
+        });
+    }
+
     fn write_config(&self, text: &str) {
         std::fs::write(self.dir.path().join("netplan.toml"), text).unwrap();
     }
@@ -173,14 +185,7 @@ async fn seed_apply_then_no_op_then_destroy() {
 async fn failing_any_step_of_the_seed_apply_rolls_back_to_exactly_nothing() {
     for k in 1..=21 {
         let w = World::new("examples/lambda-internet", seed_script());
-        w.provider.fail(Failure {
-            op: Op::Create,
-            kind: None,
-            address: None,
-            nth: k,
-            code: "InternalError".into(),
-            times: 1,
-        });
+        w.fail_once(Op::Create, k);
         let r = w.apply(true).await;
         assert_eq!(
             r.outcome,
@@ -225,14 +230,7 @@ async fn failing_any_step_of_the_seed_apply_rolls_back_to_exactly_nothing() {
 async fn failing_any_step_without_rollback_keeps_exactly_what_succeeded() {
     for k in 1..=21 {
         let w = World::new("examples/lambda-internet", seed_script());
-        w.provider.fail(Failure {
-            op: Op::Create,
-            kind: None,
-            address: None,
-            nth: k,
-            code: "InternalError".into(),
-            times: 1,
-        });
+        w.fail_once(Op::Create, k);
         let r = w.apply(false).await;
         assert_eq!(
             r.outcome,
@@ -294,14 +292,7 @@ async fn failing_any_step_of_an_update_restores_cloud_and_state_exactly() {
         let cloud_before = w.provider.cloud();
         let state_before = w.state();
         w.write_config(&change_set(&w.config_text()));
-        w.provider.fail(Failure {
-            op,
-            kind: None,
-            address: None,
-            nth: n,
-            code: "InternalError".into(),
-            times: 1,
-        });
+        w.fail_once(op, n);
         let r = w.apply(true).await;
         assert_eq!(
             r.outcome,

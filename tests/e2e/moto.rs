@@ -97,6 +97,11 @@ print(json.dumps(found))
         m
     }
 
+    /// Runs netplan in `dir` against this server and expects exit 0 (`what` names the step on failure).
+    pub fn ok(&self, dir: &std::path::Path, args: &[&str], what: &str) {
+        ok(&netplan_moto(dir, args, self.port), what);
+    }
+
     pub fn reset(&self) {
         self.py("import urllib.request; urllib.request.urlopen(urllib.request.Request(f'{E}/moto-api/reset', method='POST'))").unwrap();
     }
@@ -124,15 +129,13 @@ fn seed_example_applies_plans_clean_verifies_and_destroys_on_moto() {
     let moto = Moto::start();
     let tmp = copy_dir(&repo().join("examples/lambda-internet"));
     let dir = tmp.path();
-    ok(
-        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
-        "apply",
-    );
+    moto.ok(dir, &["apply", "--auto-approve"], "apply");
     let inv = moto.inventory("lambda-egress");
     assert_eq!(inv.len(), 21, "{inv:?}");
     assert!(inv.values().all(|ids| ids.len() == 1), "{inv:?}");
-    ok(
-        &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
+    moto.ok(
+        dir,
+        &["plan", "--detailed-exitcode"],
         "plan after apply: no changes",
     );
     let verify = netplan_moto(dir, &["verify"], moto.port);
@@ -142,10 +145,7 @@ fn seed_example_applies_plans_clean_verifies_and_destroys_on_moto() {
         "{}",
         stdout(&verify)
     );
-    ok(
-        &netplan_moto(dir, &["destroy", "--auto-approve"], moto.port),
-        "destroy",
-    );
+    moto.ok(dir, &["destroy", "--auto-approve"], "destroy");
     assert!(
         moto.inventory("lambda-egress").is_empty(),
         "moto holds nothing netplan made"
@@ -183,24 +183,15 @@ print(json.dumps([v]+s))
         "{}",
         stdout(&plan)
     );
-    ok(
-        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
-        "apply",
-    );
-    ok(
-        &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
-        "plan after apply",
-    );
+    moto.ok(dir, &["apply", "--auto-approve"], "apply");
+    moto.ok(dir, &["plan", "--detailed-exitcode"], "plan after apply");
     // The account as built (existing VPC and subnets included) gives the static verdict, path for path.
     let stat = netplan_moto(dir, &["check", "--json"], moto.port);
     ok(&stat, "static check");
     let live = netplan_moto(dir, &["check", "--live", "--json"], moto.port);
     ok(&live, "check --live");
     assert_eq!(verdicts(&live), verdicts(&stat));
-    ok(
-        &netplan_moto(dir, &["destroy", "--auto-approve"], moto.port),
-        "destroy",
-    );
+    moto.ok(dir, &["destroy", "--auto-approve"], "destroy");
     assert!(moto.inventory("existing-vpc").is_empty());
     let left = moto.py(&format!("print(len(ec2.describe_vpcs(VpcIds=['{}'])['Vpcs']), len(ec2.describe_subnets(SubnetIds={:?})['Subnets']))", ids[0], &ids[1..])).unwrap();
     assert_eq!(
@@ -215,10 +206,7 @@ fn drift_is_shown_by_plan_and_repaired_by_apply() {
     let moto = Moto::start();
     let tmp = copy_dir(&repo().join("examples/lambda-internet"));
     let dir = tmp.path();
-    ok(
-        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
-        "apply",
-    );
+    moto.ok(dir, &["apply", "--auto-approve"], "apply");
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("netplan.state.json")).unwrap()).unwrap();
     let id_of = |addr: &str| {
@@ -257,14 +245,8 @@ fn drift_is_shown_by_plan_and_repaired_by_apply() {
         text.contains("~ route_table.main_private_a") && text.contains("~ vpc.main"),
         "{text}"
     );
-    ok(
-        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
-        "repair",
-    );
-    ok(
-        &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
-        "repaired",
-    );
+    moto.ok(dir, &["apply", "--auto-approve"], "repair");
+    moto.ok(dir, &["plan", "--detailed-exitcode"], "repaired");
     let routes = moto.py(&format!("print([r.get('NatGatewayId') for r in ec2.describe_route_tables(RouteTableIds=['{rtb}'])['RouteTables'][0]['Routes'] if r.get('DestinationCidrBlock')=='0.0.0.0/0'])")).unwrap();
     assert!(routes.contains("nat-"), "the NAT route is back: {routes}");
 }
@@ -371,8 +353,9 @@ fn kill_9_against_moto_loses_nothing_and_duplicates_nothing() {
             }
         }
         assert_eq!(inv.len(), 21, "trial {trial}: {inv:?}");
-        ok(
-            &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
+        moto.ok(
+            dir,
+            &["plan", "--detailed-exitcode"],
             &format!("trial {trial}: converged"),
         );
     }
@@ -410,10 +393,7 @@ fn check_live_agrees_with_the_static_verdict_for_the_seed_example() {
     let stat = netplan_moto(dir, &["check", "--json"], moto.port);
     ok(&stat, "static check");
     assert_eq!(verdicts(&before), verdicts(&stat));
-    ok(
-        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
-        "apply",
-    );
+    moto.ok(dir, &["apply", "--auto-approve"], "apply");
     let live = netplan_moto(dir, &["check", "--live", "--json"], moto.port);
     ok(&live, "check --live after apply");
     assert_eq!(
@@ -532,9 +512,10 @@ print(v)
         "def lambda_handler(event, context):\n    return 200\n",
     )
     .unwrap();
-    ok(&netplan_moto(dir, &["validate"], moto.port), "validate");
-    ok(
-        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
+    moto.ok(dir, &["validate"], "validate");
+    moto.ok(
+        dir,
+        &["apply", "--auto-approve"],
         "apply the suggested TOML",
     );
     let after = netplan_moto(dir, &["check", "--live"], moto.port);
@@ -551,12 +532,10 @@ print(v)
         format!("{toml}\n[network_acl.private]\nvpc = \"vpc.main\"\nsubnets = [\"subnet.private_a\", \"subnet.private_b\"]\negress = [{{ rule = 100, protocol = \"tcp\", from_port = 443, to_port = 443, cidr = \"0.0.0.0/0\", action = \"allow\" }}]\ningress = [{ingress}]\n")
     };
     std::fs::write(dir.join("netplan.toml"), acl("")).unwrap();
-    ok(
-        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
-        "apply the ACL",
-    );
-    ok(
-        &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
+    moto.ok(dir, &["apply", "--auto-approve"], "apply the ACL");
+    moto.ok(
+        dir,
+        &["plan", "--detailed-exitcode"],
         "no changes after applying the ACL",
     );
     let blocked = netplan_moto(dir, &["check", "--live"], moto.port);
@@ -572,18 +551,9 @@ print(v)
         acl("{ rule = 100, protocol = \"tcp\", from_port = 1024, to_port = 65535, cidr = \"0.0.0.0/0\", action = \"allow\" }"),
     )
     .unwrap();
-    ok(
-        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
-        "apply the fixed ACL",
-    );
-    ok(
-        &netplan_moto(dir, &["check", "--live"], moto.port),
-        "check --live with the fixed ACL",
-    );
-    ok(
-        &netplan_moto(dir, &["destroy", "--auto-approve"], moto.port),
-        "destroy",
-    );
+    moto.ok(dir, &["apply", "--auto-approve"], "apply the fixed ACL");
+    moto.ok(dir, &["check", "--live"], "check --live with the fixed ACL");
+    moto.ok(dir, &["destroy", "--auto-approve"], "destroy");
     assert_eq!(snapshot(), untouched, "the existing VPC is as it was");
     let left = moto.inventory(&format!("{vpc}-egress"));
     assert!(left.is_empty(), "{left:?}");
@@ -602,10 +572,7 @@ fn a_detached_vpc_policy_is_least_privilege_not_drift() {
     );
     assert_ne!(edited, text);
     std::fs::write(&cfg, edited).unwrap();
-    ok(
-        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
-        "apply",
-    );
+    moto.ok(dir, &["apply", "--auto-approve"], "apply");
     // Two functions, one role each: only probe's role loses the policy.
     let policies = moto
         .py("print(json.dumps(sorted(len(iam.list_attached_role_policies(RoleName=r['RoleName'])['AttachedPolicies']) for r in iam.list_roles()['Roles'])))")
@@ -615,8 +582,9 @@ fn a_detached_vpc_policy_is_least_privilege_not_drift() {
         "[0, 1]",
         "the VPC policy is gone from probe's role once the function is Active"
     );
-    ok(
-        &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
+    moto.ok(
+        dir,
+        &["plan", "--detailed-exitcode"],
         "the detached policy is not drift",
     );
     let live = netplan_moto(dir, &["check", "--live"], moto.port);
@@ -626,10 +594,7 @@ fn a_detached_vpc_policy_is_least_privilege_not_drift() {
         "{}",
         stdout(&live)
     );
-    ok(
-        &netplan_moto(dir, &["destroy", "--auto-approve"], moto.port),
-        "destroy",
-    );
+    moto.ok(dir, &["destroy", "--auto-approve"], "destroy");
     assert!(moto.inventory("lambda-egress").is_empty());
 }
 
@@ -652,10 +617,7 @@ fn remote_state_in_s3_is_locked_written_conditionally_and_backed_up() {
         moto.py(&format!("{s3}\ntry:\n    print(s3.get_object(Bucket='team-state', Key='lambda-egress/{key}')['Body'].read().decode())\nexcept s3.exceptions.NoSuchKey:\n    print('NONE')"))
             .unwrap()
     };
-    ok(
-        &netplan_moto(dir, &["apply", "--auto-approve"], moto.port),
-        "apply",
-    );
+    moto.ok(dir, &["apply", "--auto-approve"], "apply");
     assert!(!dir.join("netplan.state.json").exists(), "no local state");
     let state: serde_json::Value = serde_json::from_str(&object("state.json")).unwrap();
     assert_eq!(state["resources"].as_array().unwrap().len(), 21);
@@ -664,8 +626,9 @@ fn remote_state_in_s3_is_locked_written_conditionally_and_backed_up() {
         "NONE",
         "the lock is released"
     );
-    ok(
-        &netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port),
+    moto.ok(
+        dir,
+        &["plan", "--detailed-exitcode"],
         "plan from the remote state: no changes",
     );
 
@@ -693,8 +656,9 @@ fn remote_state_in_s3_is_locked_written_conditionally_and_backed_up() {
         .trim()
         .to_string();
     lock(u32::MAX - 1, &host);
-    ok(
-        &netplan_moto(dir, &["destroy", "--auto-approve"], moto.port),
+    moto.ok(
+        dir,
+        &["destroy", "--auto-approve"],
         "destroy over a stale lock",
     );
     assert!(moto.inventory("lambda-egress").is_empty());

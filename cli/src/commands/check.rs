@@ -150,7 +150,7 @@ async fn live_model(g: &Globals, a: &Args) -> CliResult<(Config, Vec<ResourceAdd
                 "no function named {name} in the account"
             )));
         };
-        let addr = ResourceAddr::new(Kind::LambdaFunction, live_name(&f.id));
+        let addr = live::generated(Kind::LambdaFunction, &f.id);
         let t = template()?;
         let c = live::overlay(&t, &State::new(&t.stack.name), &found);
         return Ok((c, vec![addr]));
@@ -185,13 +185,6 @@ async fn live_model(g: &Globals, a: &Args) -> CliResult<(Config, Vec<ResourceAdd
         .map(|f| f.addr.clone())
         .collect();
     Ok((live::overlay(&config, &state, &found), functions))
-}
-
-/// The address a discovered object gets (as `netplan_engine::live` names them).
-fn live_name(id: &str) -> String {
-    id.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
 }
 
 /// The TOML a `--vpc` probe proposes: the VPC and subnets as `existing`, every fix once, and the

@@ -92,11 +92,7 @@ pub(super) async fn update(
     req: &UpdateRequest,
 ) -> Result<ObjectState, ProviderError> {
     retag_ec2(p, &req.id, &req.tags).await?;
-    describe(p, Select::Ids(vec![req.id.clone()]))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, "egress-only gateway vanished"))
+    read_back(p, Kind::EgressOnlyInternetGateway, &req.id).await
 }
 
 pub(super) async fn delete(p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {

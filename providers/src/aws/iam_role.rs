@@ -323,11 +323,7 @@ pub(super) async fn update(
         .send()
         .await
         .map_err(|e| sdk("TagRole", e))?;
-    describe(p, Select::Ids(vec![req.id.clone()]))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, "role vanished"))
+    read_back(p, Kind::IamRole, &req.id).await
 }
 
 pub(super) async fn delete(p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {

@@ -385,6 +385,19 @@ pub(crate) async fn retag_ec2(
     Ok(())
 }
 
+/// An object read back by id after a change to it: `NotFound` when it is gone.
+pub(crate) async fn read_back(
+    p: &AwsProvider,
+    kind: Kind,
+    id: &str,
+) -> Result<ObjectState, ProviderError> {
+    p.describe(kind, Select::Ids(vec![id.to_string()]))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, format!("{kind} {id} vanished")))
+}
+
 /// Describes objects by id in one call; when that call fails because an id is gone (AWS fails the whole
 /// call), asks for each id alone and keeps what exists (rare: only after out-of-band deletes). For the
 /// kinds moto cannot filter by id.

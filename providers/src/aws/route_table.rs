@@ -246,11 +246,7 @@ pub(super) async fn update(
 ) -> Result<ObjectState, ProviderError> {
     converge(p, &req.id, &req.after).await?;
     retag_ec2(p, &req.id, &req.tags).await?;
-    describe(p, Select::Ids(vec![req.id.clone()]))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, "route table vanished"))
+    read_back(p, Kind::RouteTable, &req.id).await
 }
 
 pub(super) async fn delete(p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {

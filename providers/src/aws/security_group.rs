@@ -237,11 +237,7 @@ pub(super) async fn update(
 ) -> Result<ObjectState, ProviderError> {
     converge(p, &req.id, &req.after).await?;
     retag_ec2(p, &req.id, &req.tags).await?;
-    describe(p, Select::Ids(vec![req.id.clone()]))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, "security group vanished"))
+    read_back(p, Kind::SecurityGroup, &req.id).await
 }
 
 pub(super) async fn delete(p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {

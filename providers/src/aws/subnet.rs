@@ -99,11 +99,7 @@ pub(super) async fn update(
     req: &UpdateRequest,
 ) -> Result<ObjectState, ProviderError> {
     retag_ec2(p, &req.id, &req.tags).await?;
-    let mut o = describe(p, Select::Ids(vec![req.id.clone()]))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, "subnet vanished"))?;
+    let mut o = read_back(p, Kind::Subnet, &req.id).await?;
     if let Some(index) = i(&req.after, "ipv6_index") {
         o.attrs.insert("ipv6_index".into(), json!(index));
     }

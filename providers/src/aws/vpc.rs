@@ -272,13 +272,7 @@ pub(super) async fn update(
         }
     }
     retag_ec2(p, &req.id, &req.tags).await?;
-    let mut o = describe(p, Select::Ids(vec![req.id.clone()]))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            ProviderError::new(ErrorKind::NotFound, format!("vpc {} vanished", req.id))
-        })?;
+    let mut o = read_back(p, Kind::Vpc, &req.id).await?;
     o.attrs
         .insert("dns_hostnames".into(), json!(b(a, "dns_hostnames")));
     o.attrs

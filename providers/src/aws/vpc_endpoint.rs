@@ -150,13 +150,7 @@ pub(super) async fn update(
             .map_err(|e| sdk("ModifyVpcEndpoint", e))?;
     }
     retag_ec2(p, &req.id, &req.tags).await?;
-    let mut o = describe(p, Select::Ids(vec![req.id.clone()]))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, "endpoint vanished"))?;
-    o.attrs.remove("state");
-    Ok(o)
+    read_back(p, Kind::VpcEndpoint, &req.id).await
 }
 
 pub(super) async fn delete(p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
