@@ -54,6 +54,10 @@ impl Names {
 
     /// The object with this id, of whichever kind owns the id's prefix (`Kind::id_prefix`).
     fn any(&self, id: &str) -> Option<ResourceAddr> {
+        // A route to a target that no longer exists ("nat-… (blackhole: …)") refers to nothing.
+        if id.contains(char::is_whitespace) {
+            return None;
+        }
         let kind = Kind::RESOURCES
             .into_iter()
             .find(|k| k.id_prefix().is_some_and(|p| id.starts_with(p)))?;
@@ -304,5 +308,75 @@ fn rename(c: &mut Config, from: &ResourceAddr, to: ResourceAddr) {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::ObjectState;
+    use serde_json::json;
+
+    fn o(kind: Kind, id: &str, attrs: serde_json::Value) -> (Kind, ObjectState) {
+        let serde_json::Value::Object(attrs) = attrs else {
+            panic!("attrs are a map")
+        };
+        (
+            kind,
+            ObjectState {
+                id: id.into(),
+                attrs: attrs.into_iter().collect(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_route_to_a_deleted_nat_blocks_with_an_error() {
+        let c = crate::config::load_str(
+            "t.toml",
+            "[stack]\nname = \"t\"\nregion = \"us-east-1\"\n",
+            std::path::Path::new("."),
+            &Default::default(),
+        )
+        .unwrap();
+        let found = Discovered {
+            objects: vec![
+                o(Kind::Vpc, "vpc-1", json!({ "cidr": "10.0.0.0/16" })),
+                o(
+                    Kind::Subnet,
+                    "subnet-1",
+                    json!({ "vpc": "vpc-1", "cidr": "10.0.1.0/24", "az": "us-east-1a" }),
+                ),
+                o(
+                    Kind::RouteTable,
+                    "rtb-1",
+                    json!({ "vpc": "vpc-1", "main": true, "subnets": [], "routes": [
+                    { "destination": "0.0.0.0/0", "target": "nat-1 (blackhole: the target no longer exists)" }
+                ] }),
+                ),
+                o(
+                    Kind::SecurityGroup,
+                    "sg-1",
+                    json!({ "vpc": "vpc-1", "egress": [{ "protocol": "all", "cidr": "0.0.0.0/0" }] }),
+                ),
+                o(
+                    Kind::LambdaFunction,
+                    "f",
+                    json!({ "subnets": ["subnet-1"], "security_groups": ["sg-1"] }),
+                ),
+            ],
+        };
+        let model = overlay(&c, &State::new("t"), &found);
+        let v = crate::reach::check(&model);
+        assert_eq!(v.len(), 1);
+        assert!(v[0].blocked(), "{v:#?}");
+        assert!(
+            v[0].findings
+                .iter()
+                .any(|f| f.component.to_string() == "route_table.rtb_1"
+                    && f.message.contains("no longer exists")),
+            "{:#?}",
+            v[0].findings
+        );
     }
 }

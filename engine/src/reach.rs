@@ -711,6 +711,16 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
     hops.push(net.to_string());
     let target = match target {
         Ok(t) => t,
+        Err(id) if id.contains("blackhole") => {
+            hops.push(id.clone());
+            add(
+                Level::Error,
+                &table.addr,
+                format!("{} sends {net} to {id}", table.addr),
+                Some(m.private_route_fix(subnet, v6)),
+            );
+            return path(false, hops);
+        }
         Err(id) => {
             hops.push(id.clone());
             add(
