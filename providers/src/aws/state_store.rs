@@ -54,6 +54,8 @@ pub struct S3StateStore {
     jobs: Mutex<mpsc::Sender<Job>>,
     /// The ETag of the state as this run last read or wrote it: `Some(None)` when there was none.
     etag: Mutex<Option<Option<String>>>,
+    /// The state's bytes as `load` read them: the backup, without reading them again.
+    loaded: Mutex<Option<Vec<u8>>>,
     backed_up: AtomicBool,
 }
 
@@ -101,6 +103,7 @@ impl S3StateStore {
             key,
             jobs: Mutex::new(tx),
             etag: Mutex::new(None),
+            loaded: Mutex::new(None),
             backed_up: AtomicBool::new(false),
         })
     }
@@ -247,6 +250,7 @@ impl StateStore for S3StateStore {
             Outcome::Got(Some((bytes, etag))) => {
                 let state = store::parse(&self.url, &bytes)?;
                 *self.etag.lock().expect("etag") = Some(etag);
+                *self.loaded.lock().expect("loaded") = Some(bytes);
                 Ok(Some(state))
             }
             Outcome::Failed(m) => Err(self.failed("read", m)),
@@ -258,7 +262,14 @@ impl StateStore for S3StateStore {
         let bytes = store::encode(&self.url, state)?;
         let known = self.etag.lock().expect("etag").clone();
         if !self.backed_up.swap(true, Ordering::SeqCst) {
-            if let Outcome::Got(Some((old, _))) = self.call(Op::Get(self.key.clone())) {
+            let before = match self.loaded.lock().expect("loaded").take() {
+                Some(bytes) => Some(bytes),
+                None => match self.call(Op::Get(self.key.clone())) {
+                    Outcome::Got(found) => found.map(|(bytes, _)| bytes),
+                    _ => None,
+                },
+            };
+            if let Some(old) = before {
                 match self.call(Op::Put {
                     key: format!("{}.backup", self.key),
                     body: old,
