@@ -2,7 +2,7 @@
 //! detached on 127.0.0.1 (port 4566 unless taken or set), with what moto needs for Lambda and IAM
 //! (managed policies loaded, Lambda without Docker); its pid and port live in `.netplan/local.json`.
 
-use crate::session::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

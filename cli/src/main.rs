@@ -1,9 +1,10 @@
 //! `netplan`: the command line. Commands are thin: each declares its arguments, fills an options struct
 //! and calls one operation; rendering lives in `render`, the glue of config + state + provider in
-//! `session`. Exit codes: 0 success, 1 error, 2 (plan --detailed-exitcode) changes present.
+//! `session`, the error type in `error`. Exit codes: 0 success, 1 error, 2 (plan --detailed-exitcode) changes present.
 
 mod commands;
 mod emulator;
+mod error;
 mod progress;
 mod render;
 mod session;
@@ -85,10 +86,11 @@ pub enum Command {
     Local(commands::local::Args),
 }
 
-/// What a command reports back to `main`.
-pub enum Outcome {
-    Ok,
-    /// plan --detailed-exitcode with changes.
+/// How a successful command exits.
+pub enum Exit {
+    /// 0.
+    Success,
+    /// 2: plan --detailed-exitcode with changes.
     Changes,
 }
 
@@ -114,8 +116,8 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(commands::run(cli));
     match result {
-        Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::Changes) => ExitCode::from(2),
+        Ok(Exit::Success) => ExitCode::SUCCESS,
+        Ok(Exit::Changes) => ExitCode::from(2),
         Err(e) => {
             e.print();
             ExitCode::from(1)

@@ -105,7 +105,7 @@ fn bench(c: &mut Criterion) {
         let p = rt
             .block_on(ops::prepare(
                 &config,
-                Some(&provider),
+                &provider,
                 &store,
                 PrepareOptions {
                     refresh: true,
@@ -131,7 +131,7 @@ fn bench(c: &mut Criterion) {
             let config = config::load(&path, &LoadOptions::default()).unwrap();
             rt.block_on(ops::prepare(
                 &config,
-                Some(&provider),
+                &provider,
                 &store,
                 PrepareOptions {
                     refresh: true,

@@ -49,7 +49,7 @@ async fn main() {
     for destroy in [false, true] {
         let prepared = ops::prepare(
             &config,
-            Some(provider.as_ref()),
+            provider.as_ref(),
             store.as_ref(),
             PrepareOptions {
                 refresh: true,
@@ -59,8 +59,7 @@ async fn main() {
         .await
         .unwrap();
         let critical = apply::critical_path(&prepared.plan, &prepared.working, &latency).unwrap();
-        let mut opts = ApplyOptions::new(&config.stack.name);
-        opts.base_dir = config.dir.clone();
+        let opts = ApplyOptions::for_config(&config);
         let start = Instant::now();
         let report = apply::apply(
             &prepared.plan,

@@ -2,7 +2,7 @@
 //! its dependent (references and `depends_on`). Cycles are reported with every address in them.
 
 use crate::addr::ResourceAddr;
-use crate::config::Resource;
+use crate::resource::Resource;
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::Direction;
 use std::collections::{BTreeSet, HashMap};
@@ -101,30 +101,17 @@ impl Graph {
         r
     }
 
-    /// Kahn's algorithm with a sorted ready set, so the order is stable and readable.
+    /// Dependencies before dependents; among nodes ready at the same time, by address, so the order
+    /// is stable and readable.
     pub fn topo_order(&self) -> Vec<ResourceAddr> {
-        let mut indeg: HashMap<NodeIndex, usize> = self
-            .g
-            .node_indices()
-            .map(|i| (i, self.g.neighbors_directed(i, Direction::Incoming).count()))
-            .collect();
-        let mut ready: BTreeSet<(ResourceAddr, NodeIndex)> = indeg
-            .iter()
-            .filter(|(_, d)| **d == 0)
-            .map(|(i, _)| (self.g[*i].clone(), *i))
-            .collect();
-        let mut out = Vec::with_capacity(self.len());
-        while let Some((a, i)) = ready.pop_first() {
-            out.push(a);
-            for n in self.g.neighbors_directed(i, Direction::Outgoing) {
-                let d = indeg.get_mut(&n).expect("indexed");
-                *d -= 1;
-                if *d == 0 {
-                    ready.insert((self.g[n].clone(), n));
-                }
-            }
-        }
-        out
+        stable_topo_order(&self.g, |i| self.g[i].clone())
+            .unwrap_or_else(|(mut order, stuck)| {
+                order.extend(stuck);
+                order
+            })
+            .into_iter()
+            .map(|i| self.g[i].clone())
+            .collect()
     }
 
     /// A cycle as the addresses along it, starting at its smallest address; `None` for a DAG.
@@ -205,5 +192,42 @@ impl Graph {
             s.push_str(&format!("  {} --> {}\n", id(&f), id(&t)));
         }
         s
+    }
+}
+
+/// Kahn's algorithm over any petgraph graph (edges point from a node to what waits for it), taking the
+/// ready node with the smallest `key` first. The one topological walk in netplan: the config graph,
+/// the executor's job graph and its critical path all use it. `Err` holds the order reached and the
+/// nodes left over, which sit on or behind a cycle.
+pub fn stable_topo_order<N, E, K: Ord>(
+    g: &StableDiGraph<N, E>,
+    key: impl Fn(NodeIndex) -> K,
+) -> Result<Vec<NodeIndex>, (Vec<NodeIndex>, Vec<NodeIndex>)> {
+    let mut indeg: HashMap<NodeIndex, usize> = g
+        .node_indices()
+        .map(|i| (i, g.neighbors_directed(i, Direction::Incoming).count()))
+        .collect();
+    let mut ready: BTreeSet<(K, NodeIndex)> = indeg
+        .iter()
+        .filter(|(_, d)| **d == 0)
+        .map(|(i, _)| (key(*i), *i))
+        .collect();
+    let mut out = Vec::with_capacity(g.node_count());
+    while let Some((_, i)) = ready.pop_first() {
+        out.push(i);
+        for n in g.neighbors_directed(i, Direction::Outgoing) {
+            let d = indeg.get_mut(&n).expect("indexed");
+            *d -= 1;
+            if *d == 0 {
+                ready.insert((key(n), n));
+            }
+        }
+    }
+    if out.len() == g.node_count() {
+        Ok(out)
+    } else {
+        let done: std::collections::HashSet<NodeIndex> = out.iter().copied().collect();
+        let stuck = g.node_indices().filter(|i| !done.contains(i)).collect();
+        Err((out, stuck))
     }
 }

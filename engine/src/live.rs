@@ -7,8 +7,9 @@
 //! taken from the config as planned: the verdict is the one the next apply would give.
 
 use crate::addr::{Kind, ResourceAddr};
-use crate::config::{Config, Resource};
-use crate::provider::Discovered;
+use crate::config::Config;
+use crate::provider::{DiscoverRequest, Discovered};
+use crate::resource::Resource;
 use crate::schema::VPC_ACCESS_POLICY;
 use crate::state::State;
 use crate::value::{Reference, Value};
@@ -139,6 +140,28 @@ fn blank(addr: ResourceAddr, attrs: BTreeMap<String, Value>) -> Resource {
         header: 0..0,
         spans: BTreeMap::new(),
     }
+}
+
+/// What `check --live` asks the provider to discover for a config: the VPCs, subnets and functions it
+/// declares `existing`, and the VPCs and functions its state holds.
+pub fn discover_request(config: &Config, state: &State) -> DiscoverRequest {
+    let mut req = DiscoverRequest::default();
+    for r in config.resources.values() {
+        match (r.addr.kind, &r.existing) {
+            (Kind::Vpc, Some(id)) => req.vpcs.push(id.clone()),
+            (Kind::Subnet, Some(id)) => req.subnets.push(id.clone()),
+            (Kind::LambdaFunction, Some(id)) => req.functions.push(id.clone()),
+            _ => {}
+        }
+    }
+    for r in state.resources.iter().filter(|r| !r.deposed) {
+        match r.address.kind {
+            Kind::Vpc => req.vpcs.push(r.id.clone()),
+            Kind::LambdaFunction => req.functions.push(r.id.clone()),
+            _ => {}
+        }
+    }
+    req
 }
 
 /// The config with what exists in the account laid over it.

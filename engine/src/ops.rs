@@ -1,27 +1,26 @@
-//! Operations the commands are made of, shared by the CLI and the tests: load the state, settle what a
-//! crashed run left pending, refresh, and plan. Plan-only callers never write; apply callers save.
+//! Operations the commands are made of, shared by the CLI and the tests: prove the config's functions
+//! reach the internet (the gate), load the state, settle what a crashed run left pending, refresh, and
+//! plan. Plan-only callers never write; apply callers save.
 
-use crate::apply::{reconcile, Reconciled};
 use crate::config::Config;
+use crate::diag::Diagnostics;
 use crate::plan::{self, Plan, PlanError, PlanOptions};
 use crate::provider::{Provider, ProviderError};
+use crate::reconcile::{reconcile, Reconciled};
 use crate::state::store::{StateError, StateStore};
 use crate::state::State;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
+    /// The reachability gate refused the config: a function with `internet` on has no path out.
+    #[error("{0}")]
+    Unreachable(Diagnostics),
     #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error("reconciling the operations a previous run left pending failed: {0}")]
     Reconcile(ProviderError),
-    #[error("{what} the {count} objects in {location} needs a cloud provider")]
-    NoProvider {
-        what: &'static str,
-        count: usize,
-        location: String,
-    },
 }
 
 /// A plan with the state it was computed from.
@@ -32,8 +31,8 @@ pub struct Prepared {
     pub working: State,
     pub reconciled: Vec<Reconciled>,
     pub plan: Plan,
-    /// Existing objects were not read because there was no provider.
-    pub existing_unread: bool,
+    /// The gate's findings below error level (single-AZ and cross-AZ NAT warnings).
+    pub warnings: Diagnostics,
 }
 
 pub struct PrepareOptions {
@@ -41,12 +40,30 @@ pub struct PrepareOptions {
     pub destroy: bool,
 }
 
+/// The gate every path that creates something goes through (validate, plan, apply from a config or a
+/// saved plan, check): `Err` with the errors when a function that needs the internet cannot reach it,
+/// else the warnings.
+pub fn gate(config: &Config) -> Result<Diagnostics, Diagnostics> {
+    let found = crate::reach::gate(config);
+    if found.has_errors() {
+        Err(found)
+    } else {
+        Ok(found)
+    }
+}
+
 pub async fn prepare(
     config: &Config,
-    provider: Option<&dyn Provider>,
+    provider: &dyn Provider,
     store: &dyn StateStore,
     opts: PrepareOptions,
 ) -> Result<Prepared, OpsError> {
+    // Destroy tears down whatever the config describes, reachable or not.
+    let warnings = if opts.destroy {
+        Diagnostics::default()
+    } else {
+        gate(config).map_err(OpsError::Unreachable)?
+    };
     let stored = store.load()?;
     if let Some(s) = &stored {
         if s.stack != config.stack.name {
@@ -63,32 +80,14 @@ pub async fn prepare(
         .unwrap_or_else(|| State::new(&config.stack.name));
     let mut reconciled = vec![];
     if !working.pending.is_empty() {
-        let Some(p) = provider else {
-            return Err(OpsError::NoProvider {
-                what: "reconciling the pending operations of",
-                count: working.pending.len(),
-                location: store.location(),
-            });
-        };
-        reconciled = reconcile(p, &config.stack.name, &mut working)
+        reconciled = reconcile(provider, &config.stack.name, &mut working)
             .await
             .map_err(OpsError::Reconcile)?;
     }
     let mut drift = vec![];
-    let mut existing_unread = false;
     let has_existing = config.resources.values().any(|r| r.existing.is_some());
     if opts.refresh && (!working.resources.is_empty() || has_existing) {
-        match provider {
-            Some(p) => drift = plan::refresh(p, Some(config), &mut working).await?,
-            None if working.resources.is_empty() => existing_unread = true,
-            None => {
-                return Err(OpsError::NoProvider {
-                    what: "refreshing",
-                    count: working.resources.len(),
-                    location: store.location(),
-                })
-            }
-        }
+        drift = plan::refresh(provider, Some(config), &mut working).await?;
     }
     let mut plan = plan::plan(
         config,
@@ -120,6 +119,6 @@ pub async fn prepare(
         working,
         reconciled,
         plan,
-        existing_unread,
+        warnings,
     })
 }

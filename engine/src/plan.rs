@@ -4,8 +4,9 @@
 //! is refused when anything moved. Reasons explain; they never drive apply.
 
 use crate::addr::{Kind, ResourceAddr};
-use crate::config::{Config, Resource};
+use crate::config::Config;
 use crate::provider::{ObjectRef, Provider, ProviderError, ReadRequest};
+use crate::resource::Resource;
 use crate::schema::{schema, ReplaceOrder, LOCAL_ONLY};
 use crate::state::{ResourceState, State};
 use crate::value::{attrs_to_json, Attrs, Reference, Value};

@@ -136,7 +136,7 @@ impl ErrorKind {
     }
 }
 
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}{}", .code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
 pub struct ProviderError {
     pub kind: ErrorKind,

@@ -10,7 +10,9 @@
 //! to create network interfaces. Dual-stack functions get the same walk for IPv6.
 
 use crate::addr::{Kind, ResourceAddr};
-use crate::config::{Config, Resource};
+use crate::config::Config;
+use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::resource::Resource;
 use crate::schema::VPC_ACCESS_POLICY;
 use crate::value::Value;
 use ipnet::IpNet;
@@ -18,17 +20,10 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Info,
-    Warning,
-    Error,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    pub level: Level,
+    /// Error: the function cannot reach the internet this way; warning: it can, with a weakness.
+    pub level: Severity,
     pub function: ResourceAddr,
     /// The component that blocks (or is concerned).
     pub component: ResourceAddr,
@@ -65,7 +60,7 @@ pub struct Verdict {
 
 impl Verdict {
     pub fn blocked(&self) -> bool {
-        self.findings.iter().any(|f| f.level == Level::Error)
+        self.findings.iter().any(|f| f.level == Severity::Error)
     }
 }
 
@@ -284,6 +279,31 @@ pub fn is_public(config: &Config, subnet: &ResourceAddr) -> bool {
         .is_some_and(|(_, t)| t.is_ok_and(|t| t.kind == Kind::InternetGateway))
 }
 
+/// The reachability gate: every finding at warning level or above as a diagnostic placed at its
+/// function. Errors (a function with `internet` on and no path out) refuse validate, plan and apply;
+/// `destroy` does not run it.
+pub fn gate(config: &Config) -> Diagnostics {
+    let mut out = Diagnostics::default();
+    for v in check(config) {
+        for f in v.findings.iter().filter(|f| f.level >= Severity::Warning) {
+            let mut d = if f.level == Severity::Error {
+                Diagnostic::error(format!("{}: {}", v.function, f.message))
+            } else {
+                Diagnostic::warning(format!("{}: {}", v.function, f.message))
+            };
+            d.at(config.location_of(&v.function, "subnets"))
+                .resource(&f.component)
+                .label("this function");
+            d.hint(match &f.fix {
+                Some(fix) => format!("add:\n{fix}\n(or set internet = false if the function needs no internet; `netplan check` shows the paths)"),
+                None => "`netplan check` shows the paths".to_string(),
+            });
+            out.push(d);
+        }
+    }
+    out
+}
+
 /// Checks every VPC-attached function of the config.
 pub fn check(config: &Config) -> Vec<Verdict> {
     let m = Model { c: config };
@@ -304,15 +324,16 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
     let mut findings = vec![];
     let mut paths = vec![];
     let subnets: Vec<ResourceAddr> = f.ref_list("subnets").into_iter().cloned().collect();
-    let mut add = |level: Level, component: &ResourceAddr, message: String, fix: Option<String>| {
-        findings.push(Finding {
-            level,
-            function: f.addr.clone(),
-            component: component.clone(),
-            message,
-            fix,
-        });
-    };
+    let mut add =
+        |level: Severity, component: &ResourceAddr, message: String, fix: Option<String>| {
+            findings.push(Finding {
+                level,
+                function: f.addr.clone(),
+                component: component.clone(),
+                message,
+                fix,
+            });
+        };
 
     for v6 in [false, true] {
         if v6 && !dual {
@@ -387,7 +408,7 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
                     default_route(v6)
                 )
             });
-            add(Level::Error, &component, format!("no security group of the function allows outbound {} traffic to the internet (HTTPS, 443)", family_name(v6)), fix);
+            add(Severity::Error, &component, format!("no security group of the function allows outbound {} traffic to the internet (HTTPS, 443)", family_name(v6)), fix);
         }
     }
 
@@ -411,9 +432,9 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
             let detached =
                 f.bool_attr("detach_vpc_policy_after_create") && f.attrs.contains_key("id");
             if !enough && detached {
-                add(Level::Info, &role.addr, format!("{} no longer has the network-interface permissions (detach_vpc_policy_after_create): the function runs, but changing its VPC settings needs them back", role.addr), None);
+                add(Severity::Info, &role.addr, format!("{} no longer has the network-interface permissions (detach_vpc_policy_after_create): the function runs, but changing its VPC settings needs them back", role.addr), None);
             } else if !enough {
-                add(Level::Error, &role.addr, format!("{} lacks the permissions to create the function's network interfaces (ec2:CreateNetworkInterface …)", role.addr), Some(format!("[{}]\nmanaged_policies = [\"{VPC_ACCESS_POLICY}\"]", role.addr)));
+                add(Severity::Error, &role.addr, format!("{} lacks the permissions to create the function's network interfaces (ec2:CreateNetworkInterface …)", role.addr), Some(format!("[{}]\nmanaged_policies = [\"{VPC_ACCESS_POLICY}\"]", role.addr)));
             }
         }
     }
@@ -429,7 +450,7 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
             } else {
                 format!("[{vpc}]\ndns_support = true")
             };
-            add(Level::Error, &vpc, format!("{vpc} has DNS resolution off: the function cannot resolve the names it calls (aws.amazon.com), so it reaches no one by name"), Some(fix));
+            add(Severity::Error, &vpc, format!("{vpc} has DNS resolution off: the function cannot resolve the names it calls (aws.amazon.com), so it reaches no one by name"), Some(fix));
         }
     }
 
@@ -440,14 +461,14 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
             .iter()
             .all(|s| m.get(s).is_some_and(|r| r.existing.is_none()))
     {
-        add(Level::Warning, &f.addr, format!("all of the function's subnets are in one availability zone ({}): use two or more for availability", azs.iter().next().expect("one")), None);
+        add(Severity::Warning, &f.addr, format!("all of the function's subnets are in one availability zone ({}): use two or more for availability", azs.iter().next().expect("one")), None);
     }
 
     if !internet {
         // `internet = false` states the intent: reachability findings are information.
         for finding in findings.iter_mut() {
-            if finding.level == Level::Error {
-                finding.level = Level::Info;
+            if finding.level == Severity::Error {
+                finding.level = Severity::Info;
             }
         }
     }
@@ -606,7 +627,7 @@ fn acls_allow(m: &Model<'_>, path: &Path, dest: IpAddr, add: Report<'_>) -> bool
         if v6 && acl.bool_attr("default") && !has_family("egress") && !has_family("ingress") {
             // AWS gives a default ACL `::/0` allow entries when its VPC gets an IPv6 block; an
             // emulator may not. Say so rather than call it blocked.
-            add(Level::Warning, &acl.addr, format!("{}, the default ACL of {subnet}, has no IPv6 entries (AWS adds them with the VPC's IPv6 block): assumed to allow IPv6", acl.addr), None);
+            add(Severity::Warning, &acl.addr, format!("{}, the default ACL of {subnet}, has no IPv6 entries (AWS adds them with the VPC's IPv6 block): assumed to allow IPv6", acl.addr), None);
             continue;
         }
         if let Some(rule) = acl_denies(acl, &flow) {
@@ -622,7 +643,7 @@ fn acls_allow(m: &Model<'_>, path: &Path, dest: IpAddr, add: Report<'_>) -> bool
                 format!("[{}]\n{key} = [{{ rule = 90, protocol = \"tcp\", from_port = {}, to_port = {}, cidr = \"{any}\", action = \"allow\" }}]   # add to its entries", acl.addr, if flow.port == 443 { 443 } else { 1024 }, if flow.port == 443 { 443 } else { 65535 })
             };
             add(
-                Level::Error,
+                Severity::Error,
                 &acl.addr,
                 format!(
                     "{} ({} of {subnet}) blocks {}: {why} (network ACLs are stateless)",
@@ -637,7 +658,7 @@ fn acls_allow(m: &Model<'_>, path: &Path, dest: IpAddr, add: Report<'_>) -> bool
 }
 
 /// Where findings go: level, component, message, fix.
-type Report<'a> = &'a mut dyn FnMut(Level, &ResourceAddr, String, Option<String>);
+type Report<'a> = &'a mut dyn FnMut(Severity, &ResourceAddr, String, Option<String>);
 
 /// Follows one packet from `subnet` to `dest`; reports what blocks it through `add`.
 fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Report<'_>) -> Path {
@@ -658,14 +679,14 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
         && !sub.attrs.contains_key("ipv6_index")
         && !sub.attrs.contains_key("ipv6_cidr_block")
     {
-        add(Level::Error, subnet, format!("the function is dual-stack, but {subnet} has no IPv6 block"), Some(format!("[{subnet}]\nipv6_index = 10   # a free /64 number of the VPC's /56 (the VPC needs ipv6 = true)")));
+        add(Severity::Error, subnet, format!("the function is dual-stack, but {subnet} has no IPv6 block"), Some(format!("[{subnet}]\nipv6_index = 10   # a free /64 number of the VPC's /56 (the VPC needs ipv6 = true)")));
         return path(false, hops);
     }
     let Some(table) = m.table_of(subnet) else {
         if sub.existing.is_some() {
-            add(Level::Warning, subnet, format!("{subnet} is an existing subnet with no route table in the config: its routes are unknown until `netplan check --live`"), None);
+            add(Severity::Warning, subnet, format!("{subnet} is an existing subnet with no route table in the config: its routes are unknown until `netplan check --live`"), None);
         } else {
-            add(Level::Error, subnet, format!("{subnet} has no route table, so it uses the VPC's main table, which has no route to {}", default_route(v6)), Some(m.private_route_fix(subnet, v6)));
+            add(Severity::Error, subnet, format!("{subnet} has no route table, so it uses the VPC's main table, which has no route to {}", default_route(v6)), Some(m.private_route_fix(subnet, v6)));
         }
         return path(false, hops);
     };
@@ -678,7 +699,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
         if m.discovered(&table.addr) || table.bool_attr("main") {
             // Not netplan's table: the fix is a table of the config's own, with the route.
             add(
-                Level::Error,
+                Severity::Error,
                 &table.addr,
                 format!(
                     "{} ({}) has no route to {}",
@@ -705,7 +726,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                 .map(|g| g.addr.to_string())
                 .unwrap_or_else(|| "nat_gateway.NAME".into())
         };
-        add(Level::Error, &table.addr, format!("{} has no route to {} for {subnet}", table.addr, default_route(v6)), Some(format!("[{}]\nroutes = [{{ destination = \"{}\", target = \"{fix_target}\" }}]   # add to its routes", table.addr, default_route(v6))));
+        add(Severity::Error, &table.addr, format!("{} has no route to {} for {subnet}", table.addr, default_route(v6)), Some(format!("[{}]\nroutes = [{{ destination = \"{}\", target = \"{fix_target}\" }}]   # add to its routes", table.addr, default_route(v6))));
         return path(false, hops);
     };
     hops.push(net.to_string());
@@ -714,7 +735,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
         Err(id) if id.contains("blackhole") => {
             hops.push(id.clone());
             add(
-                Level::Error,
+                Severity::Error,
                 &table.addr,
                 format!("{} sends {net} to {id}", table.addr),
                 Some(m.private_route_fix(subnet, v6)),
@@ -724,7 +745,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
         Err(id) => {
             hops.push(id.clone());
             add(
-                Level::Warning,
+                Severity::Warning,
                 &table.addr,
                 format!("{} sends {net} to {id}, which netplan cannot follow (peering, transit gateway or an instance): the path is not proven", table.addr),
                 None,
@@ -736,7 +757,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
         Kind::InternetGateway => {
             hops.push(target.to_string());
             add(
-                Level::Error,
+                Severity::Error,
                 subnet,
                 format!("{subnet} is a public subnet ({} sends {} to {target}): a function there gets no internet access, because Lambda's network interfaces have no public address", table.addr, net),
                 Some(format!("# attach the function to private subnets whose route table sends {} to a {}", default_route(v6), if v6 { "egress-only internet gateway" } else { "NAT gateway" })),
@@ -757,7 +778,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
             hops.push(format!("{target} in {nat_subnet}"));
             if let Some(state) = nat.str_attr("state").filter(|s| *s != "available") {
                 add(
-                    Level::Error,
+                    Severity::Error,
                     &target,
                     format!("{target} is {state}, not available"),
                     Some(m.private_route_fix(subnet, v6)),
@@ -768,14 +789,14 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                 && m.az(subnet).is_some()
                 && m.az(&nat_subnet) != m.az(subnet)
             {
-                add(Level::Warning, &target, format!("{target} (in {}) serves {subnet} in {}: cross-AZ traffic costs extra and fails with that AZ", m.az(&nat_subnet).unwrap_or("?"), m.az(subnet).unwrap_or("?")), None);
+                add(Severity::Warning, &target, format!("{target} (in {}) serves {subnet} in {}: cross-AZ traffic costs extra and fails with that AZ", m.az(&nat_subnet).unwrap_or("?"), m.az(subnet).unwrap_or("?")), None);
             }
             let Some(nat_table) = m.table_of(&nat_subnet) else {
                 if m.get(&nat_subnet).is_some_and(|s| s.existing.is_some()) {
-                    add(Level::Warning, &nat_subnet, format!("{target} sits in {nat_subnet}, an existing subnet with no route table in the config: whether it reaches an internet gateway is known only to `netplan check --live`"), None);
+                    add(Severity::Warning, &nat_subnet, format!("{target} sits in {nat_subnet}, an existing subnet with no route table in the config: whether it reaches an internet gateway is known only to `netplan check --live`"), None);
                     return path(false, hops);
                 }
-                add(Level::Error, &target, format!("{target} sits in {nat_subnet}, which has no route table with a route to an internet gateway"), Some(format!("[route_table.{}]\nvpc = \"…\"\nsubnets = [\"{nat_subnet}\"]\nroutes = [{{ destination = \"0.0.0.0/0\", target = \"internet_gateway.NAME\" }}]", nat_subnet.name)));
+                add(Severity::Error, &target, format!("{target} sits in {nat_subnet}, which has no route table with a route to an internet gateway"), Some(format!("[route_table.{}]\nvpc = \"…\"\nsubnets = [\"{nat_subnet}\"]\nroutes = [{{ destination = \"0.0.0.0/0\", target = \"internet_gateway.NAME\" }}]", nat_subnet.name)));
                 return path(false, hops);
             };
             hops.push(nat_table.addr.to_string());
@@ -790,7 +811,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                     if !same_vpc {
                         hops.push(igw.to_string());
                         add(
-                            Level::Error,
+                            Severity::Error,
                             &igw,
                             format!("{igw} is not attached to the VPC of {nat_subnet}"),
                             None,
@@ -805,7 +826,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                 }
                 _ => {
                     add(
-                        Level::Error,
+                        Severity::Error,
                         &target,
                         format!("{target} sits in {nat_subnet}, which is not public: {} has no route from 0.0.0.0/0 to an internet gateway", nat_table.addr),
                         Some(format!("[{}]\nroutes = [{{ destination = \"0.0.0.0/0\", target = \"internet_gateway.NAME\" }}]   # add to its routes", nat_table.addr)),
@@ -817,7 +838,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
         _ => {
             hops.push(target.to_string());
             add(
-                Level::Error,
+                Severity::Error,
                 &target,
                 format!("{target} cannot carry {family} traffic to the internet"),
                 None,

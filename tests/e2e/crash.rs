@@ -69,12 +69,7 @@ fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
         let _ = child.wait();
 
         // The state is whole (or was never written), and everything in the cloud is accounted for.
-        let state_path = dir.join("netplan.state.json");
-        let state: serde_json::Value = match std::fs::read(&state_path) {
-            Ok(b) => serde_json::from_slice(&b)
-                .unwrap_or_else(|e| panic!("trial {trial}: torn state file: {e}")),
-            Err(_) => serde_json::json!({"resources": [], "pending": []}),
-        };
+        let tracked = Tracked::read(dir);
         let show = netplan(dir, &["show"], Some(&cloud));
         assert_eq!(
             show.status.code(),
@@ -82,18 +77,8 @@ fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
             "trial {trial}: {}",
             stderr(&show)
         );
-        let ids: Vec<&str> = state["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["id"].as_str().unwrap())
-            .collect();
-        let pending: Vec<&str> = state["pending"]
-            .as_array()
-            .map(|p| p.iter().map(|x| x["address"].as_str().unwrap()).collect())
-            .unwrap_or_default();
         for (addr, id) in cloud_objects(&cloud) {
-            if !ids.contains(&id.as_str()) && !pending.contains(&addr.as_str()) {
+            if !tracked.accounts_for(&addr, &id) {
                 untracked += 1;
                 eprintln!("trial {trial} ({delay:?}): {addr} {id} is untracked");
             }

@@ -319,22 +319,10 @@ fn kill_9_against_moto_loses_nothing_and_duplicates_nothing() {
         std::thread::sleep(delay);
         let _ = child.kill();
         let _ = child.wait();
-        let state: serde_json::Value = std::fs::read(dir.join("netplan.state.json"))
-            .map(|b| serde_json::from_slice(&b).expect("whole state"))
-            .unwrap_or(serde_json::json!({"resources": [], "pending": []}));
-        let ids: Vec<&str> = state["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["id"].as_str().unwrap())
-            .collect();
-        let pending: Vec<&str> = state["pending"]
-            .as_array()
-            .map(|p| p.iter().map(|x| x["address"].as_str().unwrap()).collect())
-            .unwrap_or_default();
+        let tracked = Tracked::read(dir);
         for (addr, found) in moto.inventory("lambda-egress") {
             for id in found {
-                if !ids.contains(&id.as_str()) && !pending.contains(&addr.as_str()) {
+                if !tracked.accounts_for(&addr, &id) {
                     untracked += 1;
                     eprintln!("trial {trial} ({delay:?}): {addr} {id} is untracked");
                 }
@@ -723,4 +711,50 @@ fn s3_state_store_refuses_a_write_over_a_version_it_did_not_read() {
     }
     drop(held);
     let _held = b.lock("plan").unwrap();
+}
+
+#[test]
+fn every_path_that_creates_refuses_an_unreachable_function_and_nothing_is_created() {
+    let moto = Moto::start();
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    let dir = tmp.path();
+    let cfg = dir.join("netplan.toml");
+    let good = std::fs::read_to_string(&cfg).unwrap();
+    // A plan saved while the config was fine, applied after the config lost its NAT gateways.
+    moto.ok(dir, &["plan", "-o", "saved.plan"], "plan -o");
+    let broken = good.replace("nat_gateways = \"per_az\"", "nat_gateways = \"none\"");
+    assert_ne!(broken, good);
+    std::fs::write(&cfg, broken).unwrap();
+    let finding = "route_table.main_private has no route to 0.0.0.0/0 for subnet.main_private_a";
+    for args in [
+        &["validate"][..],
+        &["plan"],
+        &["apply", "--auto-approve"],
+        &["apply", "saved.plan"],
+        &["check"],
+    ] {
+        let out = netplan_moto(dir, args, moto.port);
+        assert_eq!(out.status.code(), Some(1), "{args:?} refuses");
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(
+            text.contains(finding),
+            "{args:?} names the finding:\n{text}"
+        );
+        if args[0] != "check" {
+            assert!(
+                text.contains("netplan.toml:"),
+                "{args:?} names the place:\n{text}"
+            );
+        }
+    }
+    let json = netplan_moto(dir, &["validate", "--json"], moto.port);
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["valid"], false, "{v}");
+    assert!(v["diagnostics"].to_string().contains(finding), "{v}");
+    assert!(
+        moto.inventory("lambda-egress").is_empty(),
+        "nothing was created"
+    );
+    assert!(!dir.join("netplan.state.json").exists(), "no state written");
 }

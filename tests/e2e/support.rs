@@ -75,3 +75,41 @@ pub fn netplan_moto(dir: &Path, args: &[&str], port: u16) -> Output {
         .output()
         .expect("netplan runs")
 }
+
+/// What a state file on disk tracks: the ids of its objects and the addresses of its pending
+/// operations. Read by the kill -9 harnesses (fake cloud and moto) after each kill.
+pub struct Tracked {
+    pub ids: Vec<String>,
+    pub pending: Vec<String>,
+}
+
+impl Tracked {
+    /// The state in `dir` (none yet: nothing tracked). A torn state file fails the test.
+    pub fn read(dir: &Path) -> Tracked {
+        let state: serde_json::Value = match std::fs::read(dir.join("netplan.state.json")) {
+            Ok(b) => serde_json::from_slice(&b)
+                .unwrap_or_else(|e| panic!("torn state file in {}: {e}", dir.display())),
+            Err(_) => serde_json::json!({"resources": [], "pending": []}),
+        };
+        let strings = |key: &str, field: &str| -> Vec<String> {
+            state[key]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x[field].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Tracked {
+            ids: strings("resources", "id"),
+            pending: strings("pending", "address"),
+        }
+    }
+
+    /// An object the cloud holds is accounted for: in the state, or named by a pending operation
+    /// that the next run reconciles.
+    pub fn accounts_for(&self, address: &str, id: &str) -> bool {
+        self.ids.iter().any(|i| i == id) || self.pending.iter().any(|p| p == address)
+    }
+}

@@ -1,12 +1,12 @@
 //! `netplan apply` and `netplan destroy`: plan (or load a saved plan), confirm, converge with live
 //! progress, roll back on failure, and report.
 
-use crate::render::{self, paint, BOLD, GREEN, RED, YELLOW};
-use crate::session::{load_config, open_store, CliError, CliResult};
-use crate::{ConfigArg, Globals, Outcome};
-use netplan_engine::apply::{self, ApplyOptions, ApplyReport, Outcome as ApplyOutcome, StepStatus};
-use netplan_engine::config::Config;
-use netplan_engine::ops::{self, OpsError, PrepareOptions};
+use crate::error::{CliError, CliResult};
+use crate::render::{self, paint, BOLD, GREEN, RED};
+use crate::session::Session;
+use crate::{ConfigArg, Exit, Globals};
+use netplan_engine::apply::{self, ApplyOptions, ApplyOutcome, ApplyReport, StepStatus};
+use netplan_engine::ops::{self, PrepareOptions};
 use netplan_engine::plan::{Plan, SavedPlan};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -39,15 +39,6 @@ pub struct DestroyArgs {
     pub parallelism: u16,
 }
 
-pub fn ops_error(e: OpsError) -> CliError {
-    match e {
-        OpsError::State(e) => e.into(),
-        OpsError::Plan(e) => e.into(),
-        OpsError::NoProvider { .. } => CliError::with_hint(e.to_string(), "set NETPLAN_FAKE_CLOUD=FILE to use netplan's fake cloud (the AWS provider is not part of this build yet)"),
-        e => CliError::msg(e.to_string()),
-    }
-}
-
 fn confirm(question: &str) -> CliResult<()> {
     if !std::io::stdin().is_terminal() {
         return Err(CliError::with_hint(
@@ -65,7 +56,7 @@ fn confirm(question: &str) -> CliResult<()> {
     Ok(())
 }
 
-pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
+pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
     let saved: Option<SavedPlan> = match &a.planfile {
         Some(p) => {
             let bytes = std::fs::read(p)
@@ -85,11 +76,10 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
         },
         _ => a.config.clone(),
     };
-    let config = load_config(g, &config_arg)?;
+    let session = Session::open(g, &config_arg)?;
     let auto = a.auto_approve || saved.is_some();
     converge(
-        g,
-        &config,
+        &session,
         false,
         auto,
         a.parallelism as usize,
@@ -99,11 +89,10 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
     .await
 }
 
-pub async fn destroy(g: &Globals, a: DestroyArgs) -> CliResult<Outcome> {
-    let config = load_config(g, &a.config)?;
+pub async fn destroy(g: &Globals, a: DestroyArgs) -> CliResult<Exit> {
+    let session = Session::open(g, &a.config)?;
     converge(
-        g,
-        &config,
+        &session,
         true,
         a.auto_approve,
         a.parallelism as usize,
@@ -114,29 +103,30 @@ pub async fn destroy(g: &Globals, a: DestroyArgs) -> CliResult<Outcome> {
 }
 
 async fn converge(
-    g: &Globals,
-    config: &Config,
+    session: &Session<'_>,
     destroy: bool,
     auto_approve: bool,
     parallelism: usize,
     rollback: bool,
     saved: Option<SavedPlan>,
-) -> CliResult<Outcome> {
-    let store: std::sync::Arc<dyn netplan_engine::state::store::StateStore> =
-        open_store(g, config)?.into();
+) -> CliResult<Exit> {
+    let config = session.config();
+    let store = session.store()?;
     let _lock = store.lock(if destroy { "destroy" } else { "apply" })?;
-    let provider = crate::session::provider(g, Some(config)).await?;
+    let provider = session.provider().await?;
     let prepared = ops::prepare(
         config,
-        Some(provider.as_ref()),
+        provider.as_ref(),
         store.as_ref(),
         PrepareOptions {
             refresh: true,
             destroy,
         },
     )
-    .await
-    .map_err(ops_error)?;
+    .await?;
+    if !prepared.warnings.0.is_empty() {
+        render::diagnostics(&prepared.warnings);
+    }
     for r in &prepared.reconciled {
         anstream::eprintln!("reconciled: {r}");
     }
@@ -159,7 +149,7 @@ async fn converge(
         if prepared.stored.as_ref() != Some(&working) && prepared.stored.is_some() {
             store.save(&working)?; // persist what refresh and reconciliation learned
         }
-        return Ok(Outcome::Ok);
+        return Ok(Exit::Success);
     }
     if !auto_approve {
         confirm(if destroy {
@@ -179,10 +169,9 @@ async fn converge(
     });
     let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
     let renderer = tokio::spawn(crate::progress::render(ev_rx));
-    let mut opts = ApplyOptions::new(&config.stack.name);
+    let mut opts = ApplyOptions::for_config(config);
     opts.parallelism = parallelism;
     opts.rollback = rollback;
-    opts.base_dir = config.dir.clone();
     opts.interrupt = Some(int_rx);
     opts.events = Some(ev_tx);
     let started = std::time::Instant::now();
@@ -199,7 +188,7 @@ fn summarize(
     elapsed: std::time::Duration,
     destroy: bool,
     location: String,
-) -> CliResult<Outcome> {
+) -> CliResult<Exit> {
     let done = report
         .steps
         .iter()
@@ -217,7 +206,7 @@ fn summarize(
                 "\n{} {done} steps in {took}. State: {location}",
                 paint(GREEN.bold(), &format!("{what}!"))
             );
-            Ok(Outcome::Ok)
+            Ok(Exit::Success)
         }
         outcome => {
             anstream::eprintln!();
@@ -244,7 +233,6 @@ fn summarize(
                 ApplyOutcome::Applied => unreachable!("handled above"),
             };
             anstream::eprintln!("{}", paint(BOLD, &format!("{done} steps done in {took}")));
-            let _ = YELLOW;
             Err(CliError::with_hint(message, hint))
         }
     }

@@ -1,14 +1,15 @@
 //! `netplan check`: does each function reach the internet? The path as evidence, or what blocks it and
 //! the TOML that fixes it.
 
+use crate::error::{CliError, CliResult};
 use crate::render::{paint, BOLD, CYAN, DIM, GREEN, RED, YELLOW};
-use crate::session::{load_config, open_store, CliError, CliResult};
-use crate::{ConfigArg, Globals, Outcome};
+use crate::session::Session;
+use crate::{ConfigArg, Exit, Globals};
 use netplan_engine::config::Config;
-use netplan_engine::diag::{Diagnostic, Diagnostics};
+use netplan_engine::diag::Severity;
 use netplan_engine::live;
 use netplan_engine::provider::DiscoverRequest;
-use netplan_engine::reach::{self, Level, Verdict};
+use netplan_engine::reach::{self, Verdict};
 use netplan_engine::schema::VPC_ACCESS_POLICY;
 use netplan_engine::state::State;
 use netplan_engine::{Kind, ResourceAddr};
@@ -30,29 +31,6 @@ pub struct Args {
     pub function: Option<String>,
     #[arg(long)]
     pub json: bool,
-}
-
-/// The reachability findings as diagnostics (for validate and plan), placed at each function.
-pub fn diagnostics(config: &Config) -> Diagnostics {
-    let mut out = Diagnostics::default();
-    for v in reach::check(config) {
-        for f in v.findings.iter().filter(|f| f.level >= Level::Warning) {
-            let mut d = if f.level == Level::Error {
-                Diagnostic::error(format!("{}: {}", v.function, f.message))
-            } else {
-                Diagnostic::warning(format!("{}: {}", v.function, f.message))
-            };
-            d.at(config.location_of(&v.function, "subnets"))
-                .resource(&f.component)
-                .label("this function");
-            d.hint(match &f.fix {
-                Some(fix) => format!("add:\n{fix}\n(or set internet = false if the function needs no internet; `netplan check` shows the paths)"),
-                None => "`netplan check` shows the paths".to_string(),
-            });
-            out.push(d);
-        }
-    }
-    out
 }
 
 fn render(v: &Verdict) {
@@ -86,9 +64,9 @@ fn render(v: &Verdict) {
     }
     for f in &v.findings {
         let (label, style) = match f.level {
-            Level::Error => ("error", RED),
-            Level::Warning => ("warning", YELLOW),
-            Level::Info => ("info", CYAN),
+            Severity::Error => ("error", RED),
+            Severity::Warning => ("warning", YELLOW),
+            Severity::Info => ("info", CYAN),
         };
         anstream::println!(
             "  {} {} {}",
@@ -113,34 +91,23 @@ async fn live_model(g: &Globals, a: &Args) -> CliResult<(Config, Vec<ResourceAdd
             "(live)",
             "[stack]\nname = \"live\"\n",
             &dir,
-            &netplan_engine::config::LoadOptions {
-                default_region: crate::session::default_region(g),
-            },
+            &crate::session::load_options(g),
         )
         .map_err(CliError::Diagnostics)
     };
-    if let Some(vpc) = &a.vpc {
-        let provider = crate::session::provider(g, None).await?;
-        let found = provider
-            .discover(DiscoverRequest {
-                vpcs: vec![vpc.clone()],
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| CliError::msg(e.to_string()))?;
-        let c = live::probe_vpc(&template()?, vpc, &found).map_err(CliError::msg)?;
-        let f = vec![ResourceAddr::new(Kind::LambdaFunction, "probe")];
-        return Ok((c, f));
-    }
-    if let Some(name) = &a.function {
-        let provider = crate::session::provider(g, None).await?;
-        let found = provider
-            .discover(DiscoverRequest {
-                functions: vec![name.clone()],
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| CliError::msg(e.to_string()))?;
+    if a.vpc.is_some() || a.function.is_some() {
+        let provider = Session::without_config(g).provider().await?;
+        let request = DiscoverRequest {
+            vpcs: a.vpc.iter().cloned().collect(),
+            functions: a.function.iter().cloned().collect(),
+            ..Default::default()
+        };
+        let found = provider.discover(request).await?;
+        if let Some(vpc) = &a.vpc {
+            let c = live::probe_vpc(&template()?, vpc, &found).map_err(CliError::msg)?;
+            return Ok((c, vec![ResourceAddr::new(Kind::LambdaFunction, "probe")]));
+        }
+        let name = a.function.as_deref().unwrap_or_default();
         let Some((_, f)) = found
             .objects
             .iter()
@@ -155,36 +122,22 @@ async fn live_model(g: &Globals, a: &Args) -> CliResult<(Config, Vec<ResourceAdd
         let c = live::overlay(&t, &State::new(&t.stack.name), &found);
         return Ok((c, vec![addr]));
     }
-    let config = load_config(g, &a.config)?;
-    let state = open_store(g, &config)?
+    let session = Session::open(g, &a.config)?;
+    let config = session.config();
+    let state = session
+        .store()?
         .load()?
         .unwrap_or_else(|| State::new(&config.stack.name));
-    let mut req = DiscoverRequest::default();
-    for r in config.resources.values() {
-        match (r.addr.kind, &r.existing) {
-            (Kind::Vpc, Some(id)) => req.vpcs.push(id.clone()),
-            (Kind::Subnet, Some(id)) => req.subnets.push(id.clone()),
-            (Kind::LambdaFunction, Some(id)) => req.functions.push(id.clone()),
-            _ => {}
-        }
-    }
-    for r in state.resources.iter().filter(|r| !r.deposed) {
-        match r.address.kind {
-            Kind::Vpc => req.vpcs.push(r.id.clone()),
-            Kind::LambdaFunction => req.functions.push(r.id.clone()),
-            _ => {}
-        }
-    }
-    let provider = crate::session::provider(g, Some(&config)).await?;
-    let found = provider
-        .discover(req)
-        .await
-        .map_err(|e| CliError::msg(e.to_string()))?;
+    let found = session
+        .provider()
+        .await?
+        .discover(live::discover_request(config, &state))
+        .await?;
     let functions = config
         .of_kind(Kind::LambdaFunction)
         .map(|f| f.addr.clone())
         .collect();
-    Ok((live::overlay(&config, &state, &found), functions))
+    Ok((live::overlay(config, &state, &found), functions))
 }
 
 /// The TOML a `--vpc` probe proposes: the VPC and subnets as `existing`, every fix once, and the
@@ -233,7 +186,7 @@ fn proposal(c: &Config, verdicts: &[Verdict], vpc: &str) -> String {
     out
 }
 
-pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
+pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
     let (config, verdicts) = if a.live {
         let (c, report) = live_model(g, &a).await?;
         let verdicts: Vec<Verdict> = reach::check(&c)
@@ -242,7 +195,7 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
             .collect();
         (c, verdicts)
     } else {
-        let c = load_config(g, &a.config)?;
+        let c = Session::open(g, &a.config)?.config().clone();
         let v = reach::check(&c);
         (c, v)
     };
@@ -293,5 +246,5 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
             CliError::with_hint(format!("{blocked} function(s) cannot reach the internet"), "apply the fixes above, or set internet = false on a function that needs no internet")
         });
     }
-    Ok(Outcome::Ok)
+    Ok(Exit::Success)
 }

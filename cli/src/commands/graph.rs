@@ -1,7 +1,8 @@
 //! `netplan graph`: the dependency graph as Graphviz dot or Mermaid.
 
-use crate::session::{load_config, CliError, CliResult};
-use crate::{ConfigArg, Globals, Outcome};
+use crate::error::{CliError, CliResult};
+use crate::session::Session;
+use crate::{ConfigArg, Exit, Globals};
 use netplan_engine::graph::Graph;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -18,8 +19,9 @@ pub struct Args {
     pub format: Format,
 }
 
-pub fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
-    let config = load_config(g, &a.config)?;
+pub fn run(g: &Globals, a: Args) -> CliResult<Exit> {
+    let session = Session::open(g, &a.config)?;
+    let config = session.config();
     let graph = Graph::build(config.resources.values())
         .map_err(|c| CliError::msg(format!("dependency cycle: {c:?}")))?;
     print!(
@@ -29,5 +31,5 @@ pub fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
             Format::Mermaid => graph.to_mermaid(),
         }
     );
-    Ok(Outcome::Ok)
+    Ok(Exit::Success)
 }

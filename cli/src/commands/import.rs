@@ -1,8 +1,9 @@
 //! `netplan import ADDRESS ID`: read an existing object, tag it as netplan's, and record it in the state
 //! under ADDRESS; the next plan shows how it differs from the config.
 
-use crate::session::{load_config, open_store, CliError, CliResult};
-use crate::{ConfigArg, Globals, Outcome};
+use crate::error::{CliError, CliResult};
+use crate::session::Session;
+use crate::{ConfigArg, Exit, Globals};
 use netplan_engine::provider::{standard_tags, ObjectRef, ReadRequest, UpdateRequest};
 use netplan_engine::state::{ResourceState, State};
 use netplan_engine::value::attrs_to_json;
@@ -18,8 +19,9 @@ pub struct Args {
     pub id: String,
 }
 
-pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
-    let config = load_config(g, &a.config)?;
+pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
+    let session = Session::open(g, &a.config)?;
+    let config = session.config();
     let addr: ResourceAddr = a
         .address
         .parse()
@@ -36,7 +38,7 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
             "remove `existing` to let netplan manage the object, then import it",
         ));
     }
-    let store = open_store(g, &config)?;
+    let store = session.store()?;
     let _lock = store.lock("import")?;
     let mut state = store
         .load()?
@@ -47,7 +49,7 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
             r.id
         )));
     }
-    let provider = crate::session::provider(g, Some(&config)).await?;
+    let provider = session.provider().await?;
     let read = provider
         .read(ReadRequest {
             objects: vec![ObjectRef {
@@ -103,5 +105,5 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
         object.id,
         store.location()
     );
-    Ok(Outcome::Ok)
+    Ok(Exit::Success)
 }

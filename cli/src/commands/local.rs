@@ -1,8 +1,8 @@
 //! `netplan local up|down|status`: the local AWS emulator.
 
 use crate::emulator;
-use crate::session::CliResult;
-use crate::{Globals, Outcome};
+use crate::error::CliResult;
+use crate::{Exit, Globals};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum Action {
@@ -20,7 +20,7 @@ pub struct Args {
     pub port: Option<u16>,
 }
 
-pub async fn run(_g: &Globals, a: Args) -> CliResult<Outcome> {
+pub async fn run(_g: &Globals, a: Args) -> CliResult<Exit> {
     match a.action {
         Action::Up => {
             let l = emulator::up(a.port)?;
@@ -48,5 +48,5 @@ pub async fn run(_g: &Globals, a: Args) -> CliResult<Outcome> {
             None => println!("not running"),
         },
     }
-    Ok(Outcome::Ok)
+    Ok(Exit::Success)
 }

@@ -10,10 +10,10 @@ pub mod show;
 pub mod validate;
 pub mod verify;
 
-use crate::session::CliResult;
-use crate::{Cli, Command, Outcome};
+use crate::error::CliResult;
+use crate::{Cli, Command, Exit};
 
-pub async fn run(cli: Cli) -> CliResult<Outcome> {
+pub async fn run(cli: Cli) -> CliResult<Exit> {
     let g = &cli.globals;
     match cli.command {
         Command::Validate(a) => validate::run(g, a),

@@ -1,8 +1,9 @@
 //! `netplan plan`: refresh, diff against the state file, print the diff (or save it with -o).
 
-use crate::session::{open_store, provider, CliError, CliResult};
-use crate::{ConfigArg, Globals, Outcome};
-use netplan_engine::ops::{self, OpsError, PrepareOptions};
+use crate::error::{CliError, CliResult};
+use crate::session::Session;
+use crate::{ConfigArg, Exit, Globals};
+use netplan_engine::ops::{self, PrepareOptions};
 use netplan_engine::plan::SavedPlan;
 use std::path::PathBuf;
 
@@ -27,22 +28,27 @@ pub struct Args {
     pub destroy: bool,
 }
 
-pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
-    let config = crate::session::load_checked_config(g, &a.config)?;
-    let store = open_store(g, &config)?;
-    let provider = provider(g, Some(&config)).await?;
-    let prepared = ops::prepare(&config, Some(provider.as_ref()), store.as_ref(), PrepareOptions { refresh: a.refresh, destroy: a.destroy })
-        .await
-        .map_err(|e| match e {
-            OpsError::NoProvider { .. } => CliError::with_hint(e.to_string(), "run with --refresh=false to plan from the state file alone, or set NETPLAN_FAKE_CLOUD=FILE to use netplan's fake cloud (the AWS provider is not part of this build yet)"),
-            e => super::apply::ops_error(e),
-        })?;
-    if prepared.existing_unread {
-        anstream::eprintln!("note: existing objects were not read (no cloud provider in this build); their ids are taken from the config");
+pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
+    let session = Session::open(g, &a.config)?;
+    let config = session.config();
+    let store = session.store()?;
+    let provider = session.provider().await?;
+    let prepared = ops::prepare(
+        config,
+        provider.as_ref(),
+        store.as_ref(),
+        PrepareOptions {
+            refresh: a.refresh,
+            destroy: a.destroy,
+        },
+    )
+    .await?;
+    if !prepared.warnings.0.is_empty() {
+        crate::render::diagnostics(&prepared.warnings);
     }
     for r in &prepared.reconciled {
         anstream::eprintln!(
-            "note: a previous run left a pending operation: {r:?} (apply will record this)"
+            "note: a previous run left a pending operation: {r} (apply will record this)"
         );
     }
     let p = prepared.plan;
@@ -71,8 +77,8 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
         }
     }
     Ok(if a.detailed_exitcode && p.has_changes() {
-        Outcome::Changes
+        Exit::Changes
     } else {
-        Outcome::Ok
+        Exit::Success
     })
 }

@@ -1,8 +1,9 @@
 //! `netplan show`: what the state file holds.
 
+use crate::error::{CliError, CliResult};
 use crate::render::{paint, BOLD, DIM, YELLOW};
-use crate::session::{load_config, open_store, CliError, CliResult};
-use crate::{ConfigArg, Globals, Outcome};
+use crate::session::Session;
+use crate::{ConfigArg, Exit, Globals};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -13,9 +14,9 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
-    let config = load_config(g, &a.config)?;
-    let store = open_store(g, &config)?;
+pub fn run(g: &Globals, a: Args) -> CliResult<Exit> {
+    let session = Session::open(g, &a.config)?;
+    let store = session.store()?;
     let Some(state) = store.load()? else {
         if a.json {
             println!("null");
@@ -25,14 +26,14 @@ pub fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
                 store.location()
             );
         }
-        return Ok(Outcome::Ok);
+        return Ok(Exit::Success);
     };
     if a.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&state).map_err(|e| CliError::msg(e.to_string()))?
         );
-        return Ok(Outcome::Ok);
+        return Ok(Exit::Success);
     }
     anstream::println!(
         "{} (stack {}, serial {}, lineage {})",
@@ -72,5 +73,5 @@ pub fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
         );
     }
     println!("{} objects.", state.resources.len());
-    Ok(Outcome::Ok)
+    Ok(Exit::Success)
 }

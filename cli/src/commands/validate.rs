@@ -1,7 +1,7 @@
 //! `netplan validate`: parse, expand and check the config; no cloud calls.
 
-use crate::session::CliResult;
-use crate::{ConfigArg, Globals, Outcome};
+use crate::error::CliResult;
+use crate::{ConfigArg, Exit, Globals};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -12,27 +12,30 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
+pub fn run(g: &Globals, a: Args) -> CliResult<Exit> {
     if a.json {
         let path = netplan_engine::config::resolve_path(a.config.config.as_deref());
-        let opts = netplan_engine::config::LoadOptions {
-            default_region: crate::session::default_region(g),
-        };
-        let (valid, diagnostics) = match netplan_engine::config::load(&path, &opts) {
-            Ok(c) => (true, c.warnings.0),
-            Err(d) => (false, d.0),
-        };
+        let (valid, diagnostics) =
+            match netplan_engine::config::load(&path, &crate::session::load_options(g)) {
+                // The same gate plan and apply run: a function that cannot reach the internet.
+                Ok(c) => match netplan_engine::ops::gate(&c) {
+                    Ok(reach) => (true, [c.warnings.0, reach.0].concat()),
+                    Err(reach) => (false, [c.warnings.0, reach.0].concat()),
+                },
+                Err(d) => (false, d.0),
+            };
         println!(
             "{}",
             serde_json::json!({ "valid": valid, "diagnostics": diagnostics })
         );
         return if valid {
-            Ok(Outcome::Ok)
+            Ok(Exit::Success)
         } else {
-            Err(crate::session::CliError::Silent)
+            Err(crate::error::CliError::Silent)
         };
     }
-    let config = crate::session::load_checked_config(g, &a.config)?;
+    let session = crate::session::Session::open(g, &a.config)?;
+    let config = session.checked_config()?;
     let generated: usize = config.expansions.values().map(Vec::len).sum();
     let declared = config.resources.len() - generated;
     let mut line = format!("The config is valid: {} resources", config.resources.len());
@@ -51,5 +54,5 @@ pub fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
         "{} {line}.",
         crate::render::paint(crate::render::GREEN.bold(), "Success!")
     );
-    Ok(Outcome::Ok)
+    Ok(Exit::Success)
 }

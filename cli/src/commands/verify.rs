@@ -1,8 +1,9 @@
 //! `netplan verify [FUNCTION]`: invoke each deployed function, print status and duration, pass on 200.
 
+use crate::error::{CliError, CliResult};
 use crate::render::{paint, CYAN, GREEN, RED};
-use crate::session::{load_config, open_store, CliError, CliResult};
-use crate::{ConfigArg, Globals, Outcome};
+use crate::session::Session;
+use crate::{ConfigArg, Exit, Globals};
 use netplan_engine::provider::InvokeRequest;
 use netplan_engine::Kind;
 
@@ -14,9 +15,10 @@ pub struct Args {
     pub function: Option<String>,
 }
 
-pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
-    let config = load_config(g, &a.config)?;
-    let store = open_store(g, &config)?;
+pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
+    let session = Session::open(g, &a.config)?;
+    let config = session.config();
+    let store = session.store()?;
     let state = store
         .load()?
         .unwrap_or_else(|| netplan_engine::state::State::new(&config.stack.name));
@@ -41,7 +43,7 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
             "run netplan apply first",
         ));
     }
-    let provider = crate::session::provider(g, Some(&config)).await?;
+    let provider = session.provider().await?;
     let mut failed = 0;
     let mut emulated = false;
     for f in functions {
@@ -95,5 +97,5 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Outcome> {
             "{failed} function(s) failed verification"
         )));
     }
-    Ok(Outcome::Ok)
+    Ok(Exit::Success)
 }

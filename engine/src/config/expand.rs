@@ -9,9 +9,10 @@
 //! 2 subnets per AZ and tier; beyond that, subnets are listed as CIDRs.
 
 use super::parse::Parser;
-use super::{Decl, Resource, Stack};
+use super::{Decl, Stack};
 use crate::addr::{Kind, ResourceAddr};
 use crate::regions;
+use crate::resource::Resource;
 use crate::schema::VPC_ACCESS_POLICY;
 use crate::value::{Attrs, Value};
 use std::collections::BTreeMap;

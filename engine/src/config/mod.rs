@@ -10,8 +10,9 @@ pub use parse::closest;
 
 use crate::addr::{Kind, ResourceAddr};
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile, Span};
-use crate::value::{Attrs, Reference, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::resource::Resource;
+use crate::value::{Attrs, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -42,72 +43,6 @@ pub struct Decl {
     pub existing: Option<(String, Span)>,
 }
 
-/// A plain resource after expansion: what the planner and providers deal in.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Resource {
-    pub addr: ResourceAddr,
-    /// Desired attributes with defaults filled in; references still unresolved.
-    pub attrs: Attrs,
-    pub depends_on: Vec<ResourceAddr>,
-    /// `existing = "id"`: used, never changed or deleted.
-    pub existing: Option<String>,
-    /// The high-level table this resource was expanded from, if any.
-    pub origin: Option<ResourceAddr>,
-    /// Where it was declared (its own header, or its origin's).
-    pub header: Span,
-    /// Source spans of its attributes (paths as in `Decl::spans`).
-    pub spans: BTreeMap<String, Span>,
-}
-
-impl Resource {
-    pub fn references(&self) -> Vec<Reference> {
-        let mut out = Vec::new();
-        for v in self.attrs.values() {
-            v.references(&mut out);
-        }
-        out
-    }
-
-    /// Everything this resource must come after: its references and its `depends_on`.
-    pub fn dependencies(&self) -> BTreeSet<ResourceAddr> {
-        let mut deps: BTreeSet<ResourceAddr> =
-            self.references().into_iter().map(|r| r.addr).collect();
-        deps.extend(self.depends_on.iter().cloned());
-        deps.remove(&self.addr);
-        deps
-    }
-
-    pub fn str_attr(&self, name: &str) -> Option<&str> {
-        self.attrs.get(name).and_then(Value::as_str)
-    }
-
-    pub fn bool_attr(&self, name: &str) -> bool {
-        self.attrs
-            .get(name)
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-    }
-
-    pub fn ref_attr(&self, name: &str) -> Option<&ResourceAddr> {
-        self.attrs
-            .get(name)
-            .and_then(Value::as_ref)
-            .map(|r| &r.addr)
-    }
-
-    pub fn ref_list(&self, name: &str) -> Vec<&ResourceAddr> {
-        self.attrs
-            .get(name)
-            .map(|v| {
-                v.as_list()
-                    .iter()
-                    .filter_map(|v| v.as_ref().map(|r| &r.addr))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
 /// A loaded, expanded and validated config.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -122,6 +57,9 @@ pub struct Config {
     pub expansions: BTreeMap<ResourceAddr, Vec<ResourceAddr>>,
     /// Findings below error level.
     pub warnings: Diagnostics,
+    /// Each function's zip, made once here: its hash is the desired `code_sha256`, its bytes are what
+    /// apply uploads.
+    pub packages: BTreeMap<ResourceAddr, Arc<Vec<u8>>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -226,9 +164,11 @@ pub fn load_str(
             r.depends_on = expand_depends(&r.depends_on, &high);
         }
     }
-    if !diags.has_errors() {
-        package_sources(&source, dir, &mut resources, &mut diags);
-    }
+    let packages = if diags.has_errors() {
+        BTreeMap::new()
+    } else {
+        package_sources(&source, dir, &mut resources, &mut diags)
+    };
     diags.sort();
     if diags.has_errors() {
         return Err(diags);
@@ -242,16 +182,19 @@ pub fn load_str(
         resources,
         expansions,
         warnings: diags,
+        packages,
     })
 }
 
-/// Zips each function's source reproducibly and records its hash as the desired `code_sha256`.
+/// Zips each function's source reproducibly and records its hash as the desired `code_sha256`;
+/// returns the zips by function.
 fn package_sources(
     src: &Arc<SourceFile>,
     dir: &Path,
     resources: &mut BTreeMap<ResourceAddr, Resource>,
     diags: &mut Diagnostics,
-) {
+) -> BTreeMap<ResourceAddr, Arc<Vec<u8>>> {
+    let mut packages = BTreeMap::new();
     for r in resources
         .values_mut()
         .filter(|r| r.addr.kind == Kind::LambdaFunction && r.existing.is_none())
@@ -263,6 +206,7 @@ fn package_sources(
             Ok(pkg) => {
                 r.attrs
                     .insert("code_sha256".into(), Value::Str(pkg.sha256_base64));
+                packages.insert(r.addr.clone(), Arc::new(pkg.bytes));
             }
             Err(e) => {
                 let span = r.spans.get("source").unwrap_or(&r.header).clone();
@@ -275,6 +219,7 @@ fn package_sources(
             }
         }
     }
+    packages
 }
 
 /// `depends_on` may name a high-level table: it stands for everything that table expanded into.

@@ -4,10 +4,11 @@
 
 use super::expand::Expanded;
 use super::parse::{closest, Parser};
-use super::{Resource, Stack};
+use super::Stack;
 use crate::addr::{Kind, ResourceAddr};
 use crate::diag::Span;
 use crate::regions;
+use crate::resource::Resource;
 use crate::value::Value;
 use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

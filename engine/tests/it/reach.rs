@@ -1,86 +1,100 @@
-//! `netplan check`: each rule of the seed, broken one at a time from the examples (high-level and
-//! low-level forms), is caught with the right component named; the intact examples give no finding
-//! above info; validate and plan refuse an unreachable function unless `internet = false`.
+//! The reachability model behind `netplan check` and the gate: each rule of the seed, broken one at a
+//! time from the examples (high-level and low-level forms), is caught with the right component named;
+//! the intact examples give no finding above info; the gate that validate, plan and apply share refuses
+//! an unreachable function (naming its place in netplan.toml) unless `internet = false`.
 
-use super::support::*;
-
-/// Applies `edit` to the fixture's config and returns (check's exit code, its JSON verdicts).
-fn check_after(
-    fixture: &str,
-    edit: impl Fn(&str) -> String,
-) -> (Option<i32>, serde_json::Value, tempfile::TempDir) {
-    let tmp = copy_dir(&repo().join(fixture));
-    let cfg = tmp.path().join("netplan.toml");
-    let text = std::fs::read_to_string(&cfg).unwrap();
-    let edited = edit(&text);
-    assert_ne!(edited, text, "the edit must change the config");
-    std::fs::write(&cfg, edited).unwrap();
-    let out = netplan(tmp.path(), &["check", "--json"], None);
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("check --json: {e}\n{}\n{}", stdout(&out), stderr(&out)));
-    (out.status.code(), json, tmp)
-}
-
-fn findings(v: &serde_json::Value) -> Vec<(String, String, String)> {
-    v["verdicts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|v| v["findings"].as_array().unwrap().iter())
-        .map(|f| {
-            (
-                f["level"].as_str().unwrap().to_string(),
-                f["component"].as_str().unwrap().to_string(),
-                f["message"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-/// Asserts a finding of `level` naming `component` whose message contains `text`.
-fn expect(fixture: &str, edit: impl Fn(&str) -> String, level: &str, component: &str, text: &str) {
-    let (code, json, tmp) = check_after(fixture, edit);
-    let f = findings(&json);
-    assert!(
-        f.iter()
-            .any(|(l, c, m)| l == level && c == component && m.contains(text)),
-        "want {level} on {component} ({text}), got {f:#?}"
-    );
-    if level == "error" {
-        assert_eq!(code, Some(1), "check exits 1 when a function is blocked");
-        for cmd in ["validate", "plan"] {
-            let out = netplan(tmp.path(), &[cmd], None);
-            assert_eq!(
-                out.status.code(),
-                Some(1),
-                "{cmd} refuses an unreachable function"
-            );
-            assert!(
-                stderr(&out).contains("netplan.toml:"),
-                "{cmd} names the place: {}",
-                stderr(&out)
-            );
-        }
-    } else {
-        assert_eq!(code, Some(0));
-    }
-}
+use super::support::repo;
+use netplan_engine::config::{self, Config, LoadOptions};
+use netplan_engine::diag::Severity;
+use netplan_engine::ops;
+use netplan_engine::reach;
 
 const HL: &str = "examples/lambda-internet";
 const LL: &str = "tests/fixtures/lowlevel";
 
+/// The fixture's config with `edit` applied, loaded from the fixture's folder (its function sources).
+fn load_edited(fixture: &str, edit: impl Fn(&str) -> String) -> Config {
+    let dir = repo().join(fixture);
+    let path = dir.join("netplan.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = edit(&text);
+    assert_ne!(edited, text, "the edit must change the config");
+    config::load_str(
+        &path.to_string_lossy(),
+        &edited,
+        &dir,
+        &LoadOptions::default(),
+    )
+    .unwrap_or_else(|d| panic!("the edited config loads: {d}"))
+}
+
+/// Every finding of every function: (level, component, message).
+fn findings(c: &Config) -> Vec<(Severity, String, String)> {
+    reach::check(c)
+        .into_iter()
+        .flat_map(|v| v.findings)
+        .map(|f| (f.level, f.component.to_string(), f.message))
+        .collect()
+}
+
+/// Asserts a finding of `level` naming `component` whose message contains `text`, and that the gate
+/// refuses an error (naming the place in netplan.toml) and lets a warning through.
+fn expect(
+    fixture: &str,
+    edit: impl Fn(&str) -> String,
+    level: Severity,
+    component: &str,
+    text: &str,
+) {
+    let c = load_edited(fixture, edit);
+    let f = findings(&c);
+    assert!(
+        f.iter()
+            .any(|(l, comp, m)| *l == level && comp == component && m.contains(text)),
+        "want {level:?} on {component} ({text}), got {f:#?}"
+    );
+    match ops::gate(&c) {
+        Err(d) => {
+            assert_eq!(level, Severity::Error, "the gate refused a warning: {d}");
+            let e = d.errors().next().expect("an error");
+            let at = e.location.as_ref().expect("the error has a place");
+            assert!(at.to_string().contains("netplan.toml:"), "{at}");
+        }
+        Ok(w) => {
+            assert_ne!(
+                level,
+                Severity::Error,
+                "the gate let an unreachable function through"
+            );
+            assert!(w.0.iter().any(|d| d.message.contains(text)), "{w}");
+        }
+    }
+}
+
 #[test]
 fn intact_examples_reach_the_internet_with_the_path_as_evidence() {
     for fixture in [HL, LL, "examples/existing-vpc"] {
-        let out = netplan(&repo().join(fixture), &["check", "--json"], None);
-        assert_eq!(out.status.code(), Some(0), "{fixture}: {}", stderr(&out));
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let f = findings(&json);
-        assert!(f.iter().all(|(l, _, _)| l == "info"), "{fixture}: {f:?}");
+        let dir = repo().join(fixture);
+        let c = config::load(&dir.join("netplan.toml"), &LoadOptions::default()).unwrap();
+        let f = findings(&c);
+        assert!(
+            f.iter().all(|(l, _, _)| *l == Severity::Info),
+            "{fixture}: {f:?}"
+        );
+        assert!(ops::gate(&c).is_ok());
     }
-    let out = netplan(&repo().join(HL), &["check"], None);
-    assert!(stdout(&out).contains("subnet.main_private_a → route_table.main_private_a → 0.0.0.0/0 → nat_gateway.main_a in subnet.main_public_a → route_table.main_public → 0.0.0.0/0 → internet_gateway.main (attached)"), "{}", stdout(&out));
-    assert!(stdout(&out).contains("subnet.main_private_a → route_table.main_private_a → ::/0 → egress_only_internet_gateway.main (egress-only)"));
+    let c = config::load(
+        &repo().join(HL).join("netplan.toml"),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let hops: Vec<String> = reach::check(&c)
+        .into_iter()
+        .flat_map(|v| v.paths)
+        .map(|p| p.hops.join(" → "))
+        .collect();
+    assert!(hops.iter().any(|h| h == "subnet.main_private_a → route_table.main_private_a → 0.0.0.0/0 → nat_gateway.main_a in subnet.main_public_a → route_table.main_public → 0.0.0.0/0 → internet_gateway.main (attached)"), "{hops:#?}");
+    assert!(hops.iter().any(|h| h == "subnet.main_private_a → route_table.main_private_a → ::/0 → egress_only_internet_gateway.main (egress-only)"), "{hops:#?}");
 }
 
 // --- high-level form ---------------------------------------------------------------------------
@@ -90,7 +104,7 @@ fn hl_no_nat_gateway() {
     expect(
         HL,
         |t| t.replace("nat_gateways = \"per_az\"", "nat_gateways = \"none\""),
-        "error",
+        Severity::Error,
         "route_table.main_private",
         "no route to 0.0.0.0/0",
     );
@@ -104,7 +118,7 @@ fn hl_dual_stack_without_ipv6() {
             t.replace("ipv6 = true\n", "ipv6 = false\n")
                 .replace("egress_only_igw = true", "egress_only_igw = false")
         },
-        "error",
+        Severity::Error,
         "subnet.main_private_a",
         "has no IPv6 block",
     );
@@ -115,7 +129,7 @@ fn hl_dual_stack_without_egress_only_gateway() {
     expect(
         HL,
         |t| t.replace("egress_only_igw = true", "egress_only_igw = false"),
-        "error",
+        Severity::Error,
         "route_table.main_private_a",
         "no route to ::/0",
     );
@@ -131,7 +145,7 @@ fn hl_single_az_is_a_warning() {
                 "azs = 1\npublic_subnets = 1\nprivate_subnets = 1",
             )
         },
-        "warning",
+        Severity::Warning,
         "lambda_function.probe",
         "one availability zone",
     );
@@ -142,7 +156,7 @@ fn hl_single_nat_serving_another_az_is_a_warning() {
     expect(
         HL,
         |t| t.replace("nat_gateways = \"per_az\"", "nat_gateways = \"single\""),
-        "warning",
+        Severity::Warning,
         "nat_gateway.main_a",
         "cross-AZ",
     );
@@ -161,7 +175,7 @@ fn hl_role_without_network_interface_permissions() {
                 )
             )
         },
-        "error",
+        Severity::Error,
         "iam_role.bare",
         "network interfaces",
     );
@@ -169,7 +183,7 @@ fn hl_role_without_network_interface_permissions() {
 
 #[test]
 fn hl_internet_false_states_the_intent() {
-    let (code, json, tmp) = check_after(HL, |t| {
+    let c = load_edited(HL, |t| {
         t.replace("nat_gateways = \"per_az\"", "nat_gateways = \"none\"")
             .replace("egress_only_igw = true", "egress_only_igw = false")
             .replace(
@@ -177,12 +191,8 @@ fn hl_internet_false_states_the_intent() {
                 "ipv6_dual_stack = true\ninternet = false",
             )
     });
-    assert_eq!(code, Some(0), "{json}");
-    assert!(findings(&json).iter().all(|(l, _, _)| l != "error"));
-    assert_eq!(
-        netplan(tmp.path(), &["validate"], None).status.code(),
-        Some(0)
-    );
+    assert!(findings(&c).iter().all(|(l, _, _)| *l != Severity::Error));
+    assert!(ops::gate(&c).is_ok(), "the gate lets it through");
 }
 
 // --- low-level form ----------------------------------------------------------------------------
@@ -197,7 +207,7 @@ fn ll_function_in_public_subnets() {
                 "subnets = [\"subnet.public_a\", \"subnet.public_b\"]\nsecurity_groups",
             )
         },
-        "error",
+        Severity::Error,
         "subnet.public_a",
         "public subnet",
     );
@@ -213,7 +223,7 @@ fn ll_private_table_without_default_route() {
                 "",
             )
         },
-        "error",
+        Severity::Error,
         "route_table.private_a",
         "no route to 0.0.0.0/0",
     );
@@ -229,7 +239,7 @@ fn ll_nat_in_a_subnet_without_internet_gateway_route() {
                 "",
             )
         },
-        "error",
+        Severity::Error,
         "nat_gateway.a",
         "not public",
     );
@@ -240,7 +250,7 @@ fn ll_subnet_without_route_table_uses_the_empty_main_table() {
     expect(
         LL,
         |t| t.replace("subnets = [\"subnet.private_a\"]\n", "subnets = []\n"),
-        "error",
+        Severity::Error,
         "subnet.private_a",
         "main table",
     );
@@ -253,7 +263,7 @@ fn ll_security_group_without_egress() {
         |t| {
             t.replace("egress = [\n  { protocol = \"all\", cidr = \"0.0.0.0/0\" },\n  { protocol = \"all\", cidr = \"::/0\" },\n]", "egress = []")
         },
-        "error",
+        Severity::Error,
         "security_group.lambda",
         "outbound IPv4",
     );
@@ -269,7 +279,7 @@ fn ll_security_group_allowing_only_http() {
                 "{ protocol = \"tcp\", cidr = \"0.0.0.0/0\", from_port = 80, to_port = 80 }",
             )
         },
-        "error",
+        Severity::Error,
         "security_group.lambda",
         "HTTPS",
     );
@@ -280,7 +290,7 @@ fn ll_dual_stack_subnet_without_ipv6_block() {
     expect(
         LL,
         |t| t.replace("ipv6_index = 128\n", ""),
-        "error",
+        Severity::Error,
         "subnet.private_a",
         "no IPv6 block",
     );
@@ -293,7 +303,7 @@ fn ll_ipv6_default_route_to_nothing() {
         |t| {
             t.replace("  { destination = \"::/0\", target = \"egress_only_internet_gateway.main\" },\n]\n\n[route_table.private_b]", "]\n\n[route_table.private_b]")
         },
-        "error",
+        Severity::Error,
         "route_table.private_a",
         "no route to ::/0",
     );
@@ -306,7 +316,7 @@ fn ll_role_without_policies() {
         |t| {
             t.replace("managed_policies = [\"arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole\"]", "managed_policies = []")
         },
-        "error",
+        Severity::Error,
         "iam_role.lambda",
         "network interfaces",
     );
@@ -322,7 +332,7 @@ fn ll_single_az() {
                 "subnets = [\"subnet.private_a\"]\nsecurity_groups",
             )
         },
-        "warning",
+        Severity::Warning,
         "lambda_function.probe",
         "one availability zone",
     );
@@ -346,7 +356,7 @@ fn ll_network_acl_without_egress_443() {
                 "{ rule = 100, protocol = \"all\", cidr = \"0.0.0.0/0\", action = \"allow\" }",
             )
         },
-        "error",
+        Severity::Error,
         "network_acl.private",
         "blocks the request out to the internet (TCP 443): no rule allows it",
     );
@@ -359,7 +369,7 @@ fn ll_network_acl_without_return_traffic() {
         |t| {
             with_acl(t, "{ rule = 100, protocol = \"tcp\", from_port = 443, to_port = 443, cidr = \"0.0.0.0/0\", action = \"allow\" }", "")
         },
-        "error",
+        Severity::Error,
         "network_acl.private",
         "blocks the reply in from the internet",
     );
@@ -372,7 +382,7 @@ fn ll_network_acl_deny_before_allow_wins() {
         |t| {
             with_acl(t, "{ rule = 200, protocol = \"all\", cidr = \"0.0.0.0/0\", action = \"allow\" }, { rule = 50, protocol = \"tcp\", from_port = 443, to_port = 443, cidr = \"0.0.0.0/0\", action = \"deny\" }", "{ rule = 100, protocol = \"all\", cidr = \"0.0.0.0/0\", action = \"allow\" }")
         },
-        "error",
+        Severity::Error,
         "network_acl.private",
         "rule 50 denies it",
     );
@@ -380,50 +390,15 @@ fn ll_network_acl_deny_before_allow_wins() {
 
 #[test]
 fn ll_network_acl_that_allows_request_and_reply_for_both_families_passes() {
-    let (code, json, _tmp) = check_after(LL, |t| {
+    let c = load_edited(LL, |t| {
         with_acl(
             t,
             "{ rule = 100, protocol = \"tcp\", from_port = 443, to_port = 443, cidr = \"0.0.0.0/0\", action = \"allow\" }, { rule = 101, protocol = \"tcp\", from_port = 443, to_port = 443, cidr = \"::/0\", action = \"allow\" }",
             "{ rule = 100, protocol = \"tcp\", from_port = 1024, to_port = 65535, cidr = \"0.0.0.0/0\", action = \"allow\" }, { rule = 101, protocol = \"tcp\", from_port = 1024, to_port = 65535, cidr = \"::/0\", action = \"allow\" }",
         )
     });
-    assert_eq!(code, Some(0), "{json:#}");
-    assert!(
-        findings(&json).iter().all(|(l, _, _)| l == "info"),
-        "{json:#}"
-    );
-}
-
-#[test]
-fn live_check_on_the_fake_cloud_agrees_with_the_static_one() {
-    let tmp = copy_dir(&repo().join(LL));
-    let cloud = tmp.path().join("cloud.json");
-    let stat = netplan(tmp.path(), &["check", "--json"], Some(&cloud));
-    let apply = netplan(tmp.path(), &["apply", "--auto-approve"], Some(&cloud));
-    assert_eq!(apply.status.code(), Some(0), "{}", stderr(&apply));
-    let live = netplan(tmp.path(), &["check", "--live", "--json"], Some(&cloud));
-    assert_eq!(live.status.code(), Some(0), "{}", stderr(&live));
-    let paths = |o: &std::process::Output| {
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        v["verdicts"][0]["paths"].clone()
-    };
-    assert_eq!(paths(&live), paths(&stat));
-    // A security group emptied out of band is seen by --live only.
-    let mut world: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&cloud).unwrap()).unwrap();
-    for o in world["objects"].as_object_mut().unwrap().values_mut() {
-        if o["kind"] == "security_group" {
-            o["attrs"]["egress"] = serde_json::json!([]);
-        }
-    }
-    std::fs::write(&cloud, world.to_string()).unwrap();
-    let live = netplan(tmp.path(), &["check", "--live"], Some(&cloud));
-    assert_eq!(live.status.code(), Some(1), "{}", stdout(&live));
-    assert!(
-        stdout(&live).contains("no security group of the function allows outbound"),
-        "{}",
-        stdout(&live)
-    );
+    let f = findings(&c);
+    assert!(f.iter().all(|(l, _, _)| *l == Severity::Info), "{f:#?}");
 }
 
 #[test]
@@ -436,7 +411,7 @@ fn hl_dns_resolution_off() {
                 "s3_endpoint = true\ndns_support = false\n",
             )
         },
-        "error",
+        Severity::Error,
         "vpc.main",
         "DNS resolution off",
     );
@@ -452,7 +427,7 @@ fn ll_dns_resolution_off() {
                 "ipv6 = true\ndns_support = false\n\n[internet_gateway.main]",
             )
         },
-        "error",
+        Severity::Error,
         "vpc.main",
         "DNS resolution off",
     );

@@ -3,7 +3,7 @@
 //! each test the state passes its integrity check and matches the fake cloud exactly.
 
 use super::support::*;
-use netplan_engine::apply::{self, ApplyOptions, ApplyReport, Event, Outcome, StepStatus};
+use netplan_engine::apply::{self, ApplyOptions, ApplyOutcome, ApplyReport, Event, StepStatus};
 use netplan_engine::config::{self, Config, LoadOptions};
 use netplan_engine::ops::{self, PrepareOptions};
 use netplan_engine::state::store::{LocalFileStore, StateStore};
@@ -69,7 +69,7 @@ impl World {
         let config = self.config();
         let prepared = ops::prepare(
             &config,
-            Some(self.provider.as_ref()),
+            self.provider.as_ref(),
             self.store.as_ref(),
             PrepareOptions {
                 refresh: true,
@@ -78,10 +78,9 @@ impl World {
         )
         .await
         .expect("prepare");
-        let mut opts = ApplyOptions::new(&config.stack.name);
+        let mut opts = ApplyOptions::for_config(&config);
         opts.rollback = rollback;
         opts.parallelism = parallelism;
-        opts.base_dir = config.dir.clone();
         opts.events = events;
         opts.interrupt = interrupt;
         apply::apply(
@@ -117,7 +116,7 @@ impl World {
         let config = self.config();
         let p = ops::prepare(
             &config,
-            Some(self.provider.as_ref()),
+            self.provider.as_ref(),
             self.store.as_ref(),
             PrepareOptions {
                 refresh: true,
@@ -166,12 +165,12 @@ fn seed_script() -> Script {
 async fn seed_apply_then_no_op_then_destroy() {
     let w = World::new("examples/lambda-internet", seed_script());
     let r = w.apply(true).await;
-    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.failures());
+    assert_eq!(r.outcome, ApplyOutcome::Applied, "{:?}", r.failures());
     assert_eq!(r.steps.len(), 21);
     assert_consistent(&w.provider.cloud(), &w.state());
     assert_eq!(w.plan_changes().await, 0, "apply then plan: no changes");
     let r = w.destroy().await;
-    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.failures());
+    assert_eq!(r.outcome, ApplyOutcome::Applied, "{:?}", r.failures());
     let cloud = w.provider.cloud();
     assert!(
         cloud.objects.is_empty(),
@@ -189,7 +188,7 @@ async fn failing_any_step_of_the_seed_apply_rolls_back_to_exactly_nothing() {
         let r = w.apply(true).await;
         assert_eq!(
             r.outcome,
-            Outcome::Failed { rolled_back: true },
+            ApplyOutcome::Failed { rolled_back: true },
             "step {k}: {:?}",
             r.failures()
         );
@@ -218,7 +217,7 @@ async fn failing_any_step_of_the_seed_apply_rolls_back_to_exactly_nothing() {
         let r = w.apply(true).await;
         assert_eq!(
             r.outcome,
-            Outcome::Applied,
+            ApplyOutcome::Applied,
             "step {k} retry: {:?}",
             r.failures()
         );
@@ -234,7 +233,7 @@ async fn failing_any_step_without_rollback_keeps_exactly_what_succeeded() {
         let r = w.apply(false).await;
         assert_eq!(
             r.outcome,
-            Outcome::Failed { rolled_back: false },
+            ApplyOutcome::Failed { rolled_back: false },
             "step {k}"
         );
         let done = r
@@ -252,7 +251,7 @@ async fn failing_any_step_without_rollback_keeps_exactly_what_succeeded() {
         let r = w.apply(false).await;
         assert_eq!(
             r.outcome,
-            Outcome::Applied,
+            ApplyOutcome::Applied,
             "step {k}: the next apply converges"
         );
         assert_eq!(w.plan_changes().await, 0);
@@ -276,7 +275,7 @@ async fn failing_any_step_of_an_update_restores_cloud_and_state_exactly() {
     probe.apply(true).await;
     probe.write_config(&change_set(&probe.config_text()));
     probe.provider.clear_calls();
-    assert_eq!(probe.apply(true).await.outcome, Outcome::Applied);
+    assert_eq!(probe.apply(true).await.outcome, ApplyOutcome::Applied);
     let count = |op: Op| probe.provider.calls().iter().filter(|c| c.op == op).count();
     let (creates, updates) = (count(Op::Create), count(Op::Update));
     assert!(
@@ -288,7 +287,7 @@ async fn failing_any_step_of_an_update_restores_cloud_and_state_exactly() {
         .chain((1..=updates).map(|n| (Op::Update, n)))
     {
         let w = World::new("examples/lambda-internet", seed_script());
-        assert_eq!(w.apply(true).await.outcome, Outcome::Applied);
+        assert_eq!(w.apply(true).await.outcome, ApplyOutcome::Applied);
         let cloud_before = w.provider.cloud();
         let state_before = w.state();
         w.write_config(&change_set(&w.config_text()));
@@ -296,7 +295,7 @@ async fn failing_any_step_of_an_update_restores_cloud_and_state_exactly() {
         let r = w.apply(true).await;
         assert_eq!(
             r.outcome,
-            Outcome::Failed { rolled_back: true },
+            ApplyOutcome::Failed { rolled_back: true },
             "{op:?} #{n}: {:?}",
             r.failures()
         );
@@ -317,12 +316,12 @@ async fn failing_any_step_of_an_update_restores_cloud_and_state_exactly() {
 #[tokio::test(start_paused = true)]
 async fn destroy_waits_out_lingering_lambda_interfaces_and_respects_aws_order() {
     let w = World::new("examples/lambda-internet", seed_script());
-    assert_eq!(w.apply(true).await.outcome, Outcome::Applied);
+    assert_eq!(w.apply(true).await.outcome, ApplyOutcome::Applied);
     w.provider.clear_calls();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let start = Instant::now();
     let r = w.run(true, false, 10, Some(tx), None).await;
-    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.failures());
+    assert_eq!(r.outcome, ApplyOutcome::Applied, "{:?}", r.failures());
     assert!(
         start.elapsed() >= Duration::from_secs(20 * 60),
         "the interfaces linger 20 simulated minutes: {:?}",
@@ -415,7 +414,7 @@ async fn apply_and_destroy_wall_time_match_the_critical_path() {
     };
     let prepared = ops::prepare(
         &config,
-        Some(w.provider.as_ref()),
+        w.provider.as_ref(),
         w.store.as_ref(),
         PrepareOptions {
             refresh: true,
@@ -426,7 +425,7 @@ async fn apply_and_destroy_wall_time_match_the_critical_path() {
     .unwrap();
     let critical = apply::critical_path(&prepared.plan, &prepared.working, &latency).unwrap();
     let start = Instant::now();
-    assert_eq!(w.apply(true).await.outcome, Outcome::Applied);
+    assert_eq!(w.apply(true).await.outcome, ApplyOutcome::Applied);
     let wall = start.elapsed();
     let ratio = wall.as_secs_f64() / critical.as_secs_f64();
     assert!(
@@ -441,7 +440,7 @@ async fn apply_and_destroy_wall_time_match_the_critical_path() {
     w.provider.script_mut(|s| s.eni_linger_ms = 0);
     let prepared = ops::prepare(
         &config,
-        Some(w.provider.as_ref()),
+        w.provider.as_ref(),
         w.store.as_ref(),
         PrepareOptions {
             refresh: true,
@@ -452,7 +451,7 @@ async fn apply_and_destroy_wall_time_match_the_critical_path() {
     .unwrap();
     let critical = apply::critical_path(&prepared.plan, &prepared.working, &latency).unwrap();
     let start = Instant::now();
-    assert_eq!(w.destroy().await.outcome, Outcome::Applied);
+    assert_eq!(w.destroy().await.outcome, ApplyOutcome::Applied);
     let ratio = start.elapsed().as_secs_f64() / critical.as_secs_f64();
     assert!(
         ratio <= 1.05,
@@ -466,7 +465,7 @@ async fn parallelism_bounds_calls_in_flight() {
     for n in [1usize, 3] {
         let w = World::new("examples/lambda-internet", seed_script());
         let r = w.run(false, true, n, None, None).await;
-        assert_eq!(r.outcome, Outcome::Applied);
+        assert_eq!(r.outcome, ApplyOutcome::Applied);
         let calls = w.provider.calls();
         let mut peak = 0;
         for c in &calls {
@@ -494,7 +493,7 @@ async fn retryable_errors_are_retried_with_the_reason_shown() {
     });
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let r = w.run(false, true, 10, Some(tx), None).await;
-    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.failures());
+    assert_eq!(r.outcome, ApplyOutcome::Applied, "{:?}", r.failures());
     let mut reasons = vec![];
     while let Ok(e) = rx.try_recv() {
         if let Event::Retrying { reason, step, .. } = e {
@@ -518,7 +517,7 @@ async fn first_interrupt_finishes_in_flight_steps_then_rolls_back() {
         tokio::time::sleep(Duration::from_secs(3600)).await;
     });
     let r = w.run(false, true, 10, None, Some(rx)).await;
-    assert_eq!(r.outcome, Outcome::Interrupted { rolled_back: true });
+    assert_eq!(r.outcome, ApplyOutcome::Interrupted { rolled_back: true });
     assert!(
         r.steps
             .iter()
@@ -542,7 +541,7 @@ async fn second_interrupt_stops_waiting_and_the_next_run_reconciles() {
         tokio::time::sleep(Duration::from_secs(3600)).await;
     });
     let r = w.run(false, true, 10, None, Some(rx)).await;
-    assert_eq!(r.outcome, Outcome::Interrupted { rolled_back: false });
+    assert_eq!(r.outcome, ApplyOutcome::Interrupted { rolled_back: false });
     let s = w.state();
     assert!(
         !s.pending.is_empty(),
@@ -557,7 +556,7 @@ async fn second_interrupt_stops_waiting_and_the_next_run_reconciles() {
         assert!(tracked, "{addr} ({}) is untracked", o.id);
     }
     let r = w.apply(true).await;
-    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.failures());
+    assert_eq!(r.outcome, ApplyOutcome::Applied, "{:?}", r.failures());
     let cloud = w.provider.cloud();
     for (addr, ids) in cloud.by_address("lambda-egress") {
         assert_eq!(ids.len(), 1, "{addr} exists {} times", ids.len());
@@ -568,7 +567,7 @@ async fn second_interrupt_stops_waiting_and_the_next_run_reconciles() {
 #[tokio::test(start_paused = true)]
 async fn replacement_deletes_then_creates_and_updates_dependents() {
     let w = World::new("tests/fixtures/small", Script::default());
-    assert_eq!(w.apply(true).await.outcome, Outcome::Applied);
+    assert_eq!(w.apply(true).await.outcome, ApplyOutcome::Applied);
     let old = w
         .state()
         .get(&"subnet.b".parse().unwrap())
@@ -584,7 +583,7 @@ async fn replacement_deletes_then_creates_and_updates_dependents() {
             ),
     );
     let r = w.apply(true).await;
-    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.failures());
+    assert_eq!(r.outcome, ApplyOutcome::Applied, "{:?}", r.failures());
     let kinds: Vec<_> = r
         .steps
         .iter()
@@ -605,7 +604,7 @@ async fn replacement_deletes_then_creates_and_updates_dependents() {
 #[tokio::test(start_paused = true)]
 async fn drift_is_planned_and_repaired() {
     let w = World::new("tests/fixtures/small", Script::default());
-    assert_eq!(w.apply(true).await.outcome, Outcome::Applied);
+    assert_eq!(w.apply(true).await.outcome, ApplyOutcome::Applied);
     // Out of band: the route table is deleted, the VPC's tags change.
     let mut cloud = w.provider.cloud();
     cloud
@@ -622,7 +621,7 @@ async fn drift_is_planned_and_repaired() {
     let config = w.config();
     let p = ops::prepare(
         &config,
-        Some(w.provider.as_ref()),
+        w.provider.as_ref(),
         w.store.as_ref(),
         PrepareOptions {
             refresh: true,
@@ -647,7 +646,7 @@ async fn drift_is_planned_and_repaired() {
         drift.iter().any(|d| d.starts_with("vpc.main Changed")),
         "{drift:?}"
     );
-    assert_eq!(w.apply(true).await.outcome, Outcome::Applied);
+    assert_eq!(w.apply(true).await.outcome, ApplyOutcome::Applied);
     assert_eq!(w.plan_changes().await, 0);
     assert_consistent(&w.provider.cloud(), &w.state());
 }

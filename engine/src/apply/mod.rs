@@ -1,0 +1,337 @@
+//! Apply: converge the cloud to a plan, and undo this run's work when a step fails.
+//!
+//! # How it runs
+//! - The plan becomes a graph of *jobs* (`jobgraph`): create, update, delete, read, forget, with the
+//!   ordering rules AWS needs. The `scheduler` starts each job the moment its last dependency finishes.
+//! - Concurrency is limited in exactly one place: a semaphore held around each provider call (and each
+//!   retry attempt), so `--parallelism N` means N calls in flight, whatever the graph's shape.
+//! - Values "known after apply" are resolved when a job starts, from the objects its dependencies made.
+//! - One task owns the state file (the `writer`). Jobs (`job`) send it mutations and wait for the write
+//!   to be durable: a pending operation (with the idempotency token the provider will use) before every
+//!   mutation, the object's id the moment the provider returns it. After a kill -9 at any moment the
+//!   next run finds the pending operation and `crate::reconcile` adopts or discards it.
+//! - Deletes of objects that existed before this run cannot be undone, so they wait for every job that
+//!   does not depend on them: a failure before them still rolls back cleanly.
+//! - At the first failure no new job starts; in-flight jobs finish; then (unless `rollback` is off)
+//!   what this run did is undone by the same scheduler over the reversed graph, including an object a
+//!   failed create made before failing.
+//! - Interrupts: the first stops scheduling and lets in-flight jobs finish (then rolls back, or not,
+//!   per the options); the second aborts in-flight jobs, leaving their pending operations for the next
+//!   run to reconcile.
+
+mod job;
+mod jobgraph;
+mod scheduler;
+mod writer;
+
+pub use job::JobError;
+pub use jobgraph::critical_path;
+
+use crate::addr::ResourceAddr;
+use crate::plan::Plan;
+use crate::provider::Provider;
+use crate::state::store::StateStore;
+use crate::state::{ResourceState, State};
+use job::RunContext;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Semaphore};
+use writer::StateWriter;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    Read,
+    Create,
+    Update,
+    Delete,
+    DeleteDeposed,
+    Forget,
+    UndoCreate,
+    UndoUpdate,
+    UndoRead,
+    UndoForget,
+}
+
+/// One job: what it does, to which address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct StepId {
+    pub address: ResourceAddr,
+    pub kind: StepKind,
+}
+
+impl StepId {
+    pub fn verb(&self) -> &'static str {
+        match self.kind {
+            StepKind::Read => "reading",
+            StepKind::Create => "creating",
+            StepKind::Update => "updating",
+            StepKind::Delete | StepKind::DeleteDeposed | StepKind::UndoCreate => "deleting",
+            StepKind::Forget => "forgetting",
+            StepKind::UndoUpdate => "restoring",
+            StepKind::UndoRead | StepKind::UndoForget => "restoring the state of",
+        }
+    }
+}
+
+impl fmt::Display for StepId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dep = if self.kind == StepKind::DeleteDeposed {
+            " (old object)"
+        } else {
+            ""
+        };
+        write!(f, "{} {}{dep}", self.verb(), self.address)
+    }
+}
+
+/// What the executor reports as it goes; the CLI turns these into progress lines.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Started {
+        step: StepId,
+    },
+    Progress {
+        step: StepId,
+        message: String,
+    },
+    Retrying {
+        step: StepId,
+        reason: String,
+        attempt: u32,
+        wait: Duration,
+    },
+    Finished {
+        step: StepId,
+        elapsed: Duration,
+    },
+    Failed {
+        step: StepId,
+        error: String,
+    },
+    Skipped {
+        step: StepId,
+        because: StepId,
+    },
+    RollbackStarted {
+        steps: usize,
+    },
+    NotUndoable {
+        step: StepId,
+    },
+    Interrupted {
+        level: u8,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepStatus {
+    Done,
+    Failed(JobError),
+    /// The job's task panicked (a bug): reported like a failure.
+    Panicked(String),
+    /// A dependency failed (root causes only are errors).
+    Skipped(StepId),
+    /// Not started because the run stopped.
+    NotStarted,
+    /// Aborted by a second interrupt: its pending operation is left for the next run.
+    Aborted,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub initial: Duration,
+    pub max: Duration,
+    /// How long a create or update may keep retrying.
+    pub create_budget: Duration,
+    /// How long a delete may keep retrying (Lambda network interfaces linger 20–45 min on AWS).
+    pub delete_budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(30),
+            create_budget: Duration::from_secs(10 * 60),
+            delete_budget: Duration::from_secs(50 * 60),
+        }
+    }
+}
+
+pub struct ApplyOptions {
+    pub parallelism: usize,
+    pub rollback: bool,
+    pub stack: String,
+    pub retry: RetryPolicy,
+    /// Each function's zip (made once, when the config was loaded).
+    pub packages: BTreeMap<ResourceAddr, Arc<Vec<u8>>>,
+    /// Incremented by each Ctrl-C.
+    pub interrupt: Option<watch::Receiver<u8>>,
+    pub events: Option<mpsc::UnboundedSender<Event>>,
+}
+
+impl ApplyOptions {
+    /// Defaults for a run of this config: its stack, its packaged function code.
+    pub fn for_config(config: &crate::config::Config) -> ApplyOptions {
+        ApplyOptions {
+            parallelism: 10,
+            rollback: true,
+            stack: config.stack.name.clone(),
+            retry: RetryPolicy::default(),
+            packages: config.packages.clone(),
+            interrupt: None,
+            events: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApplyOutcome {
+    Applied,
+    /// A step failed; with `rolled_back`, everything this run did that could be undone was undone.
+    Failed {
+        rolled_back: bool,
+    },
+    /// The rollback itself failed: these objects made by this run remain (and are in the state).
+    RollbackIncomplete {
+        remaining: Vec<ResourceAddr>,
+    },
+    Interrupted {
+        rolled_back: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct ApplyReport {
+    pub steps: Vec<(StepId, StepStatus)>,
+    /// Undo steps, when a rollback ran.
+    pub undo: Vec<(StepId, StepStatus)>,
+    /// Deletes that ran and cannot be undone.
+    pub not_undoable: Vec<StepId>,
+    pub outcome: ApplyOutcome,
+    pub state: State,
+}
+
+impl ApplyReport {
+    pub fn ok(&self) -> bool {
+        self.outcome == ApplyOutcome::Applied
+    }
+
+    /// Root causes: the failed steps with why, apply's and rollback's.
+    pub fn failures(&self) -> Vec<(&StepId, String)> {
+        self.steps
+            .iter()
+            .chain(&self.undo)
+            .filter_map(|(s, st)| match st {
+                StepStatus::Failed(e) => Some((s, e.to_string())),
+                StepStatus::Panicked(e) => Some((s, format!("internal error: {e}"))),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Applies `plan` to the cloud through `provider`, recording every step in `store`. `state` is the
+/// current state (refreshed and reconciled); the caller holds the store's lock.
+pub async fn apply(
+    plan: &Plan,
+    state: State,
+    provider: Arc<dyn Provider>,
+    store: Arc<dyn StateStore>,
+    mut opts: ApplyOptions,
+) -> Result<ApplyReport, ApplyError> {
+    let graph = jobgraph::build(plan, &state)?;
+    let objects = |deposed: bool| -> HashMap<ResourceAddr, ResourceState> {
+        state
+            .resources
+            .iter()
+            .filter(|r| r.deposed == deposed)
+            .map(|r| (r.address.clone(), r.clone()))
+            .collect()
+    };
+    let (live, deposed) = (objects(false), objects(true));
+    let (writer, writer_done) = StateWriter::spawn(state, store);
+    let ctx = Arc::new(RunContext {
+        provider,
+        permits: Semaphore::new(opts.parallelism.max(1)),
+        writer,
+        live: Mutex::new(live),
+        deposed: Mutex::new(deposed),
+        before: Mutex::new(HashMap::new()),
+        made: Mutex::new(HashSet::new()),
+        events: opts.events.clone(),
+        retry: opts.retry,
+        stack: opts.stack.clone(),
+        packages: std::mem::take(&mut opts.packages),
+    });
+    let run = scheduler::run(&ctx, &graph, true, &mut opts.interrupt).await;
+    let statuses = run.statuses;
+    let steps: Vec<(StepId, StepStatus)> = graph
+        .nodes()
+        .map(|(i, n)| (n.step.clone(), statuses[&i].clone()))
+        .collect();
+    let failed = statuses
+        .values()
+        .any(|s| matches!(s, StepStatus::Failed(_) | StepStatus::Panicked(_)));
+    let interrupted = run.hard_stopped
+        || statuses
+            .values()
+            .any(|s| *s == StepStatus::NotStarted || *s == StepStatus::Aborted)
+            && !failed;
+    let mut undo_steps = vec![];
+    let mut not_undoable = vec![];
+    let mut outcome = if failed {
+        ApplyOutcome::Failed { rolled_back: false }
+    } else if interrupted {
+        ApplyOutcome::Interrupted { rolled_back: false }
+    } else {
+        ApplyOutcome::Applied
+    };
+    if (failed || interrupted) && opts.rollback && !run.hard_stopped {
+        let before = ctx.before.lock().expect("before").clone();
+        let made = ctx.made.lock().expect("made").clone();
+        let (undo, irreversible) = jobgraph::undo(&graph, &statuses, &made, &before);
+        for step in &irreversible {
+            ctx.emit(Event::NotUndoable { step: step.clone() });
+        }
+        not_undoable = irreversible;
+        ctx.emit(Event::RollbackStarted { steps: undo.len() });
+        let undone = scheduler::run(&ctx, &undo, false, &mut None).await;
+        let remaining: Vec<ResourceAddr> = undo
+            .nodes()
+            .filter(|(i, _)| undone.statuses[i] != StepStatus::Done)
+            .map(|(_, n)| n.step.address.clone())
+            .collect();
+        undo_steps = undo
+            .nodes()
+            .map(|(i, n)| (n.step.clone(), undone.statuses[&i].clone()))
+            .collect();
+        outcome = if !remaining.is_empty() {
+            ApplyOutcome::RollbackIncomplete { remaining }
+        } else if failed {
+            ApplyOutcome::Failed { rolled_back: true }
+        } else {
+            ApplyOutcome::Interrupted { rolled_back: true }
+        };
+    }
+    drop(ctx);
+    let state = writer_done
+        .await
+        .map_err(|e| ApplyError::Internal(format!("the state writer failed: {e}")))?;
+    Ok(ApplyReport {
+        steps,
+        undo: undo_steps,
+        not_undoable,
+        outcome,
+        state,
+    })
+}
