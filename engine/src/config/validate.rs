@@ -28,12 +28,13 @@ fn walk_refs(v: &Value, path: &str, f: &mut dyn FnMut(&str, &ResourceAddr)) {
     }
 }
 
-struct V<'p, 'a, 'e> {
+/// What every check reads (the expanded resources) and where it reports (the parser's diagnostics).
+struct Validator<'p, 'a, 'e> {
     p: &'p mut Parser<'a>,
     ex: &'e Expanded,
 }
 
-impl V<'_, '_, '_> {
+impl Validator<'_, '_, '_> {
     fn span(&self, r: &Resource, path: &str) -> Span {
         r.spans
             .get(path)
@@ -70,15 +71,18 @@ impl V<'_, '_, '_> {
 }
 
 pub(super) fn validate(p: &mut Parser<'_>, _stack: &Stack, region: Option<&str>, ex: &Expanded) {
-    let mut v = V { p, ex };
+    let mut v = Validator { p, ex };
     references(&mut v);
     vpcs_and_subnets(&mut v, region);
     route_tables(&mut v);
-    misc(&mut v);
+    one_nat_per_elastic_ip(&mut v);
+    security_group_rules(&mut v);
+    function_placement(&mut v);
+    unique_names(&mut v);
     cycles(&mut v);
 }
 
-fn references(v: &mut V<'_, '_, '_>) {
+fn references(v: &mut Validator<'_, '_, '_>) {
     let known: BTreeSet<&ResourceAddr> = v.ex.resources.keys().chain(v.ex.decls.keys()).collect();
     let mut problems: Vec<(Span, String, String, ResourceAddr)> = Vec::new();
     for d in v.ex.decls.values() {
@@ -146,7 +150,7 @@ fn parse_net(s: Option<&str>) -> Option<IpNet> {
     s.and_then(|s| s.parse().ok())
 }
 
-fn vpcs_and_subnets(v: &mut V<'_, '_, '_>, region: Option<&str>) {
+fn vpcs_and_subnets(v: &mut Validator<'_, '_, '_>, region: Option<&str>) {
     let ex = v.ex;
     for r in ex
         .resources
@@ -316,7 +320,7 @@ fn vpcs_and_subnets(v: &mut V<'_, '_, '_>, region: Option<&str>) {
     }
 }
 
-fn route_tables(v: &mut V<'_, '_, '_>) {
+fn route_tables(v: &mut Validator<'_, '_, '_>) {
     let ex = v.ex;
     let mut owner: HashMap<&ResourceAddr, &Resource> = HashMap::new();
     for rt in ex
@@ -429,9 +433,9 @@ fn route_tables(v: &mut V<'_, '_, '_>) {
     }
 }
 
-fn misc(v: &mut V<'_, '_, '_>) {
+/// One Elastic IP serves one NAT gateway.
+fn one_nat_per_elastic_ip(v: &mut Validator<'_, '_, '_>) {
     let ex = v.ex;
-    // One EIP, one NAT.
     let mut eips: HashMap<&ResourceAddr, &Resource> = HashMap::new();
     for nat in ex
         .resources
@@ -449,7 +453,11 @@ fn misc(v: &mut V<'_, '_, '_>) {
             }
         }
     }
-    // Security group rules.
+}
+
+/// Port ranges run upwards.
+fn security_group_rules(v: &mut Validator<'_, '_, '_>) {
+    let ex = v.ex;
     for sg in ex
         .resources
         .values()
@@ -482,7 +490,11 @@ fn misc(v: &mut V<'_, '_, '_>) {
             }
         }
     }
-    // Functions: subnets and security groups of one VPC.
+}
+
+/// A function's subnets and security groups belong to one VPC, and groups come with subnets.
+fn function_placement(v: &mut Validator<'_, '_, '_>) {
+    let ex = v.ex;
     for f in ex
         .resources
         .values()
@@ -517,7 +529,11 @@ fn misc(v: &mut V<'_, '_, '_>) {
             .hint("list the private subnets the function attaches to");
         }
     }
-    // Names AWS wants unique.
+}
+
+/// Names AWS requires unique (per account, or per VPC for security groups) and well formed.
+fn unique_names(v: &mut Validator<'_, '_, '_>) {
+    let ex = v.ex;
     for (kind, scope) in [
         (Kind::LambdaFunction, false),
         (Kind::IamRole, false),
@@ -560,7 +576,7 @@ fn misc(v: &mut V<'_, '_, '_>) {
     }
 }
 
-fn cycles(v: &mut V<'_, '_, '_>) {
+fn cycles(v: &mut Validator<'_, '_, '_>) {
     let ex = v.ex;
     let high: BTreeMap<&ResourceAddr, &Vec<ResourceAddr>> = ex.expansions.iter().collect();
     let resources: Vec<Resource> = ex
