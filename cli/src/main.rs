@@ -46,6 +46,10 @@ pub struct Globals {
     /// When to use colour (NO_COLOR is respected in auto).
     #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
+    /// Seconds one attempt of an AWS request may take before it counts as unanswered (three
+    /// unanswered attempts fail the call, naming the endpoint).
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,6 +12,8 @@ use std::sync::{Arc, OnceLock};
 
 pub struct Session<'g> {
     pub globals: &'g Globals,
+    /// AWS requests in flight at once (`--parallelism`).
+    parallelism: usize,
     config: Option<Config>,
     aws: OnceLock<AwsOptions>,
     provider: tokio::sync::OnceCell<Arc<dyn Provider>>,
@@ -35,10 +37,17 @@ impl<'g> Session<'g> {
     pub fn without_config(globals: &'g Globals) -> Session<'g> {
         Session {
             globals,
+            parallelism: 10,
             config: None,
             aws: OnceLock::new(),
             provider: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// At most `n` requests in flight (before the provider is made).
+    pub fn with_parallelism(mut self, n: usize) -> Self {
+        self.parallelism = n.max(1);
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -82,8 +91,9 @@ impl<'g> Session<'g> {
         self.provider
             .get_or_try_init(|| async {
                 if let Ok(path) = std::env::var("NETPLAN_FAKE_CLOUD") {
-                    let script = netplan_providers::fake::FakeProvider::script_from_env()
+                    let mut script = netplan_providers::fake::FakeProvider::script_from_env()
                         .map_err(CliError::msg)?;
+                    script.max_in_flight = script.max_in_flight.or(Some(self.parallelism));
                     let p = netplan_providers::fake::FakeProvider::persistent(
                         std::path::Path::new(&path),
                         script,
@@ -113,6 +123,8 @@ impl<'g> Session<'g> {
                 .or_else(|| self.config.as_ref().and_then(|c| c.region.clone())),
             profile: g.profile.clone(),
             endpoint_url: g.endpoint_url.clone(),
+            max_in_flight: Some(self.parallelism),
+            attempt_timeout: Some(std::time::Duration::from_secs(g.timeout)),
             ..Default::default()
         };
         if g.local {
@@ -122,9 +134,10 @@ impl<'g> Session<'g> {
             opts.region = opts.region.or(Some("us-east-1".into()));
         }
         if let Some(e) = &opts.endpoint_url {
-            // An emulator: few SDK retries (moto answers unimplemented calls with HTTP 500), short polls.
-            opts.max_attempts = Some(2);
+            // An emulator: short polls, and requests carried out at once (a killed run's last request
+            // lands within a second or two, not AWS's ten).
             opts.poll = Some(std::time::Duration::from_millis(200));
+            opts.in_flight_horizon = Some(std::time::Duration::from_secs(2));
             if e.contains("127.0.0.1") || e.contains("localhost") {
                 opts.test_credentials =
                     opts.test_credentials || std::env::var("AWS_ACCESS_KEY_ID").is_err();

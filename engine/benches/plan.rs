@@ -78,6 +78,7 @@ fn full_state(config: &Config) -> (State, FakeCloud) {
             deposed: false,
             attributes: attrs,
             dependencies: c.depends_on.clone(),
+            created_at: None,
         });
     }
     (state, cloud)

@@ -35,6 +35,21 @@ pub struct Prepared {
     pub warnings: Diagnostics,
 }
 
+impl Prepared {
+    /// The tokens of creates a killed run started and that never came to be, for apply to reuse.
+    pub fn resume_tokens(&self) -> std::collections::BTreeMap<crate::ResourceAddr, String> {
+        self.reconciled
+            .iter()
+            .filter_map(|r| match r {
+                Reconciled::NeverCreated { address, token } => {
+                    Some((address.clone(), token.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 pub struct PrepareOptions {
     pub refresh: bool,
     pub destroy: bool,

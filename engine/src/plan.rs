@@ -5,7 +5,7 @@
 
 use crate::addr::{Kind, ResourceAddr};
 use crate::config::Config;
-use crate::provider::{ObjectRef, Provider, ProviderError, ReadRequest};
+use crate::provider::{ObjectRef, Provider, ProviderError, ReadRequest, ReadResponse};
 use crate::resource::Resource;
 use crate::schema::{schema, ReplaceOrder, LOCAL_ONLY};
 use crate::state::{ResourceState, State};
@@ -13,6 +13,7 @@ use crate::value::{attrs_to_json, Attrs, Reference, Value};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
@@ -203,11 +204,12 @@ pub async fn refresh(
     if objects.is_empty() {
         return Ok(vec![]);
     }
-    let resp = provider
+    let mut resp = provider
         .read(ReadRequest {
             objects: objects.clone(),
         })
         .await?;
+    reread_recent(provider, state, &objects, &mut resp).await?;
     let mut drift = Vec::new();
     for ((addr, found), req) in resp.objects.into_iter().zip(objects) {
         let is_adopt =
@@ -221,6 +223,7 @@ pub async fn refresh(
                     deposed: false,
                     attributes: obj.attrs,
                     dependencies: vec![],
+                    created_at: None,
                 }),
                 None => {
                     return Err(PlanError::ExistingNotFound {
@@ -292,6 +295,56 @@ pub async fn refresh(
         r.dependencies.retain(|d| live.contains(d));
     }
     Ok(drift)
+}
+
+/// How long after netplan made an object AWS may still answer NotFound for it.
+const CONSISTENCY_WINDOW: Duration = Duration::from_secs(5 * 60);
+
+/// An object netplan made minutes ago that the cloud says is gone may not be visible yet (AWS's
+/// eventual consistency): it is read again, with growing pauses, before refresh takes it for deleted.
+async fn reread_recent(
+    provider: &dyn Provider,
+    state: &State,
+    objects: &[ObjectRef],
+    resp: &mut ReadResponse,
+) -> Result<(), PlanError> {
+    let recent = |o: &ObjectRef| {
+        state.resources.iter().any(|r| {
+            r.address == o.address
+                && r.id == o.id
+                && !r.existing
+                && r.created_at
+                    .as_deref()
+                    .and_then(crate::state::age)
+                    .is_some_and(|a| a < CONSISTENCY_WINDOW)
+        })
+    };
+    let mut pause = Duration::from_millis(500);
+    for _ in 0..5 {
+        let missing: Vec<usize> = resp
+            .objects
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, found))| found.is_none() && recent(&objects[*i]))
+            .map(|(i, _)| i)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        tokio::time::sleep(pause).await;
+        pause *= 2;
+        let again = provider
+            .read(ReadRequest {
+                objects: missing.iter().map(|i| objects[*i].clone()).collect(),
+            })
+            .await?;
+        for (i, (_, found)) in missing.into_iter().zip(again.objects) {
+            if found.is_some() {
+                resp.objects[i].1 = found;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Lists whose order AWS does not keep: compared as sets.

@@ -91,6 +91,10 @@ pub struct DeleteRequest {
     pub address: ResourceAddr,
     pub id: String,
     pub attrs: JsonAttrs,
+    /// How long the engine has been retrying this delete (zero on the first call): a provider keeps
+    /// answering DependencyViolation only for what goes away by itself, and within a minute names
+    /// anything else that holds the object.
+    pub retrying_for: Duration,
     pub progress: Option<ProgressFn>,
 }
 
@@ -114,8 +118,13 @@ pub struct FindResponse {
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     NotFound,
-    /// Retry with backoff.
+    /// Refused before it was acted on (throttling): retry with backoff.
     Throttled,
+    /// A 5xx, a timeout or a broken connection: the request may or may not have taken effect. Retry
+    /// with backoff; a create that cannot be repeated safely looks for what it may have made first.
+    Unavailable,
+    /// The endpoint did not answer, attempt after attempt: final (the message names the endpoint).
+    Unreachable,
     /// Something else still uses the object; retry with backoff (AWS: DependencyViolation).
     DependencyViolation,
     /// Not visible yet (a new role propagating); retry with backoff.
@@ -131,7 +140,10 @@ impl ErrorKind {
     pub fn retryable(self) -> bool {
         matches!(
             self,
-            ErrorKind::Throttled | ErrorKind::DependencyViolation | ErrorKind::EventualConsistency
+            ErrorKind::Throttled
+                | ErrorKind::Unavailable
+                | ErrorKind::DependencyViolation
+                | ErrorKind::EventualConsistency
         )
     }
 }
@@ -211,6 +223,12 @@ pub trait Provider: Send + Sync {
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError>;
     async fn delete(&self, req: DeleteRequest) -> Result<DeleteResponse, ProviderError>;
     async fn find(&self, req: FindRequest) -> Result<FindResponse, ProviderError>;
+    /// How long after a request was sent the cloud may still carry it out (a request of a killed run can
+    /// still be on its way): reconcile concludes a pending create never happened only once this much
+    /// time has passed since it started.
+    fn in_flight_horizon(&self) -> Duration {
+        Duration::ZERO
+    }
     /// The network around some functions or VPCs as it is now (`check --live`).
     async fn discover(&self, req: DiscoverRequest) -> Result<Discovered, ProviderError> {
         let _ = req;

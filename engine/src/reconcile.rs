@@ -2,6 +2,12 @@
 //! planned. A pending create is looked up by its idempotency key (token and netplan's tags) and adopted
 //! if it came to be; a pending update or delete is read back. Works on the in-memory state: `ops` saves
 //! it (apply) or only shows it (plan).
+//!
+//! A request the killed run sent may still be on its way: the cloud can carry out a create after the
+//! process that asked for it is gone. So a create is concluded never to have happened only once the
+//! provider's in-flight horizon has passed since it started (the lookup is repeated then), and its
+//! token is handed to the next create of the address, so an API that takes a ClientToken answers a
+//! late original with the same object rather than a second one.
 
 use crate::addr::ResourceAddr;
 use crate::provider::{
@@ -15,8 +21,11 @@ use std::fmt;
 pub enum Reconciled {
     /// A create that did happen: the object is now tracked.
     Adopted { address: ResourceAddr, id: String },
-    /// A create that never came to be.
-    NeverCreated { address: ResourceAddr },
+    /// A create that never came to be; the next create of the address reuses its token.
+    NeverCreated {
+        address: ResourceAddr,
+        token: String,
+    },
     /// An update or delete whose outcome was read back from the cloud.
     Refreshed { address: ResourceAddr, exists: bool },
 }
@@ -27,7 +36,7 @@ impl fmt::Display for Reconciled {
             Reconciled::Adopted { address, id } => {
                 write!(f, "adopted {address} ({id}): an interrupted run created it")
             }
-            Reconciled::NeverCreated { address } => {
+            Reconciled::NeverCreated { address, .. } => {
                 write!(f, "{address}: the interrupted create never happened")
             }
             Reconciled::Refreshed {
@@ -59,20 +68,23 @@ pub async fn reconcile(
                     stack: stack.to_string(),
                     address: p.address.clone(),
                 };
-                match provider
-                    .find(FindRequest {
-                        address: p.address.clone(),
-                        idempotency: key,
-                    })
-                    .await?
-                    .object
-                    // An object the state already tracks under another address is not this one's.
-                    .filter(|o| {
-                        !state
-                            .resources
-                            .iter()
-                            .any(|r| r.address.kind == p.address.kind && r.id == o.id)
-                    }) {
+                let tracked_elsewhere = |id: &str| {
+                    state
+                        .resources
+                        .iter()
+                        .any(|r| r.address.kind == p.address.kind && r.id == id)
+                };
+                let mut found = find_untracked(provider, &key, &tracked_elsewhere).await?;
+                if found.is_none() {
+                    // Still possibly in flight: wait out the horizon, then look again.
+                    let age = crate::state::age(&p.started_at).unwrap_or_default();
+                    let horizon = provider.in_flight_horizon();
+                    if age < horizon {
+                        tokio::time::sleep(horizon - age).await;
+                        found = find_untracked(provider, &key, &tracked_elsewhere).await?;
+                    }
+                }
+                match found {
                     Some(o) => {
                         let deps = p
                             .dependencies
@@ -91,9 +103,13 @@ pub async fn reconcile(
                             deposed: false,
                             attributes: o.attrs,
                             dependencies: deps,
+                            created_at: Some(p.started_at),
                         });
                     }
-                    None => out.push(Reconciled::NeverCreated { address: p.address }),
+                    None => out.push(Reconciled::NeverCreated {
+                        address: p.address,
+                        token: p.token,
+                    }),
                 }
             }
             Operation::Update | Operation::Delete => {
@@ -139,4 +155,21 @@ pub async fn reconcile(
         }
     }
     Ok(out)
+}
+
+/// The object a create with this key made, unless the state tracks it under another address (then it
+/// is not this one's).
+async fn find_untracked(
+    provider: &dyn Provider,
+    key: &IdempotencyKey,
+    tracked_elsewhere: &dyn Fn(&str) -> bool,
+) -> Result<Option<crate::provider::ObjectState>, ProviderError> {
+    Ok(provider
+        .find(FindRequest {
+            address: key.address.clone(),
+            idempotency: key.clone(),
+        })
+        .await?
+        .object
+        .filter(|o| !tracked_elsewhere(&o.id)))
 }

@@ -6,11 +6,14 @@
 //! - `snapshots`: plan output for create, update, replace, delete and no-op (insta).
 //! - `crash`: kill -9 of the real binary at random moments against a persisted fake cloud.
 //! - `moto`: the binary against a real moto server per test.
+//! - `realism`: the binary against moto behind netplan's realism layer (tests/realism): AWS's timing
+//!   and faults, seeded.
 
 mod bad_configs;
 mod check;
 mod cli;
 mod crash;
 mod moto;
+mod realism;
 mod snapshots;
 mod support;

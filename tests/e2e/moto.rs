@@ -97,6 +97,30 @@ print(json.dumps(found))
         m
     }
 
+    /// Everything in the account that is not moto's own (default VPC and its parts, AWS's managed
+    /// policies), tagged or not: what must be empty after a destroy.
+    pub fn leftovers(&self) -> Vec<String> {
+        let out = self
+            .py(r#"
+found=[]
+all_vpcs=ec2.describe_vpcs()['Vpcs']
+default=[v['VpcId'] for v in all_vpcs if v.get('IsDefault')]
+found+=[v['VpcId'] for v in all_vpcs if not v.get('IsDefault')]
+found+=[s['SubnetId'] for s in ec2.describe_subnets()['Subnets'] if not s.get('DefaultForAz')]
+found+=[a['AllocationId'] for a in ec2.describe_addresses()['Addresses']]
+found+=[g['InternetGatewayId'] for g in ec2.describe_internet_gateways()['InternetGateways'] if not any(a.get('VpcId') in default for a in g.get('Attachments', []))]
+found+=[g['EgressOnlyInternetGatewayId'] for g in ec2.describe_egress_only_internet_gateways()['EgressOnlyInternetGateways']]
+found+=[n['NatGatewayId'] for n in ec2.describe_nat_gateways()['NatGateways'] if n['State'] not in ('deleted', 'deleting')]
+found+=[e['VpcEndpointId'] for e in ec2.describe_vpc_endpoints()['VpcEndpoints'] if e['State'].lower() not in ('deleted', 'deleting')]
+found+=[g['GroupId'] for g in ec2.describe_security_groups()['SecurityGroups'] if g['GroupName'] != 'default']
+found+=[r['RoleName'] for r in iam.list_roles()['Roles']]
+found+=[f['FunctionName'] for f in lam.list_functions()['Functions']]
+print(json.dumps(found))
+"#)
+            .expect("leftovers");
+        serde_json::from_str(out.trim()).expect("leftovers JSON")
+    }
+
     /// Runs netplan in `dir` against this server and expects exit 0 (`what` names the step on failure).
     pub fn ok(&self, dir: &std::path::Path, args: &[&str], what: &str) {
         ok(&netplan_moto(dir, args, self.port), what);
@@ -114,7 +138,7 @@ impl Drop for Moto {
     }
 }
 
-fn ok(out: &std::process::Output, what: &str) {
+pub fn ok(out: &std::process::Output, what: &str) {
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -676,7 +700,6 @@ fn s3_state_store_refuses_a_write_over_a_version_it_did_not_read() {
                 region: Some("us-east-1".into()),
                 endpoint_url: Some(format!("http://127.0.0.1:{}", moto.port)),
                 test_credentials: true,
-                max_attempts: Some(1),
                 ..Default::default()
             },
         )

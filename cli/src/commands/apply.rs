@@ -20,7 +20,7 @@ pub struct Args {
     /// Apply without asking.
     #[arg(long)]
     pub auto_approve: bool,
-    /// At most this many provider calls in flight.
+    /// At most this many AWS requests in flight (objects waited on hold none).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
     /// On failure, keep what succeeded instead of undoing it.
@@ -76,37 +76,20 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
         },
         _ => a.config.clone(),
     };
-    let session = Session::open(g, &config_arg)?;
+    let session = Session::open(g, &config_arg)?.with_parallelism(a.parallelism as usize);
     let auto = a.auto_approve || saved.is_some();
-    converge(
-        &session,
-        false,
-        auto,
-        a.parallelism as usize,
-        !a.no_rollback,
-        saved,
-    )
-    .await
+    converge(&session, false, auto, !a.no_rollback, saved).await
 }
 
 pub async fn destroy(g: &Globals, a: DestroyArgs) -> CliResult<Exit> {
-    let session = Session::open(g, &a.config)?;
-    converge(
-        &session,
-        true,
-        a.auto_approve,
-        a.parallelism as usize,
-        false,
-        None,
-    )
-    .await
+    let session = Session::open(g, &a.config)?.with_parallelism(a.parallelism as usize);
+    converge(&session, true, a.auto_approve, false, None).await
 }
 
 async fn converge(
     session: &Session<'_>,
     destroy: bool,
     auto_approve: bool,
-    parallelism: usize,
     rollback: bool,
     saved: Option<SavedPlan>,
 ) -> CliResult<Exit> {
@@ -127,6 +110,7 @@ async fn converge(
     if !prepared.warnings.0.is_empty() {
         render::diagnostics(&prepared.warnings);
     }
+    let resume_tokens = prepared.resume_tokens();
     for r in &prepared.reconciled {
         anstream::eprintln!("reconciled: {r}");
     }
@@ -170,8 +154,8 @@ async fn converge(
     let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
     let renderer = tokio::spawn(crate::progress::render(ev_rx));
     let mut opts = ApplyOptions::for_config(config);
-    opts.parallelism = parallelism;
     opts.rollback = rollback;
+    opts.resume_tokens = resume_tokens;
     opts.interrupt = Some(int_rx);
     opts.events = Some(ev_tx);
     let started = std::time::Instant::now();
@@ -213,18 +197,42 @@ fn summarize(
             for (step, error) in report.failures() {
                 anstream::eprintln!("{} {step}: {error}", paint(RED.bold(), "failed:"));
             }
+            let verb = if destroy { "destroy" } else { "apply" };
             let (message, hint) = match outcome {
-                ApplyOutcome::Failed { rolled_back: true } => (
-                    format!("{} failed and was rolled back: the cloud and the state are as they were before it{}", if destroy { "destroy" } else { "apply" }, if report.not_undoable.is_empty() { String::new() } else { format!(", except {} deletion(s) that cannot be undone", report.not_undoable.len()) }),
-                    "fix the cause above and run apply again".to_string(),
-                ),
+                ApplyOutcome::Failed { rolled_back: true } => {
+                    let read = report.rollback_check.as_ref().map(|c| c.read).unwrap_or(0);
+                    let except = if report.not_undoable.is_empty() {
+                        String::new()
+                    } else {
+                        let steps: Vec<String> =
+                            report.not_undoable.iter().map(|s| s.address.to_string()).collect();
+                        format!(", except what it deleted, which cannot be undone: {}", steps.join(", "))
+                    };
+                    (
+                        format!("{verb} failed and was rolled back: a read of {read} object(s) afterwards shows the cloud as it was before{except}; the state matches"),
+                        "fix the cause above and run apply again".to_string(),
+                    )
+                }
                 ApplyOutcome::Failed { rolled_back: false } => (
-                    format!("{} failed after {done} steps; what succeeded is kept and recorded in {location}", if destroy { "destroy" } else { "apply" }),
-                    format!("fix the cause above and run {} again: it continues from here", if destroy { "destroy" } else { "apply" }),
+                    format!("{verb} failed after {done} steps; what succeeded is kept and recorded in {location}"),
+                    format!("fix the cause above and run {verb} again: it continues from here"),
                 ),
                 ApplyOutcome::RollbackIncomplete { remaining } => {
-                    let names: Vec<String> = remaining.iter().map(|a| a.to_string()).collect();
-                    (format!("apply failed and the rollback did not finish: {} remain (kept in the state)", names.join(", ")), "run apply again to converge, or destroy to remove them".to_string())
+                    let mut what: Vec<String> = vec![];
+                    if let Some(c) = &report.rollback_check {
+                        what.extend(c.left.iter().map(|(a, id)| format!("{a} ({id}) still exists")));
+                        what.extend(c.gone.iter().filter(|(a, _)| !report.not_undoable.iter().any(|s| &s.address == a)).map(|(a, id)| format!("{a} ({id}) is gone")));
+                        if let Some(e) = &c.unread {
+                            what.push(format!("the cloud could not be read to check: {e}"));
+                        }
+                    }
+                    if what.is_empty() {
+                        what = remaining.iter().map(|a| format!("{a} was not undone")).collect();
+                    }
+                    (
+                        format!("{verb} failed and the rollback did not finish: {} (the state records what exists)", what.join("; ")),
+                        "run apply again to converge, or destroy to remove them".to_string(),
+                    )
                 }
                 ApplyOutcome::Interrupted { rolled_back } => (
                     format!("interrupted{}; the state in {location} records exactly what exists", if *rolled_back { " and rolled back" } else { "" }),

@@ -97,6 +97,7 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
         deposed: false,
         attributes,
         dependencies,
+        created_at: None,
     });
     state.serial += 1;
     store.save(&state)?;

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 #[derive(Debug, Clone)]
@@ -69,7 +69,6 @@ pub enum JobError {
 /// Shared by every job of a run.
 pub(crate) struct RunContext {
     pub provider: Arc<dyn Provider>,
-    pub permits: Semaphore,
     pub writer: StateWriter,
     /// Live objects by address: what references resolve against.
     pub live: Mutex<HashMap<ResourceAddr, ResourceState>>,
@@ -79,11 +78,15 @@ pub(crate) struct RunContext {
     /// Creates whose object exists, whether or not the step finished (a failed create may have made
     /// its object): what rollback must delete.
     pub made: Mutex<HashSet<StepId>>,
+    /// Every object this run created, by address and id: what a rollback is checked against.
+    pub created: Mutex<Vec<ObjectRef>>,
     pub events: Option<mpsc::UnboundedSender<Event>>,
     pub retry: RetryPolicy,
     pub stack: String,
     /// Each function's zip, made once when the config was loaded.
     pub packages: BTreeMap<ResourceAddr, Arc<Vec<u8>>>,
+    /// Tokens of creates a killed run started and that never came to be, reused by the same address.
+    pub resume_tokens: BTreeMap<ResourceAddr, String>,
 }
 
 impl RunContext {
@@ -91,6 +94,15 @@ impl RunContext {
         if let Some(tx) = &self.events {
             let _ = tx.send(e);
         }
+    }
+
+    /// A create's object exists (whether or not its step finishes).
+    fn made_object(&self, step: &StepId, id: &str) {
+        self.made.lock().expect("made").insert(step.clone());
+        self.created.lock().expect("created").push(ObjectRef {
+            address: step.address.clone(),
+            id: id.to_string(),
+        });
     }
 
     async fn write(&self, m: Mutation) -> Result<(), JobError> {
@@ -159,8 +171,8 @@ impl RunContext {
         })
     }
 
-    /// Calls the provider under the semaphore, retrying what the provider marks retryable with jittered
-    /// exponential backoff until the budget is spent.
+    /// Calls the provider, retrying what it marks retryable with jittered exponential backoff until the
+    /// budget is spent (each retry reported with its reason).
     async fn call<T, F, Fut>(
         &self,
         step: &StepId,
@@ -174,14 +186,7 @@ impl RunContext {
         let start = Instant::now();
         let mut attempt: u32 = 0;
         loop {
-            let result = {
-                let _permit = self
-                    .permits
-                    .acquire()
-                    .await
-                    .expect("semaphore never closes");
-                f().await
-            };
+            let result = f().await;
             match result {
                 Ok(v) => return Ok(v),
                 Err(e) if e.kind.retryable() => {
@@ -256,6 +261,7 @@ fn created(
         deposed: false,
         attributes: merged(resolved, &object.attrs),
         dependencies: deps,
+        created_at: Some(now_rfc3339()),
     }
 }
 
@@ -377,6 +383,7 @@ async fn read_existing(
             deposed: false,
             attributes: o.attrs,
             dependencies: vec![],
+            created_at: None,
         }),
         None => Err(JobError::ExistingNotFound {
             kind: addr.kind,
@@ -412,7 +419,11 @@ async fn create_object(
             );
         }
     }
-    let token = uuid::Uuid::new_v4().to_string();
+    let token = ctx
+        .resume_tokens
+        .get(&addr)
+        .cloned()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let key = IdempotencyKey {
         token: token.clone(),
         stack: ctx.stack.clone(),
@@ -446,7 +457,7 @@ async fn create_object(
         .await;
     match result {
         Ok(resp) => {
-            ctx.made.lock().expect("made").insert(step.clone());
+            ctx.made_object(step, &resp.object.id);
             ctx.record(created(&addr, &resolved, resp.object, deps))
                 .await
         }
@@ -457,15 +468,16 @@ async fn create_object(
                     address: addr.clone(),
                     idempotency: key,
                 })
-                .await
-                .ok()
-                .and_then(|f| f.object);
-            match found {
-                Some(o) => {
-                    ctx.made.lock().expect("made").insert(step.clone());
+                .await;
+            match found.map(|f| f.object) {
+                Ok(Some(o)) => {
+                    ctx.made_object(step, &o.id);
                     ctx.record(created(&addr, &resolved, o, deps)).await?
                 }
-                None => ctx.write(Mutation::Settle(addr, Settle::Nothing)).await?,
+                Ok(None) => ctx.write(Mutation::Settle(addr, Settle::Nothing)).await?,
+                // Whether the create made something is unknown: the pending operation stays, and the
+                // next run reconciles it.
+                Err(_) => {}
             }
             Err(e.into())
         }
@@ -555,11 +567,15 @@ async fn delete_object(
         address: addr.clone(),
         id: obj.id.clone(),
         attrs: obj.attributes.clone(),
+        retrying_for: Duration::ZERO,
         progress,
     };
+    let started = Instant::now();
     match ctx
         .call(step, ctx.retry.delete_budget, || {
-            ctx.provider.delete(req.clone())
+            let mut req = req.clone();
+            req.retrying_for = started.elapsed();
+            ctx.provider.delete(req)
         })
         .await
     {

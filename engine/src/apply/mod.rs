@@ -3,8 +3,9 @@
 //! # How it runs
 //! - The plan becomes a graph of *jobs* (`jobgraph`): create, update, delete, read, forget, with the
 //!   ordering rules AWS needs. The `scheduler` starts each job the moment its last dependency finishes.
-//! - Concurrency is limited in exactly one place: a semaphore held around each provider call (and each
-//!   retry attempt), so `--parallelism N` means N calls in flight, whatever the graph's shape.
+//! - The executor limits no concurrency: every job whose dependencies are done runs. What AWS limits —
+//!   requests in flight, the request rate per API — is bounded where requests are made (the provider's
+//!   request layer), so an object waited on for minutes (a NAT gateway pending) holds no slot.
 //! - Values "known after apply" are resolved when a job starts, from the objects its dependencies made.
 //! - One task owns the state file (the `writer`). Jobs (`job`) send it mutations and wait for the write
 //!   to be durable: a pending operation (with the idempotency token the provider will use) before every
@@ -29,7 +30,7 @@ pub use jobgraph::critical_path;
 
 use crate::addr::ResourceAddr;
 use crate::plan::Plan;
-use crate::provider::Provider;
+use crate::provider::{ObjectRef, Provider};
 use crate::state::store::StateStore;
 use crate::state::{ResourceState, State};
 use job::RunContext;
@@ -37,7 +38,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch};
 use writer::StateWriter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -162,12 +163,14 @@ impl Default for RetryPolicy {
 }
 
 pub struct ApplyOptions {
-    pub parallelism: usize,
     pub rollback: bool,
     pub stack: String,
     pub retry: RetryPolicy,
     /// Each function's zip (made once, when the config was loaded).
     pub packages: BTreeMap<ResourceAddr, Arc<Vec<u8>>>,
+    /// Idempotency tokens of creates a killed run started and reconcile found no object for: the next
+    /// create of the address uses the same token (`Prepared::resume_tokens`).
+    pub resume_tokens: BTreeMap<ResourceAddr, String>,
     /// Incremented by each Ctrl-C.
     pub interrupt: Option<watch::Receiver<u8>>,
     pub events: Option<mpsc::UnboundedSender<Event>>,
@@ -177,11 +180,11 @@ impl ApplyOptions {
     /// Defaults for a run of this config: its stack, its packaged function code.
     pub fn for_config(config: &crate::config::Config) -> ApplyOptions {
         ApplyOptions {
-            parallelism: 10,
             rollback: true,
             stack: config.stack.name.clone(),
             retry: RetryPolicy::default(),
             packages: config.packages.clone(),
+            resume_tokens: BTreeMap::new(),
             interrupt: None,
             events: None,
         }
@@ -211,8 +214,36 @@ pub struct ApplyReport {
     pub undo: Vec<(StepId, StepStatus)>,
     /// Deletes that ran and cannot be undone.
     pub not_undoable: Vec<StepId>,
+    /// What a read of the cloud after the rollback showed.
+    pub rollback_check: Option<RollbackCheck>,
     pub outcome: ApplyOutcome,
     pub state: State,
+}
+
+/// A rollback's claim, checked: after the undo steps ran, every object this run created and every
+/// object the state held before it is read again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollbackCheck {
+    /// Objects read.
+    pub read: usize,
+    /// Objects this run created that still exist.
+    pub left: Vec<(ResourceAddr, String)>,
+    /// Objects the state held before the run that are gone (deletes that cannot be undone, or worse).
+    pub gone: Vec<(ResourceAddr, String)>,
+    /// The read itself failed: nothing could be checked.
+    pub unread: Option<String>,
+}
+
+impl RollbackCheck {
+    /// The cloud is as it was, but for the deletes that cannot be undone.
+    pub fn clean(&self, not_undoable: &[StepId]) -> bool {
+        self.unread.is_none()
+            && self.left.is_empty()
+            && self
+                .gone
+                .iter()
+                .all(|(a, _)| not_undoable.iter().any(|s| &s.address == a))
+    }
 }
 
 impl ApplyReport {
@@ -250,6 +281,15 @@ pub async fn apply(
     mut opts: ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
     let graph = jobgraph::build(plan, &state)?;
+    let held_before: Vec<ObjectRef> = state
+        .resources
+        .iter()
+        .filter(|r| !r.existing)
+        .map(|r| ObjectRef {
+            address: r.address.clone(),
+            id: r.id.clone(),
+        })
+        .collect();
     let objects = |deposed: bool| -> HashMap<ResourceAddr, ResourceState> {
         state
             .resources
@@ -262,16 +302,17 @@ pub async fn apply(
     let (writer, writer_done) = StateWriter::spawn(state, store);
     let ctx = Arc::new(RunContext {
         provider,
-        permits: Semaphore::new(opts.parallelism.max(1)),
         writer,
         live: Mutex::new(live),
         deposed: Mutex::new(deposed),
         before: Mutex::new(HashMap::new()),
         made: Mutex::new(HashSet::new()),
+        created: Mutex::new(Vec::new()),
         events: opts.events.clone(),
         retry: opts.retry,
         stack: opts.stack.clone(),
         packages: std::mem::take(&mut opts.packages),
+        resume_tokens: std::mem::take(&mut opts.resume_tokens),
     });
     let run = scheduler::run(&ctx, &graph, true, &mut opts.interrupt).await;
     let statuses = run.statuses;
@@ -289,6 +330,7 @@ pub async fn apply(
             && !failed;
     let mut undo_steps = vec![];
     let mut not_undoable = vec![];
+    let mut rollback_check = None;
     let mut outcome = if failed {
         ApplyOutcome::Failed { rolled_back: false }
     } else if interrupted {
@@ -306,7 +348,7 @@ pub async fn apply(
         not_undoable = irreversible;
         ctx.emit(Event::RollbackStarted { steps: undo.len() });
         let undone = scheduler::run(&ctx, &undo, false, &mut None).await;
-        let remaining: Vec<ResourceAddr> = undo
+        let mut remaining: Vec<ResourceAddr> = undo
             .nodes()
             .filter(|(i, _)| undone.statuses[i] != StepStatus::Done)
             .map(|(_, n)| n.step.address.clone())
@@ -315,7 +357,18 @@ pub async fn apply(
             .nodes()
             .map(|(i, n)| (n.step.clone(), undone.statuses[&i].clone()))
             .collect();
-        outcome = if !remaining.is_empty() {
+        let created = ctx.created.lock().expect("created").clone();
+        let check = check_rollback(ctx.provider.as_ref(), &held_before, &created).await;
+        if !check.clean(&not_undoable) {
+            for (a, _) in check.left.iter().chain(&check.gone) {
+                if !remaining.contains(a) && !not_undoable.iter().any(|s| &s.address == a) {
+                    remaining.push(a.clone());
+                }
+            }
+        }
+        let checked_clean = check.clean(&not_undoable);
+        rollback_check = Some(check);
+        outcome = if !remaining.is_empty() || !checked_clean {
             ApplyOutcome::RollbackIncomplete { remaining }
         } else if failed {
             ApplyOutcome::Failed { rolled_back: true }
@@ -331,7 +384,49 @@ pub async fn apply(
         steps,
         undo: undo_steps,
         not_undoable,
+        rollback_check,
         outcome,
         state,
     })
+}
+
+/// Reads, after a rollback, what the run created (none may remain) and what the state held before
+/// (all must remain, but for deletes that cannot be undone).
+async fn check_rollback(
+    provider: &dyn Provider,
+    before: &[ObjectRef],
+    created: &[ObjectRef],
+) -> RollbackCheck {
+    let objects: Vec<ObjectRef> = before.iter().chain(created).cloned().collect();
+    let mut check = RollbackCheck {
+        read: objects.len(),
+        left: vec![],
+        gone: vec![],
+        unread: None,
+    };
+    if objects.is_empty() {
+        return check;
+    }
+    match provider
+        .read(crate::provider::ReadRequest {
+            objects: objects.clone(),
+        })
+        .await
+    {
+        Ok(resp) => {
+            for (i, (_, found)) in resp.objects.into_iter().enumerate() {
+                let o = &objects[i];
+                let pair = (o.address.clone(), o.id.clone());
+                if i < before.len() {
+                    if found.is_none() {
+                        check.gone.push(pair);
+                    }
+                } else if found.is_some() {
+                    check.left.push(pair);
+                }
+            }
+        }
+        Err(e) => check.unread = Some(e.to_string()),
+    }
+    check
 }

@@ -55,6 +55,10 @@ pub struct ResourceState {
     /// What this object must outlive (its dependencies at the time it was made).
     #[serde(default)]
     pub dependencies: Vec<ResourceAddr>,
+    /// When netplan made it (RFC 3339): for a few minutes after, AWS may still answer NotFound for it
+    /// (eventual consistency), which refresh must not take for a deletion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,7 +290,13 @@ impl State {
 }
 
 pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
+/// How long ago an RFC 3339 time was (`None` when it does not parse or lies ahead).
+pub fn age(rfc3339: &str) -> Option<std::time::Duration> {
+    let t = humantime::parse_rfc3339_weak(rfc3339).ok()?;
+    std::time::SystemTime::now().duration_since(t).ok()
 }
 
 #[cfg(test)]
@@ -301,6 +311,7 @@ mod tests {
             deposed: false,
             attributes: JsonAttrs::new(),
             dependencies: deps.iter().map(|d| d.parse().unwrap()).collect(),
+            created_at: None,
         }
     }
 

@@ -62,7 +62,6 @@ impl World {
         &self,
         destroy: bool,
         rollback: bool,
-        parallelism: usize,
         events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
         interrupt: Option<tokio::sync::watch::Receiver<u8>>,
     ) -> ApplyReport {
@@ -80,7 +79,6 @@ impl World {
         .expect("prepare");
         let mut opts = ApplyOptions::for_config(&config);
         opts.rollback = rollback;
-        opts.parallelism = parallelism;
         opts.events = events;
         opts.interrupt = interrupt;
         apply::apply(
@@ -95,11 +93,11 @@ impl World {
     }
 
     async fn apply(&self, rollback: bool) -> ApplyReport {
-        self.run(false, rollback, 10, None, None).await
+        self.run(false, rollback, None, None).await
     }
 
     async fn destroy(&self) -> ApplyReport {
-        self.run(true, false, 10, None, None).await
+        self.run(true, false, None, None).await
     }
 
     fn state(&self) -> State {
@@ -320,7 +318,7 @@ async fn destroy_waits_out_lingering_lambda_interfaces_and_respects_aws_order() 
     w.provider.clear_calls();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let start = Instant::now();
-    let r = w.run(true, false, 10, Some(tx), None).await;
+    let r = w.run(true, false, Some(tx), None).await;
     assert_eq!(r.outcome, ApplyOutcome::Applied, "{:?}", r.failures());
     assert!(
         start.elapsed() >= Duration::from_secs(20 * 60),
@@ -461,22 +459,59 @@ async fn apply_and_destroy_wall_time_match_the_critical_path() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn parallelism_bounds_calls_in_flight() {
+async fn parallelism_bounds_requests_and_waits_hold_no_slot() {
+    // Each request takes 200 ms and holds one of `n` slots; a NAT gateway then takes 120 s to become
+    // available, a function 75 s. If waits held slots, one slot would serialise every lifecycle
+    // (minutes more than the critical path); bounded requests only add their own time.
     for n in [1usize, 3] {
-        let w = World::new("examples/lambda-internet", seed_script());
-        let r = w.run(false, true, n, None, None).await;
+        let mut script = seed_script();
+        script.request_ms = 200;
+        script.max_in_flight = Some(n);
+        let latency_script = script.clone();
+        let w = World::new("examples/lambda-internet", script);
+        let config = w.config();
+        let prepared = ops::prepare(
+            &config,
+            w.provider.as_ref(),
+            w.store.as_ref(),
+            PrepareOptions {
+                refresh: true,
+                destroy: false,
+            },
+        )
+        .await
+        .unwrap();
+        let latency = |s: &apply::StepId| {
+            Duration::from_millis(
+                latency_script
+                    .create_ms
+                    .get(&s.address.kind)
+                    .copied()
+                    .unwrap_or(0)
+                    + 200,
+            )
+        };
+        let critical = apply::critical_path(&prepared.plan, &prepared.working, &latency).unwrap();
+        let start = Instant::now();
+        let r = w.run(false, true, None, None).await;
+        let wall = start.elapsed();
         assert_eq!(r.outcome, ApplyOutcome::Applied);
         let calls = w.provider.calls();
         let mut peak = 0;
         for c in &calls {
             let overlapping = calls
                 .iter()
-                .filter(|o| o.op != Op::Read && o.start <= c.start && c.start < o.end)
+                .filter(|o| o.request.0 <= c.request.0 && c.request.0 < o.request.1)
                 .count();
             peak = peak.max(overlapping);
         }
-        assert!(peak <= n, "parallelism {n}: {peak} calls overlapped");
+        assert!(peak <= n, "parallelism {n}: {peak} requests overlapped");
         assert_eq!(peak, n, "parallelism {n} is used");
+        let requests = Duration::from_millis(200) * calls.len() as u32 / n as u32;
+        assert!(
+            wall <= critical + requests,
+            "parallelism {n}: apply {wall:?} vs critical path {critical:?} + requests {requests:?}"
+        );
     }
 }
 
@@ -492,7 +527,7 @@ async fn retryable_errors_are_retried_with_the_reason_shown() {
         times: 3,
     });
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let r = w.run(false, true, 10, Some(tx), None).await;
+    let r = w.run(false, true, Some(tx), None).await;
     assert_eq!(r.outcome, ApplyOutcome::Applied, "{:?}", r.failures());
     let mut reasons = vec![];
     while let Ok(e) = rx.try_recv() {
@@ -516,7 +551,7 @@ async fn first_interrupt_finishes_in_flight_steps_then_rolls_back() {
         let _ = tx.send(1);
         tokio::time::sleep(Duration::from_secs(3600)).await;
     });
-    let r = w.run(false, true, 10, None, Some(rx)).await;
+    let r = w.run(false, true, None, Some(rx)).await;
     assert_eq!(r.outcome, ApplyOutcome::Interrupted { rolled_back: true });
     assert!(
         r.steps
@@ -540,7 +575,7 @@ async fn second_interrupt_stops_waiting_and_the_next_run_reconciles() {
         let _ = tx.send(2);
         tokio::time::sleep(Duration::from_secs(3600)).await;
     });
-    let r = w.run(false, true, 10, None, Some(rx)).await;
+    let r = w.run(false, true, None, Some(rx)).await;
     assert_eq!(r.outcome, ApplyOutcome::Interrupted { rolled_back: false });
     let s = w.state();
     assert!(

@@ -166,6 +166,7 @@ proptest! {
                 deposed: false,
                 attributes: attrs.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect(),
                 dependencies: vec![],
+                created_at: None,
             });
         }
         if pending {

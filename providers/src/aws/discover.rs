@@ -1,10 +1,14 @@
 //! `check --live`: everything in some VPCs that decides whether a function there reaches the internet,
 //! read with one call per kind filtered by VPC, plus each named function and its role's policies.
 
-use super::*;
-use aws_sdk_ec2::types::RouteState;
-use netplan_engine::provider::{DiscoverRequest, Discovered};
-use serde_json::json;
+use super::api::{Call, Effect};
+use super::attrs::object as obj;
+use super::AwsProvider;
+use aws_sdk_ec2::types::{Filter, RouteState};
+use netplan_engine::provider::*;
+use netplan_engine::value::JsonAttrs;
+use netplan_engine::Kind;
+use serde_json::{json, Value as J};
 use std::collections::BTreeSet;
 
 fn vpc_filter(vpcs: &[String]) -> Filter {
@@ -24,20 +28,21 @@ pub(super) async fn discover(
     let mut roles: BTreeSet<String> = BTreeSet::new();
     for name in &req.functions {
         let f = match p
-            .lambda
-            .get_function_configuration()
-            .function_name(name)
-            .send()
+            .api
+            .send(
+                Call::lambda("GetFunctionConfiguration", Effect::Read).on([name]),
+                || {
+                    p.lambda
+                        .get_function_configuration()
+                        .function_name(name)
+                        .send()
+                },
+            )
             .await
         {
             Ok(f) => f,
-            Err(e) => {
-                let e = sdk("GetFunctionConfiguration", e);
-                if e.kind == ErrorKind::NotFound {
-                    continue;
-                }
-                return Err(e);
-            }
+            Err(e) if e.kind == ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
         };
         let mut a = JsonAttrs::new();
         a.insert("name".into(), json!(name));
@@ -59,17 +64,19 @@ pub(super) async fn discover(
     }
     if !subnets.is_empty() {
         let out = p
-            .ec2
-            .describe_subnets()
-            .filters(
-                Filter::builder()
-                    .name("subnet-id")
-                    .set_values(Some(subnets.clone()))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| sdk("DescribeSubnets", e))?;
+            .api
+            .send(Call::ec2("DescribeSubnets", Effect::Read), || {
+                p.ec2
+                    .describe_subnets()
+                    .filters(
+                        Filter::builder()
+                            .name("subnet-id")
+                            .set_values(Some(subnets.clone()))
+                            .build(),
+                    )
+                    .send()
+            })
+            .await?;
         vpcs.extend(
             out.subnets()
                 .iter()
@@ -78,10 +85,11 @@ pub(super) async fn discover(
     }
     for role in &roles {
         match p
-            .iam
-            .list_attached_role_policies()
-            .role_name(role)
-            .send()
+            .api
+            .send(
+                Call::iam("ListAttachedRolePolicies", Effect::Read).on([role]),
+                || p.iam.list_attached_role_policies().role_name(role).send(),
+            )
             .await
         {
             Ok(out) => {
@@ -95,26 +103,33 @@ pub(super) async fn discover(
                 a.insert("managed_policies".into(), json!(policies));
                 objects.push((Kind::IamRole, obj(role, a)));
             }
-            Err(e) => {
-                let e = sdk("ListAttachedRolePolicies", e);
-                if e.kind != ErrorKind::NotFound {
-                    return Err(e);
-                }
-            }
+            Err(e) if e.kind == ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
     }
     if vpcs.is_empty() {
         return Ok(Discovered { objects });
     }
     let vpcs: Vec<String> = vpcs.into_iter().collect();
+    let read = |action| Call::ec2(action, Effect::Read);
     let (v, s, rt, igw, eigw, nat, sg, acl) = futures::join!(
-        p.ec2.describe_vpcs().filters(vpc_filter(&vpcs)).send(),
-        p.ec2.describe_subnets().filters(vpc_filter(&vpcs)).send(),
-        p.ec2
+        p.api.send(read("DescribeVpcs"), || p
+            .ec2
+            .describe_vpcs()
+            .filters(vpc_filter(&vpcs))
+            .send()),
+        p.api.send(read("DescribeSubnets"), || p
+            .ec2
+            .describe_subnets()
+            .filters(vpc_filter(&vpcs))
+            .send()),
+        p.api.send(read("DescribeRouteTables"), || p
+            .ec2
             .describe_route_tables()
             .filters(vpc_filter(&vpcs))
-            .send(),
-        p.ec2
+            .send()),
+        p.api.send(read("DescribeInternetGateways"), || p
+            .ec2
             .describe_internet_gateways()
             .filters(
                 Filter::builder()
@@ -122,19 +137,24 @@ pub(super) async fn discover(
                     .set_values(Some(vpcs.clone()))
                     .build()
             )
-            .send(),
-        p.ec2.describe_egress_only_internet_gateways().send(),
-        p.ec2
+            .send()),
+        p.api.send(read("DescribeEgressOnlyInternetGateways"), || p
+            .ec2
+            .describe_egress_only_internet_gateways()
+            .send()),
+        p.api.send(read("DescribeNatGateways"), || p
+            .ec2
             .describe_nat_gateways()
             .filter(vpc_filter(&vpcs))
-            .send(),
-        p.ec2
+            .send()),
+        p.api.send(read("DescribeSecurityGroups"), || p
+            .ec2
             .describe_security_groups()
             .filters(vpc_filter(&vpcs))
-            .send(),
+            .send()),
         super::network_acl::raw(p, vec![vpc_filter(&vpcs)]),
     );
-    for x in v.map_err(|e| sdk("DescribeVpcs", e))?.vpcs() {
+    for x in v?.vpcs() {
         let Some(id) = x.vpc_id() else { continue };
         let mut a = JsonAttrs::new();
         a.insert("cidr".into(), json!(x.cidr_block()));
@@ -148,19 +168,24 @@ pub(super) async fn discover(
         }
         // Whether names resolve: one DescribeVpcAttribute per VPC (DescribeVpcs does not say).
         let dns = p
-            .ec2
-            .describe_vpc_attribute()
-            .vpc_id(id)
-            .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport)
-            .send()
-            .await
-            .map_err(|e| sdk("DescribeVpcAttribute", e))?;
+            .api
+            .send(
+                Call::ec2("DescribeVpcAttribute", Effect::Read).on([id]),
+                || {
+                    p.ec2
+                        .describe_vpc_attribute()
+                        .vpc_id(id)
+                        .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport)
+                        .send()
+                },
+            )
+            .await?;
         if let Some(on) = dns.enable_dns_support().and_then(|v| v.value()) {
             a.insert("dns_support".into(), json!(on));
         }
         objects.push((Kind::Vpc, obj(id, a)));
     }
-    for x in s.map_err(|e| sdk("DescribeSubnets", e))?.subnets() {
+    for x in s?.subnets() {
         let Some(id) = x.subnet_id() else { continue };
         let mut a = JsonAttrs::new();
         a.insert("vpc".into(), json!(x.vpc_id()));
@@ -175,10 +200,7 @@ pub(super) async fn discover(
         }
         objects.push((Kind::Subnet, obj(id, a)));
     }
-    for t in rt
-        .map_err(|e| sdk("DescribeRouteTables", e))?
-        .route_tables()
-    {
+    for t in rt?.route_tables() {
         let Some(id) = t.route_table_id() else {
             continue;
         };
@@ -221,10 +243,7 @@ pub(super) async fn discover(
         a.insert("routes".into(), J::Array(routes));
         objects.push((Kind::RouteTable, obj(id, a)));
     }
-    for g in igw
-        .map_err(|e| sdk("DescribeInternetGateways", e))?
-        .internet_gateways()
-    {
+    for g in igw?.internet_gateways() {
         let Some(id) = g.internet_gateway_id() else {
             continue;
         };
@@ -234,10 +253,7 @@ pub(super) async fn discover(
         }
         objects.push((Kind::InternetGateway, obj(id, a)));
     }
-    for g in eigw
-        .map_err(|e| sdk("DescribeEgressOnlyInternetGateways", e))?
-        .egress_only_internet_gateways()
-    {
+    for g in eigw?.egress_only_internet_gateways() {
         let Some(id) = g.egress_only_internet_gateway_id() else {
             continue;
         };
@@ -253,10 +269,7 @@ pub(super) async fn discover(
         a.insert("vpc".into(), json!(v));
         objects.push((Kind::EgressOnlyInternetGateway, obj(id, a)));
     }
-    for n in nat
-        .map_err(|e| sdk("DescribeNatGateways", e))?
-        .nat_gateways()
-    {
+    for n in nat?.nat_gateways() {
         let Some(id) = n.nat_gateway_id() else {
             continue;
         };
@@ -272,10 +285,7 @@ pub(super) async fn discover(
         a.insert("state".into(), json!(state));
         objects.push((Kind::NatGateway, obj(id, a)));
     }
-    for g in sg
-        .map_err(|e| sdk("DescribeSecurityGroups", e))?
-        .security_groups()
-    {
+    for g in sg?.security_groups() {
         let Some(id) = g.group_id() else { continue };
         let mut a = JsonAttrs::new();
         a.insert("vpc".into(), json!(g.vpc_id()));

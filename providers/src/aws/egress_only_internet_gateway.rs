@@ -1,106 +1,135 @@
-//! egress_only_internet_gateway: IPv6 outbound only.
+//! egress_only_internet_gateway: IPv6 outbound only. The create takes a ClientToken.
 
-use super::*;
+use super::api::{Call, Effect};
+use super::attrs::*;
+use super::create::create_once;
+use super::kinds::AwsKind;
+use super::{read_back, retag_ec2, AwsProvider};
+use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
+use netplan_engine::provider::*;
+use netplan_engine::value::JsonAttrs;
+use netplan_engine::Kind;
 use serde_json::json;
 
-pub(super) async fn create(
-    p: &AwsProvider,
-    req: &CreateRequest,
-) -> Result<ObjectState, ProviderError> {
-    if let Some(sel) = Select::earlier_attempt(req) {
-        if let Some(o) = describe(p, sel).await?.into_iter().next() {
-            return Ok(o);
-        }
-    }
-    let out = p
-        .ec2
-        .create_egress_only_internet_gateway()
-        .vpc_id(req_s(&req.attrs, "vpc")?)
-        .client_token(&req.idempotency.token)
-        .tag_specifications(ec2_tag_spec(
-            ResourceType::EgressOnlyInternetGateway,
-            &req.tags,
-        ))
-        .send()
-        .await
-        .map_err(|e| sdk("CreateEgressOnlyInternetGateway", e))?;
-    let id = out
-        .egress_only_internet_gateway()
-        .and_then(|g| g.egress_only_internet_gateway_id())
-        .ok_or_else(|| ProviderError::new(ErrorKind::Other, "no id returned"))?
-        .to_string();
-    Ok(obj(id, JsonAttrs::new()))
-}
+pub(super) struct EgressOnlyInternetGateway;
 
-pub(super) async fn describe(
-    p: &AwsProvider,
-    sel: Select,
-) -> Result<Vec<ObjectState>, ProviderError> {
-    let mut call = p.ec2.describe_egress_only_internet_gateways();
-    call = match &sel {
-        // No id filter exists for this API; ids that are gone make the call fail, so list by ids with a
-        // fallback to filtering the stack's tagged gateways.
-        Select::Ids(ids) => call.set_egress_only_internet_gateway_ids(Some(ids.clone())),
-        Select::Tags { .. } => call.set_filters(Some(sel.filters(""))),
-    };
-    let out = match call.send().await {
-        Ok(o) => o,
-        Err(e) => {
-            let err = sdk("DescribeEgressOnlyInternetGateways", e);
-            if let (ErrorKind::NotFound | ErrorKind::InvalidInput, Select::Ids(ids)) =
-                (err.kind, &sel)
-            {
-                // One id is gone: ask one by one (rare: only after out-of-band deletes).
-                let mut all = vec![];
-                for id in ids {
-                    if let Ok(o) = p
-                        .ec2
-                        .describe_egress_only_internet_gateways()
-                        .egress_only_internet_gateway_ids(id)
-                        .send()
-                        .await
-                    {
-                        all.extend(o.egress_only_internet_gateways().to_vec());
-                    }
-                }
-                return Ok(all.iter().filter_map(to_obj).collect());
-            }
-            return Err(err);
-        }
-    };
-    Ok(out
-        .egress_only_internet_gateways()
-        .iter()
-        .filter(|g| sel.keeps_ec2(g.tags()))
-        .filter_map(to_obj)
-        .collect())
-}
-
-fn to_obj(g: &aws_sdk_ec2::types::EgressOnlyInternetGateway) -> Option<ObjectState> {
+fn to_object(g: &aws_sdk_ec2::types::EgressOnlyInternetGateway) -> Option<ObjectState> {
     let id = g.egress_only_internet_gateway_id()?;
-    let vpc = g.attachments().iter().find_map(|x| x.vpc_id());
-    vpc?; // detached means deleted
+    // Detached means deleted.
+    let vpc = g.attachments().iter().find_map(|x| x.vpc_id())?;
     let mut a = JsonAttrs::new();
     a.insert("vpc".into(), json!(vpc));
     a.insert("tags".into(), ec2_user_tags(g.tags()));
-    Some(obj(id, a))
+    Some(object(id, a))
 }
 
-pub(super) async fn update(
-    p: &AwsProvider,
-    req: &UpdateRequest,
-) -> Result<ObjectState, ProviderError> {
-    retag_ec2(p, &req.id, &req.tags).await?;
-    read_back(p, Kind::EgressOnlyInternetGateway, &req.id).await
-}
+#[async_trait]
+impl AwsKind for EgressOnlyInternetGateway {
+    async fn describe(
+        &self,
+        p: &AwsProvider,
+        sel: &Select,
+    ) -> Result<Vec<ObjectState>, ProviderError> {
+        let call = Call::ec2("DescribeEgressOnlyInternetGateways", Effect::Read);
+        // The API has no id filter: ids as a list (one that is gone fails the call), tags as filters.
+        let gateways = match sel {
+            Select::Ids(ids) => {
+                by_ids_or_each(ids, |ids| {
+                    let call = call.clone().on(&ids);
+                    async move {
+                        p.api
+                            .send(call, || {
+                                p.ec2
+                                    .describe_egress_only_internet_gateways()
+                                    .set_egress_only_internet_gateway_ids(Some(ids.clone()))
+                                    .send()
+                            })
+                            .await
+                            .map(|o| o.egress_only_internet_gateways().to_vec())
+                    }
+                })
+                .await?
+            }
+            Select::Tags { .. } => {
+                all_pages(
+                    p,
+                    call,
+                    |token| {
+                        p.ec2
+                            .describe_egress_only_internet_gateways()
+                            .set_filters(Some(sel.filters("")))
+                            .set_next_token(token)
+                            .send()
+                    },
+                    |o| o.egress_only_internet_gateways().to_vec(),
+                    |o| o.next_token().map(str::to_string),
+                )
+                .await?
+            }
+        };
+        Ok(gateways
+            .iter()
+            .filter(|g| sel.keeps_ec2(g.tags()))
+            .filter_map(to_object)
+            .collect())
+    }
 
-pub(super) async fn delete(p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
-    p.ec2
-        .delete_egress_only_internet_gateway()
-        .egress_only_internet_gateway_id(&req.id)
-        .send()
-        .await
-        .map_err(|e| sdk("DeleteEgressOnlyInternetGateway", e))?;
-    Ok(())
+    async fn create(
+        &self,
+        p: &AwsProvider,
+        req: &CreateRequest,
+    ) -> Result<ObjectState, ProviderError> {
+        let vpc = required(&req.attrs, "vpc")?;
+        let made = create_once(p, self, req, || async {
+            let out = p
+                .api
+                .send(
+                    Call::ec2("CreateEgressOnlyInternetGateway", Effect::Write).on([vpc]),
+                    || {
+                        p.ec2
+                            .create_egress_only_internet_gateway()
+                            .vpc_id(vpc)
+                            .client_token(&req.idempotency.token)
+                            .tag_specifications(ec2_tag_spec(
+                                ResourceType::EgressOnlyInternetGateway,
+                                req,
+                            ))
+                            .send()
+                    },
+                )
+                .await?;
+            let id = out
+                .egress_only_internet_gateway()
+                .and_then(|g| g.egress_only_internet_gateway_id())
+                .ok_or_else(|| ProviderError::new(ErrorKind::Other, "no id returned"))?;
+            Ok(object(id, JsonAttrs::new()))
+        })
+        .await?;
+        Ok(object(made.id, JsonAttrs::new()))
+    }
+
+    async fn update(
+        &self,
+        p: &AwsProvider,
+        req: &UpdateRequest,
+    ) -> Result<ObjectState, ProviderError> {
+        retag_ec2(p, &req.id, &req.tags).await?;
+        read_back(p, Kind::EgressOnlyInternetGateway, &req.id).await
+    }
+
+    async fn delete(&self, p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+        p.api
+            .send(
+                Call::ec2("DeleteEgressOnlyInternetGateway", Effect::Delete).on([&req.id]),
+                || {
+                    p.ec2
+                        .delete_egress_only_internet_gateway()
+                        .egress_only_internet_gateway_id(&req.id)
+                        .send()
+                },
+            )
+            .await?;
+        Ok(())
+    }
 }

@@ -1,79 +1,107 @@
 //! elastic_ip: AllocateAddress in the VPC domain.
 
-use super::*;
+use super::api::{Call, Effect};
+use super::attrs::*;
+use super::create::create_once;
+use super::kinds::AwsKind;
+use super::{read_back, retag_ec2, AwsProvider};
+use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, ResourceType};
+use netplan_engine::provider::*;
+use netplan_engine::value::JsonAttrs;
+use netplan_engine::Kind;
 use serde_json::json;
 
-pub(super) async fn create(
-    p: &AwsProvider,
-    req: &CreateRequest,
-) -> Result<ObjectState, ProviderError> {
-    let out = p
-        .ec2
-        .allocate_address()
-        .domain(DomainType::Vpc)
-        .tag_specifications(ec2_tag_spec(ResourceType::ElasticIp, &req.tags))
-        .send()
-        .await
-        .map_err(|e| sdk("AllocateAddress", e))?;
-    let id = out
-        .allocation_id()
-        .ok_or_else(|| ProviderError::new(ErrorKind::Other, "AllocateAddress returned no id"))?
-        .to_string();
-    let mut a = JsonAttrs::new();
-    a.insert("public_ip".into(), json!(out.public_ip()));
-    a.insert(
-        "tags".into(),
-        user_tags(
-            req.tags
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
-        ),
-    );
-    Ok(obj(id, a))
-}
+pub(super) struct ElasticIp;
 
-pub(super) async fn describe(
-    p: &AwsProvider,
-    sel: Select,
-) -> Result<Vec<ObjectState>, ProviderError> {
-    let out = p
-        .ec2
-        .describe_addresses()
-        .set_filters(Some(sel.filters("allocation-id")))
-        .send()
-        .await
-        .map_err(|e| sdk("DescribeAddresses", e))?;
-    Ok(out
-        .addresses()
-        .iter()
-        .filter_map(|x| {
-            let id = x.allocation_id()?;
-            if !sel.keeps_ec2(x.tags()) {
-                return None;
-            }
+#[async_trait]
+impl AwsKind for ElasticIp {
+    async fn describe(
+        &self,
+        p: &AwsProvider,
+        sel: &Select,
+    ) -> Result<Vec<ObjectState>, ProviderError> {
+        let out = p
+            .api
+            .send(
+                Call::ec2("DescribeAddresses", Effect::Read).on(sel.ids()),
+                || {
+                    p.ec2
+                        .describe_addresses()
+                        .set_filters(Some(sel.filters("allocation-id")))
+                        .send()
+                },
+            )
+            .await?;
+        Ok(out
+            .addresses()
+            .iter()
+            .filter(|x| sel.keeps_ec2(x.tags()))
+            .filter_map(|x| {
+                let id = x.allocation_id()?;
+                let mut a = JsonAttrs::new();
+                a.insert("public_ip".into(), json!(x.public_ip()));
+                a.insert("tags".into(), ec2_user_tags(x.tags()));
+                Some(object(id, a))
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        p: &AwsProvider,
+        req: &CreateRequest,
+    ) -> Result<ObjectState, ProviderError> {
+        let made = create_once(p, self, req, || async {
+            let out = p
+                .api
+                .send(Call::ec2("AllocateAddress", Effect::Create), || {
+                    p.ec2
+                        .allocate_address()
+                        .domain(DomainType::Vpc)
+                        .tag_specifications(ec2_tag_spec(ResourceType::ElasticIp, req))
+                        .send()
+                })
+                .await?;
+            let id = out.allocation_id().ok_or_else(|| {
+                ProviderError::new(ErrorKind::Other, "AllocateAddress returned no id")
+            })?;
             let mut a = JsonAttrs::new();
-            a.insert("public_ip".into(), json!(x.public_ip()));
-            a.insert("tags".into(), ec2_user_tags(x.tags()));
-            Some(obj(id, a))
+            a.insert("public_ip".into(), json!(out.public_ip()));
+            Ok(object(id, a))
         })
-        .collect())
-}
+        .await?;
+        let mut a = JsonAttrs::new();
+        if let Some(ip) = made.attrs.get("public_ip") {
+            a.insert("public_ip".into(), ip.clone());
+        }
+        a.insert(
+            "tags".into(),
+            user_tags(
+                req.tags
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
+            ),
+        );
+        Ok(object(made.id, a))
+    }
 
-pub(super) async fn update(
-    p: &AwsProvider,
-    req: &UpdateRequest,
-) -> Result<ObjectState, ProviderError> {
-    retag_ec2(p, &req.id, &req.tags).await?;
-    read_back(p, Kind::ElasticIp, &req.id).await
-}
+    async fn update(
+        &self,
+        p: &AwsProvider,
+        req: &UpdateRequest,
+    ) -> Result<ObjectState, ProviderError> {
+        retag_ec2(p, &req.id, &req.tags).await?;
+        read_back(p, Kind::ElasticIp, &req.id).await
+    }
 
-pub(super) async fn delete(p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
-    p.ec2
-        .release_address()
-        .allocation_id(&req.id)
-        .send()
-        .await
-        .map_err(|e| sdk("ReleaseAddress", e))?;
-    Ok(())
+    async fn delete(&self, p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+        p.api
+            .send(
+                Call::ec2("ReleaseAddress", Effect::Delete).on([&req.id]),
+                || p.ec2.release_address().allocation_id(&req.id).send(),
+            )
+            .await?;
+        Ok(())
+    }
 }

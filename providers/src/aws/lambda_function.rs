@@ -1,25 +1,40 @@
-//! lambda_function: the function in the VPC's private subnets. Create waits for State Active; updates
-//! wait for LastUpdateStatus Successful. A new role that Lambda cannot assume yet is reported as
-//! eventual consistency, so the engine retries CreateFunction within its budget.
+//! lambda_function: the function in the VPC's private subnets. Create waits for State Active (a minute
+//! or more on AWS while Lambda makes the network interfaces; `Failed` is reported with its reason);
+//! updates wait for LastUpdateStatus Successful, and a write while the function is busy is retried by the
+//! request layer. A new role Lambda cannot assume yet, or whose VPC policy is not effective yet, is
+//! eventual consistency: the engine retries the create within its budget. The name is unique: a
+//! function found under it is adopted only if it carries this stack's and this address's tags.
 
-use super::*;
+use super::api::{Call, Effect};
+use super::attrs::*;
+use super::create::create_once;
+use super::kinds::AwsKind;
+use super::AwsProvider;
+use async_trait::async_trait;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Environment, FunctionCode, LastUpdateStatus, Runtime, State, VpcConfig,
 };
-use serde_json::json;
+use netplan_engine::provider::*;
+use netplan_engine::value::JsonAttrs;
+use netplan_engine::ResourceAddr;
+use serde_json::{json, Value as J};
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub(super) struct LambdaFunction;
 
 fn vpc_config(a: &JsonAttrs) -> VpcConfig {
     VpcConfig::builder()
-        .set_subnet_ids(Some(strs(a, "subnets")))
-        .set_security_group_ids(Some(strs(a, "security_groups")))
-        .ipv6_allowed_for_dual_stack(b(a, "ipv6_dual_stack"))
+        .set_subnet_ids(Some(texts(a, "subnets")))
+        .set_security_group_ids(Some(texts(a, "security_groups")))
+        .ipv6_allowed_for_dual_stack(flag(a, "ipv6_dual_stack"))
         .build()
 }
 
 fn environment(a: &JsonAttrs) -> Environment {
     Environment::builder()
-        .set_variables(Some(str_map(a, "environment").into_iter().collect()))
+        .set_variables(Some(text_map(a, "environment").into_iter().collect()))
         .build()
 }
 
@@ -65,7 +80,7 @@ macro_rules! function_obj {
                     json!(v.ipv6_allowed_for_dual_stack().unwrap_or(false)),
                 );
             }
-            obj(name, a)
+            object(name, a)
         })
     }};
 }
@@ -77,7 +92,7 @@ async fn wait_ready(
     addr: &ResourceAddr,
     progress: &Option<ProgressFn>,
 ) -> Result<ObjectState, ProviderError> {
-    wait_for(
+    super::wait::wait_for(
         p,
         "waiting for the function to be Active",
         addr,
@@ -85,12 +100,17 @@ async fn wait_ready(
         Duration::from_secs(15 * 60),
         || async {
             let f = p
-                .lambda
-                .get_function_configuration()
-                .function_name(name)
-                .send()
-                .await
-                .map_err(|e| sdk("GetFunctionConfiguration", e))?;
+                .api
+                .send(
+                    Call::lambda("GetFunctionConfiguration", Effect::Read).on([name]),
+                    || {
+                        p.lambda
+                            .get_function_configuration()
+                            .function_name(name)
+                            .send()
+                    },
+                )
+                .await?;
             let state = f.state();
             let update = f.last_update_status();
             if matches!(state, Some(State::Failed))
@@ -114,260 +134,342 @@ async fn wait_ready(
     .await
 }
 
-pub(super) async fn create(
+fn role_name(a: &JsonAttrs) -> Option<&str> {
+    text(a, "role").and_then(|r| r.rsplit('/').next())
+}
+
+async fn function_tags(
+    p: &AwsProvider,
+    arn: &str,
+) -> Result<HashMap<String, String>, ProviderError> {
+    let out = p
+        .api
+        .send(Call::lambda("ListTags", Effect::Read).on([arn]), || {
+            p.lambda.list_tags().resource(arn).send()
+        })
+        .await?;
+    Ok(out.tags().cloned().unwrap_or_default())
+}
+
+/// The name is taken: the function is this address's if it carries this stack's and address's tags;
+/// anything else is named and left alone.
+async fn adopt_if_ours(
     p: &AwsProvider,
     req: &CreateRequest,
+    name: &str,
+    e: ProviderError,
 ) -> Result<ObjectState, ProviderError> {
-    let a = &req.attrs;
-    let name = req_s(a, "name")?;
-    let tags: std::collections::HashMap<String, String> = req
-        .tags
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-        .collect();
-    let mut call = p
-        .lambda
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::from(req_s(a, "runtime")?))
-        .handler(req_s(a, "handler")?)
-        .role(req_s(a, "role")?)
-        .code(FunctionCode::builder().zip_file(code(&req.code)?).build())
-        .set_memory_size(i(a, "memory").map(|m| m as i32))
-        .set_timeout(i(a, "timeout").map(|t| t as i32))
-        .environment(environment(a))
-        .set_tags(Some(tags));
-    if !strs(a, "subnets").is_empty() {
-        call = call.vpc_config(vpc_config(a));
-    }
-    if b(a, "detach_vpc_policy_after_create") {
-        // Detached after an earlier create: Lambda needs it again to make the network interfaces.
-        if let Some(role) = s(a, "role").and_then(|r| r.rsplit('/').next()) {
-            p.iam
-                .attach_role_policy()
-                .role_name(role)
-                .policy_arn(netplan_engine::schema::VPC_ACCESS_POLICY)
-                .send()
-                .await
-                .map_err(|e| sdk("AttachRolePolicy", e))?;
-        }
-    }
-    let ready = match call.send().await {
-        // AWS answers Pending (the network interfaces take a minute or more); an emulator may answer
-        // Active, and then there is nothing to wait for.
-        Ok(f) => (matches!(f.state(), Some(State::Active))
-            && matches!(
-                f.last_update_status(),
-                None | Some(LastUpdateStatus::Successful)
-            ))
-        .then(|| function_obj!(&f))
-        .flatten(),
-        Err(e) => {
-            let mut e = sdk("CreateFunction", e);
-            if e.kind == ErrorKind::EventualConsistency {
-                // "cannot be assumed" means a new role still propagating (retry) — or no such role at all.
-                let role = s(a, "role")
-                    .and_then(|r| r.rsplit('/').next())
-                    .unwrap_or_default();
-                if let Err(ge) = p.iam.get_role().role_name(role).send().await {
-                    if sdk("GetRole", ge).kind == ErrorKind::NotFound {
-                        e.kind = ErrorKind::InvalidInput;
-                        e.message = format!(
-                            "{} (the role {} does not exist)",
-                            e.message,
-                            s(a, "role").unwrap_or_default()
-                        );
-                    }
-                }
-            }
-            // A resumed create: the function exists and carries our address tag.
-            let ours = e.code.as_deref() == Some("ResourceConflictException")
-                && tagged_with(p, name, &req.address.to_string()).await;
-            if !ours {
-                return Err(e);
-            }
-            None
-        }
+    let f = p
+        .api
+        .send(Call::lambda("GetFunction", Effect::Read).on([name]), || {
+            p.lambda.get_function().function_name(name).send()
+        })
+        .await?;
+    let tags = f.tags().cloned().unwrap_or_default();
+    let mine = Select::Tags {
+        stack: req.idempotency.stack.clone(),
+        address: req.address.to_string(),
+        token: None,
     };
-    let o = match ready {
-        Some(o) => o,
-        None => wait_ready(p, name, &req.address, &req.progress).await?,
-    };
-    if b(a, "detach_vpc_policy_after_create") {
-        // Least privilege (the seed's advice): the VPC policy is needed to create the function's
-        // network interfaces, not to run it.
-        if let Some(role) = s(a, "role").and_then(|r| r.rsplit('/').next()) {
-            let _ = p
-                .iam
-                .detach_role_policy()
-                .role_name(role)
-                .policy_arn(netplan_engine::schema::VPC_ACCESS_POLICY)
-                .send()
-                .await;
-        }
+    if !mine.keeps(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        let owner = tags
+            .get("netplan:stack")
+            .map(|s| format!("netplan stack `{s}`"))
+            .unwrap_or_else(|| "not made by netplan".into());
+        return Err(ProviderError {
+            kind: ErrorKind::InvalidInput,
+            message: format!(
+                "{} — the Lambda function `{name}` exists and is not {}'s ({owner}): give this function another `name`, or remove the other one",
+                e.message, req.address
+            ),
+            ..e
+        });
     }
-    Ok(o)
+    f.configuration()
+        .and_then(|c| function_obj!(c))
+        .ok_or_else(|| {
+            ProviderError::new(ErrorKind::Other, "GetFunction returned no configuration")
+        })
 }
 
-async fn tagged_with(p: &AwsProvider, name: &str, address: &str) -> bool {
-    let Ok(f) = p.lambda.get_function().function_name(name).send().await else {
-        return false;
-    };
-    f.tags()
-        .is_some_and(|t| t.get("netplan:address").map(String::as_str) == Some(address))
-}
-
-/// Ids are function names. One paged ListFunctions for all of them, then each one's tags.
-pub(super) async fn describe(
-    p: &AwsProvider,
-    sel: Select,
-) -> Result<Vec<ObjectState>, ProviderError> {
-    let mut pages = p.lambda.list_functions().into_paginator().send();
-    let mut all = vec![];
-    while let Some(page) = pages.next().await {
-        all.extend(
-            page.map_err(|e| sdk("ListFunctions", e))?
-                .functions()
-                .to_vec(),
-        );
-    }
-    let mut out = vec![];
-    for f in all {
-        let Some(name) = f.function_name() else {
-            continue;
-        };
-        let wanted = match &sel {
-            Select::Ids(ids) => ids.iter().any(|i| i == name),
-            Select::Tags { address, .. } => tagged_with(p, name, address).await,
-        };
-        if wanted {
-            if let Some(o) = function_obj!(&f) {
-                out.push((o, f.function_arn().map(str::to_string)));
-            }
-        }
-    }
-    // ListFunctions carries no tags: one ListTags per function, all at once.
-    let tagged = out.into_iter().map(|(mut o, arn)| async move {
-        if let Some(arn) = arn {
-            let tags = p
-                .lambda
-                .list_tags()
-                .resource(&arn)
-                .send()
-                .await
-                .map_err(|e| sdk("ListTags", e))?;
+#[async_trait]
+impl AwsKind for LambdaFunction {
+    /// Ids are function names. One paged ListFunctions for all of them, then each one's tags (all at
+    /// once).
+    async fn describe(
+        &self,
+        p: &AwsProvider,
+        sel: &Select,
+    ) -> Result<Vec<ObjectState>, ProviderError> {
+        let all = all_pages(
+            p,
+            Call::lambda("ListFunctions", Effect::Read),
+            |marker| p.lambda.list_functions().set_marker(marker).send(),
+            |o| o.functions().to_vec(),
+            |o| o.next_marker().map(str::to_string),
+        )
+        .await?;
+        let candidates: Vec<(ObjectState, Option<String>)> = all
+            .iter()
+            .filter(|f| match sel {
+                Select::Ids(ids) => f
+                    .function_name()
+                    .is_some_and(|n| ids.iter().any(|i| i == n)),
+                Select::Tags { .. } => true,
+            })
+            .filter_map(|f| function_obj!(f).map(|o| (o, f.function_arn().map(str::to_string))))
+            .collect();
+        let tagged = candidates.into_iter().map(|(mut o, arn)| async move {
+            let tags = match &arn {
+                Some(arn) => function_tags(p, arn).await?,
+                None => HashMap::new(),
+            };
+            let keep = sel.keeps(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             o.attrs.insert(
                 "tags".into(),
-                user_tags(
-                    tags.tags()
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, v)| (k.as_str(), v.as_str())),
-                ),
+                user_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
             );
-        }
-        Ok::<_, ProviderError>(o)
-    });
-    futures::future::try_join_all(tagged).await
-}
+            Ok::<_, ProviderError>(keep.then_some(o))
+        });
+        Ok(futures::future::try_join_all(tagged)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
 
-pub(super) async fn update(
-    p: &AwsProvider,
-    req: &UpdateRequest,
-) -> Result<ObjectState, ProviderError> {
-    let a = &req.after;
-    let name = &req.id;
-    if req.changed.iter().any(|c| c == "code_sha256") {
-        p.lambda
-            .update_function_code()
-            .function_name(name)
-            .zip_file(code(&req.code)?)
-            .send()
-            .await
-            .map_err(|e| sdk("UpdateFunctionCode", e))?;
-        wait_ready(p, name, &req.address, &req.progress).await?;
-    }
-    let config_keys = [
-        "runtime",
-        "handler",
-        "role",
-        "memory",
-        "timeout",
-        "environment",
-        "subnets",
-        "security_groups",
-        "ipv6_dual_stack",
-    ];
-    if req
-        .changed
-        .iter()
-        .any(|c| config_keys.contains(&c.as_str()))
-    {
-        p.lambda
-            .update_function_configuration()
-            .function_name(name)
-            .runtime(Runtime::from(req_s(a, "runtime")?))
-            .handler(req_s(a, "handler")?)
-            .role(req_s(a, "role")?)
-            .set_memory_size(i(a, "memory").map(|m| m as i32))
-            .set_timeout(i(a, "timeout").map(|t| t as i32))
-            .environment(environment(a))
-            .vpc_config(vpc_config(a))
-            .send()
-            .await
-            .map_err(|e| sdk("UpdateFunctionConfiguration", e))?;
-    }
-    let o = wait_ready(p, name, &req.address, &req.progress).await?;
-    if let Some(arn) = s(&o.attrs, "arn") {
-        let current = p
-            .lambda
-            .list_tags()
-            .resource(arn)
-            .send()
-            .await
-            .map_err(|e| sdk("ListTags", e))?;
-        let stale: Vec<String> = current
-            .tags()
-            .map(|t| {
-                t.keys()
-                    .filter(|k| !req.tags.contains_key(*k))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !stale.is_empty() {
-            p.lambda
-                .untag_resource()
-                .resource(arn)
-                .set_tag_keys(Some(stale))
-                .send()
-                .await
-                .map_err(|e| sdk("UntagResource", e))?;
+    async fn create(
+        &self,
+        p: &AwsProvider,
+        req: &CreateRequest,
+    ) -> Result<ObjectState, ProviderError> {
+        let a = &req.attrs;
+        let name = required(a, "name")?;
+        let (runtime, handler, role) = (
+            required(a, "runtime")?,
+            required(a, "handler")?,
+            required(a, "role")?,
+        );
+        let zip = code(&req.code)?;
+        let tags: HashMap<String, String> = create_tags(req).into_iter().collect();
+        let detach_after = flag(a, "detach_vpc_policy_after_create");
+        if detach_after {
+            // Detached after an earlier create: Lambda needs it again to make the network interfaces.
+            if let Some(role) = role_name(a) {
+                super::iam_role::attach_policy(p, role, netplan_engine::schema::VPC_ACCESS_POLICY)
+                    .await?;
+            }
         }
-        let tags: std::collections::HashMap<String, String> = req
-            .tags
+        let made = create_once(p, self, req, || async {
+            let result = p
+                .api
+                .send(
+                    Call::lambda("CreateFunction", Effect::Create).on([name]),
+                    || {
+                        let mut call = p
+                            .lambda
+                            .create_function()
+                            .function_name(name)
+                            .runtime(Runtime::from(runtime))
+                            .handler(handler)
+                            .role(role)
+                            .code(FunctionCode::builder().zip_file(zip.clone()).build())
+                            .set_memory_size(int(a, "memory").map(|m| m as i32))
+                            .set_timeout(int(a, "timeout").map(|t| t as i32))
+                            .environment(environment(a))
+                            .set_tags(Some(tags.clone()));
+                        if !texts(a, "subnets").is_empty() {
+                            call = call.vpc_config(vpc_config(a));
+                        }
+                        call.send()
+                    },
+                )
+                .await;
+            match result {
+                // AWS answers Pending (the network interfaces take a minute or more); an emulator may
+                // answer Active, and then there is nothing to wait for.
+                Ok(f) => {
+                    let mut o = function_obj!(&f).ok_or_else(|| {
+                        ProviderError::new(ErrorKind::Other, "CreateFunction returned no name")
+                    })?;
+                    let ready = matches!(f.state(), Some(State::Active))
+                        && matches!(
+                            f.last_update_status(),
+                            None | Some(LastUpdateStatus::Successful)
+                        );
+                    o.attrs.insert("ready".into(), json!(ready));
+                    Ok(o)
+                }
+                Err(mut e) => {
+                    if e.kind == ErrorKind::EventualConsistency
+                        && e.message.contains("cannot be assumed")
+                    {
+                        // A new role still propagating (retried) — or no such role at all (final).
+                        if let Some(role) = role_name(a) {
+                            let exists = p
+                                .api
+                                .send(Call::iam("GetRole", Effect::Read).on([role]), || {
+                                    p.iam.get_role().role_name(role).send()
+                                })
+                                .await;
+                            if matches!(&exists, Err(g) if g.kind == ErrorKind::NotFound) {
+                                e.kind = ErrorKind::InvalidInput;
+                                e.message =
+                                    format!("{} (the role {role} does not exist)", e.message);
+                            }
+                        }
+                    }
+                    if e.code.as_deref() == Some("ResourceConflictException")
+                        && e.message.contains("already exist")
+                    {
+                        return adopt_if_ours(p, req, name, e).await;
+                    }
+                    Err(e)
+                }
+            }
+        })
+        .await?;
+        let o = if made.attrs.get("ready") == Some(&json!(true)) {
+            let mut o = made;
+            o.attrs.remove("ready");
+            o
+        } else {
+            wait_ready(p, name, &req.address, &req.progress).await?
+        };
+        if detach_after {
+            // Least privilege (the seed's advice): the VPC policy is needed to create the function's
+            // network interfaces, not to run it.
+            if let Some(role) = role_name(a) {
+                p.api
+                    .ensure(
+                        Call::iam("DetachRolePolicy", Effect::Write).on([role]),
+                        &["NoSuchEntity"],
+                        || {
+                            p.iam
+                                .detach_role_policy()
+                                .role_name(role)
+                                .policy_arn(netplan_engine::schema::VPC_ACCESS_POLICY)
+                                .send()
+                        },
+                    )
+                    .await?;
+            }
+        }
+        Ok(o)
+    }
+
+    async fn update(
+        &self,
+        p: &AwsProvider,
+        req: &UpdateRequest,
+    ) -> Result<ObjectState, ProviderError> {
+        let a = &req.after;
+        let name = &req.id;
+        if req.changed.iter().any(|c| c == "code_sha256") {
+            let zip = code(&req.code)?;
+            p.api
+                .send(
+                    Call::lambda("UpdateFunctionCode", Effect::Write).on([name]),
+                    || {
+                        p.lambda
+                            .update_function_code()
+                            .function_name(name)
+                            .zip_file(zip.clone())
+                            .send()
+                    },
+                )
+                .await?;
+            wait_ready(p, name, &req.address, &req.progress).await?;
+        }
+        let config_keys = [
+            "runtime",
+            "handler",
+            "role",
+            "memory",
+            "timeout",
+            "environment",
+            "subnets",
+            "security_groups",
+            "ipv6_dual_stack",
+        ];
+        if req
+            .changed
             .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-            .collect();
-        p.lambda
-            .tag_resource()
-            .resource(arn)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| sdk("TagResource", e))?;
+            .any(|c| config_keys.contains(&c.as_str()))
+        {
+            let (runtime, handler, role) = (
+                required(a, "runtime")?,
+                required(a, "handler")?,
+                required(a, "role")?,
+            );
+            p.api
+                .send(
+                    Call::lambda("UpdateFunctionConfiguration", Effect::Write).on([name]),
+                    || {
+                        p.lambda
+                            .update_function_configuration()
+                            .function_name(name)
+                            .runtime(Runtime::from(runtime))
+                            .handler(handler)
+                            .role(role)
+                            .set_memory_size(int(a, "memory").map(|m| m as i32))
+                            .set_timeout(int(a, "timeout").map(|t| t as i32))
+                            .environment(environment(a))
+                            .vpc_config(vpc_config(a))
+                            .send()
+                    },
+                )
+                .await?;
+        }
+        let o = wait_ready(p, name, &req.address, &req.progress).await?;
+        if let Some(arn) = text(&o.attrs, "arn") {
+            let current = function_tags(p, arn).await?;
+            let stale: Vec<String> = current
+                .keys()
+                .filter(|k| !req.tags.contains_key(*k) && *k != TOKEN_TAG)
+                .cloned()
+                .collect();
+            if !stale.is_empty() {
+                p.api
+                    .send(
+                        Call::lambda("UntagResource", Effect::Write).on([arn]),
+                        || {
+                            p.lambda
+                                .untag_resource()
+                                .resource(arn)
+                                .set_tag_keys(Some(stale.clone()))
+                                .send()
+                        },
+                    )
+                    .await?;
+            }
+            let tags: HashMap<String, String> = req
+                .tags
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect();
+            p.api
+                .send(Call::lambda("TagResource", Effect::Write).on([arn]), || {
+                    p.lambda
+                        .tag_resource()
+                        .resource(arn)
+                        .set_tags(Some(tags.clone()))
+                        .send()
+                })
+                .await?;
+        }
+        Ok(o)
     }
-    Ok(o)
-}
 
-pub(super) async fn delete(p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
-    p.lambda
-        .delete_function()
-        .function_name(&req.id)
-        .send()
-        .await
-        .map_err(|e| sdk("DeleteFunction", e))?;
-    Ok(())
+    async fn delete(&self, p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+        p.api
+            .send(
+                Call::lambda("DeleteFunction", Effect::Delete).on([&req.id]),
+                || p.lambda.delete_function().function_name(&req.id).send(),
+            )
+            .await?;
+        Ok(())
+    }
 }
 
 pub(super) async fn invoke(
@@ -375,13 +477,15 @@ pub(super) async fn invoke(
     name: &str,
 ) -> Result<(i32, Option<String>, String), ProviderError> {
     let out = p
-        .lambda
-        .invoke()
-        .function_name(name)
-        .payload(Blob::new(b"{}".to_vec()))
-        .send()
-        .await
-        .map_err(|e| sdk("Invoke", e))?;
+        .api
+        .send(Call::lambda("Invoke", Effect::Write).on([name]), || {
+            p.lambda
+                .invoke()
+                .function_name(name)
+                .payload(Blob::new(b"{}".to_vec()))
+                .send()
+        })
+        .await?;
     let payload = out
         .payload()
         .map(|b| String::from_utf8_lossy(b.as_ref()).into_owned())

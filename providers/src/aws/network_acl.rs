@@ -1,9 +1,18 @@
 //! network_acl: a custom ACL with its entries, associated with subnets (each taken from the ACL it had:
 //! a subnet always has exactly one). Deleting hands the subnets back to the VPC's default ACL.
 
-use super::*;
-use aws_sdk_ec2::types::{NetworkAcl, PortRange, ResourceType, RuleAction};
-use serde_json::json;
+use super::api::{Call, Effect};
+use super::attrs::*;
+use super::create::create_once;
+use super::kinds::AwsKind;
+use super::{retag_ec2, AwsProvider};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, NetworkAcl, PortRange, ResourceType, RuleAction};
+use netplan_engine::provider::*;
+use netplan_engine::value::JsonAttrs;
+use serde_json::{json, Value as J};
+
+pub(super) struct Acl;
 
 /// An entry as the config writes it: (egress, rule, protocol, from, to, cidr, action).
 type Entry = (bool, i32, String, i32, i32, String, String);
@@ -100,34 +109,38 @@ pub(super) async fn raw(
     p: &AwsProvider,
     filters: Vec<Filter>,
 ) -> Result<Vec<NetworkAcl>, ProviderError> {
-    let mut pages = p
-        .ec2
-        .describe_network_acls()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send();
-    let mut out = vec![];
-    while let Some(page) = pages.next().await {
-        out.extend(
-            page.map_err(|e| sdk("DescribeNetworkAcls", e))?
-                .network_acls()
-                .to_vec(),
-        );
-    }
-    Ok(out)
+    all_pages(
+        p,
+        Call::ec2("DescribeNetworkAcls", Effect::Read),
+        |token| {
+            p.ec2
+                .describe_network_acls()
+                .set_filters(Some(filters.clone()))
+                .set_next_token(token)
+                .send()
+        },
+        |o| o.network_acls().to_vec(),
+        |o| o.next_token().map(str::to_string),
+    )
+    .await
 }
 
 /// By ids (moto has no `network-acl-id` filter); an id that is gone fails the whole call, so then ask
 /// one by one (rare: only after out-of-band deletes).
 async fn by_ids(p: &AwsProvider, ids: &[String]) -> Result<Vec<NetworkAcl>, ProviderError> {
     by_ids_or_each(ids, |ids| async move {
-        p.ec2
-            .describe_network_acls()
-            .set_network_acl_ids(Some(ids))
-            .send()
+        p.api
+            .send(
+                Call::ec2("DescribeNetworkAcls", Effect::Read).on(&ids),
+                || {
+                    p.ec2
+                        .describe_network_acls()
+                        .set_network_acl_ids(Some(ids.clone()))
+                        .send()
+                },
+            )
             .await
             .map(|o| o.network_acls().to_vec())
-            .map_err(|e| sdk("DescribeNetworkAcls", e))
     })
     .await
 }
@@ -158,13 +171,20 @@ async fn associate(p: &AwsProvider, to: &str, subnets: &[String]) -> Result<(), 
                 continue;
             };
             if subnets.iter().any(|s| s == sub) && acl.network_acl_id() != Some(to) {
-                p.ec2
-                    .replace_network_acl_association()
-                    .association_id(aid)
-                    .network_acl_id(to)
-                    .send()
-                    .await
-                    .map_err(|e| sdk("ReplaceNetworkAclAssociation", e))?;
+                // A lost answer leaves the old association id gone: the subnet was moved then.
+                p.api
+                    .ensure(
+                        Call::ec2("ReplaceNetworkAclAssociation", Effect::Write).on([aid, to]),
+                        &["InvalidAssociationID.NotFound"],
+                        || {
+                            p.ec2
+                                .replace_network_acl_association()
+                                .association_id(aid)
+                                .network_acl_id(to)
+                                .send()
+                        },
+                    )
+                    .await?;
             }
         }
     }
@@ -173,61 +193,33 @@ async fn associate(p: &AwsProvider, to: &str, subnets: &[String]) -> Result<(), 
 
 async fn add_entries(p: &AwsProvider, id: &str, entries: &[Entry]) -> Result<(), ProviderError> {
     for (egress, rule, proto, from, to, cidr, action) in entries {
-        let mut call = p
-            .ec2
-            .create_network_acl_entry()
-            .network_acl_id(id)
-            .egress(*egress)
-            .rule_number(*rule)
-            .protocol(proto)
-            .rule_action(RuleAction::from(action.as_str()));
-        call = if cidr.contains(':') {
-            call.ipv6_cidr_block(cidr)
-        } else {
-            call.cidr_block(cidr)
-        };
-        if proto != "-1" {
-            call = call.port_range(PortRange::builder().from(*from).to(*to).build());
-        }
-        call.send()
-            .await
-            .map_err(|e| sdk("CreateNetworkAclEntry", e))?;
+        p.api
+            .ensure(
+                Call::ec2("CreateNetworkAclEntry", Effect::Write).on([id]),
+                &["NetworkAclEntryAlreadyExists"],
+                || {
+                    let mut call = p
+                        .ec2
+                        .create_network_acl_entry()
+                        .network_acl_id(id)
+                        .egress(*egress)
+                        .rule_number(*rule)
+                        .protocol(proto)
+                        .rule_action(RuleAction::from(action.as_str()));
+                    call = if cidr.contains(':') {
+                        call.ipv6_cidr_block(cidr)
+                    } else {
+                        call.cidr_block(cidr)
+                    };
+                    if proto != "-1" {
+                        call = call.port_range(PortRange::builder().from(*from).to(*to).build());
+                    }
+                    call.send()
+                },
+            )
+            .await?;
     }
     Ok(())
-}
-
-pub(super) async fn create(
-    p: &AwsProvider,
-    req: &CreateRequest,
-) -> Result<ObjectState, ProviderError> {
-    let a = &req.attrs;
-    let existing = match Select::earlier_attempt(req) {
-        Some(sel) => describe(p, sel).await?.into_iter().next(),
-        None => None,
-    };
-    let id = match existing {
-        Some(o) => {
-            // A retry: start the entries over.
-            delete_entries(p, &o.id).await?;
-            o.id
-        }
-        None => p
-            .ec2
-            .create_network_acl()
-            .vpc_id(req_s(a, "vpc")?)
-            .client_token(&req.idempotency.token)
-            .tag_specifications(ec2_tag_spec(ResourceType::NetworkAcl, &req.tags))
-            .send()
-            .await
-            .map_err(|e| sdk("CreateNetworkAcl", e))?
-            .network_acl()
-            .and_then(|n| n.network_acl_id())
-            .ok_or_else(|| ProviderError::new(ErrorKind::Other, "CreateNetworkAcl returned no id"))?
-            .to_string(),
-    };
-    add_entries(p, &id, &wanted(a)).await?;
-    associate(p, &id, &strs(a, "subnets")).await?;
-    Ok(obj(id, JsonAttrs::new()))
 }
 
 async fn delete_entries(p: &AwsProvider, id: &str) -> Result<(), ProviderError> {
@@ -236,63 +228,23 @@ async fn delete_entries(p: &AwsProvider, id: &str) -> Result<(), ProviderError> 
             if e.rule_number() == Some(32767) {
                 continue;
             }
-            p.ec2
-                .delete_network_acl_entry()
-                .network_acl_id(id)
-                .egress(e.egress().unwrap_or(false))
-                .rule_number(e.rule_number().unwrap_or(0))
-                .send()
-                .await
-                .map_err(|e| sdk("DeleteNetworkAclEntry", e))?;
+            p.api
+                .ensure(
+                    Call::ec2("DeleteNetworkAclEntry", Effect::Write).on([id]),
+                    &["InvalidNetworkAclEntry.NotFound"],
+                    || {
+                        p.ec2
+                            .delete_network_acl_entry()
+                            .network_acl_id(id)
+                            .egress(e.egress().unwrap_or(false))
+                            .rule_number(e.rule_number().unwrap_or(0))
+                            .send()
+                    },
+                )
+                .await?;
         }
     }
     Ok(())
-}
-
-pub(super) async fn describe(
-    p: &AwsProvider,
-    sel: Select,
-) -> Result<Vec<ObjectState>, ProviderError> {
-    Ok(select(p, &sel)
-        .await?
-        .iter()
-        .filter(|acl| sel.keeps_ec2(acl.tags()))
-        .filter_map(|acl| {
-            let id = acl.network_acl_id()?;
-            let mut a = JsonAttrs::new();
-            a.insert("vpc".into(), json!(acl.vpc_id()));
-            a.insert(
-                "subnets".into(),
-                sorted_ids(acl.associations().iter().filter_map(|x| x.subnet_id())),
-            );
-            a.insert("egress".into(), entries_json(acl, true));
-            a.insert("ingress".into(), entries_json(acl, false));
-            a.insert("tags".into(), ec2_user_tags(acl.tags()));
-            Some(obj(id, a))
-        })
-        .collect())
-}
-
-pub(super) async fn update(
-    p: &AwsProvider,
-    req: &UpdateRequest,
-) -> Result<ObjectState, ProviderError> {
-    let a = &req.after;
-    if req.changed.iter().any(|c| c == "egress" || c == "ingress") {
-        delete_entries(p, &req.id).await?;
-        add_entries(p, &req.id, &wanted(a)).await?;
-    }
-    if req.changed.iter().any(|c| c == "subnets") {
-        let after = strs(a, "subnets");
-        let released: Vec<String> = strs(&req.before, "subnets")
-            .into_iter()
-            .filter(|s| !after.contains(s))
-            .collect();
-        associate(p, &req.id, &after).await?;
-        release(p, req_s(a, "vpc")?, &released).await?;
-    }
-    retag_ec2(p, &req.id, &req.tags).await?;
-    Ok(obj(req.id.clone(), JsonAttrs::new()))
 }
 
 /// Hands subnets back to the VPC's default ACL.
@@ -317,21 +269,112 @@ async fn release(p: &AwsProvider, vpc: &str, subnets: &[String]) -> Result<(), P
     associate(p, default, subnets).await
 }
 
-pub(super) async fn delete(p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
-    let current = by_ids(p, std::slice::from_ref(&req.id)).await?;
-    if let Some(acl) = current.first() {
-        let subnets: Vec<String> = acl
-            .associations()
+#[async_trait]
+impl AwsKind for Acl {
+    async fn describe(
+        &self,
+        p: &AwsProvider,
+        sel: &Select,
+    ) -> Result<Vec<ObjectState>, ProviderError> {
+        Ok(select(p, sel)
+            .await?
             .iter()
-            .filter_map(|x| x.subnet_id().map(str::to_string))
-            .collect();
-        release(p, acl.vpc_id().unwrap_or_default(), &subnets).await?;
+            .filter(|acl| sel.keeps_ec2(acl.tags()))
+            .filter_map(|acl| {
+                let id = acl.network_acl_id()?;
+                let mut a = JsonAttrs::new();
+                a.insert("vpc".into(), json!(acl.vpc_id()));
+                a.insert(
+                    "subnets".into(),
+                    sorted_ids(acl.associations().iter().filter_map(|x| x.subnet_id())),
+                );
+                a.insert("egress".into(), entries_json(acl, true));
+                a.insert("ingress".into(), entries_json(acl, false));
+                a.insert("tags".into(), ec2_user_tags(acl.tags()));
+                Some(object(id, a))
+            })
+            .collect())
     }
-    p.ec2
-        .delete_network_acl()
-        .network_acl_id(&req.id)
-        .send()
-        .await
-        .map_err(|e| sdk("DeleteNetworkAcl", e))?;
-    Ok(())
+
+    async fn create(
+        &self,
+        p: &AwsProvider,
+        req: &CreateRequest,
+    ) -> Result<ObjectState, ProviderError> {
+        let a = &req.attrs;
+        let vpc = required(a, "vpc")?;
+        let made = create_once(p, self, req, || async {
+            let out = p
+                .api
+                .send(
+                    Call::ec2("CreateNetworkAcl", Effect::Write).on([vpc]),
+                    || {
+                        p.ec2
+                            .create_network_acl()
+                            .vpc_id(vpc)
+                            .client_token(&req.idempotency.token)
+                            .tag_specifications(ec2_tag_spec(ResourceType::NetworkAcl, req))
+                            .send()
+                    },
+                )
+                .await?;
+            let id = out
+                .network_acl()
+                .and_then(|n| n.network_acl_id())
+                .ok_or_else(|| {
+                    ProviderError::new(ErrorKind::Other, "CreateNetworkAcl returned no id")
+                })?;
+            Ok(object(id, JsonAttrs::new()))
+        })
+        .await?;
+        if made.attrs.contains_key("egress") {
+            // Made by an earlier attempt: start the entries over.
+            delete_entries(p, &made.id).await?;
+        }
+        add_entries(p, &made.id, &wanted(a)).await?;
+        associate(p, &made.id, &texts(a, "subnets")).await?;
+        Ok(object(made.id, JsonAttrs::new()))
+    }
+
+    async fn update(
+        &self,
+        p: &AwsProvider,
+        req: &UpdateRequest,
+    ) -> Result<ObjectState, ProviderError> {
+        let a = &req.after;
+        if req.changed.iter().any(|c| c == "egress" || c == "ingress") {
+            delete_entries(p, &req.id).await?;
+            add_entries(p, &req.id, &wanted(a)).await?;
+        }
+        if req.changed.iter().any(|c| c == "subnets") {
+            let after = texts(a, "subnets");
+            let released: Vec<String> = texts(&req.before, "subnets")
+                .into_iter()
+                .filter(|s| !after.contains(s))
+                .collect();
+            associate(p, &req.id, &after).await?;
+            release(p, required(a, "vpc")?, &released).await?;
+        }
+        retag_ec2(p, &req.id, &req.tags).await?;
+        Ok(object(req.id.clone(), JsonAttrs::new()))
+    }
+
+    async fn delete(&self, p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let current = by_ids(p, std::slice::from_ref(&req.id)).await?;
+        if let Some(acl) = current.first() {
+            let subnets: Vec<String> = acl
+                .associations()
+                .iter()
+                .filter_map(|x| x.subnet_id().map(str::to_string))
+                .collect();
+            release(p, acl.vpc_id().unwrap_or_default(), &subnets).await?;
+        }
+        p.api
+            .send(
+                Call::ec2("DeleteNetworkAcl", Effect::Delete).on([&req.id]),
+                || p.ec2.delete_network_acl().network_acl_id(&req.id).send(),
+            )
+            .await?;
+        Ok(())
+    }
 }

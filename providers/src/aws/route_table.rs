@@ -1,10 +1,20 @@
-//! route_table: the table, its routes (to internet, NAT and egress-only gateways) and its subnet
-//! associations, converged by diffing against DescribeRouteTables.
+//! route_table: the table (a create with a ClientToken), its routes (to internet, NAT and egress-only
+//! gateways) and its subnet associations, converged by diffing against DescribeRouteTables.
 
-use super::*;
+use super::api::{Call, Effect};
+use super::attrs::*;
+use super::create::create_once;
+use super::kinds::AwsKind;
+use super::{read_back, retag_ec2, AwsProvider};
+use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
-use serde_json::json;
+use netplan_engine::provider::*;
+use netplan_engine::value::JsonAttrs;
+use netplan_engine::Kind;
+use serde_json::{json, Value as J};
 use std::collections::BTreeSet;
+
+pub(super) struct RouteTable;
 
 /// (destination, target) pairs the config asks for.
 fn wanted_routes(a: &JsonAttrs) -> BTreeSet<(String, String)> {
@@ -38,48 +48,53 @@ async fn add_route(
     dest: &str,
     target: &str,
 ) -> Result<(), ProviderError> {
-    let mut call = p.ec2.create_route().route_table_id(table);
-    call = if dest.contains(':') {
-        call.destination_ipv6_cidr_block(dest)
-    } else {
-        call.destination_cidr_block(dest)
-    };
-    call = if target.starts_with("nat-") {
-        call.nat_gateway_id(target)
-    } else if target.starts_with("eigw-") {
-        call.egress_only_internet_gateway_id(target)
-    } else {
-        call.gateway_id(target)
-    };
-    match call.send().await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let e = sdk("CreateRoute", e);
-            if e.code.as_deref() == Some("RouteAlreadyExists") {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        }
-    }
+    p.api
+        .ensure(
+            Call::ec2("CreateRoute", Effect::Write).on([table, target]),
+            // The table's routes were diffed first: one to `dest` that exists is this one.
+            &["RouteAlreadyExists"],
+            || {
+                let mut call = p.ec2.create_route().route_table_id(table);
+                call = if dest.contains(':') {
+                    call.destination_ipv6_cidr_block(dest)
+                } else {
+                    call.destination_cidr_block(dest)
+                };
+                call = if target.starts_with("nat-") {
+                    call.nat_gateway_id(target)
+                } else if target.starts_with("eigw-") {
+                    call.egress_only_internet_gateway_id(target)
+                } else if target.starts_with("eni-") {
+                    call.network_interface_id(target)
+                } else {
+                    call.gateway_id(target)
+                };
+                call.send()
+            },
+        )
+        .await
 }
 
 async fn remove_route(p: &AwsProvider, table: &str, dest: &str) -> Result<(), ProviderError> {
-    let mut call = p.ec2.delete_route().route_table_id(table);
-    call = if dest.contains(':') {
-        call.destination_ipv6_cidr_block(dest)
-    } else {
-        call.destination_cidr_block(dest)
-    };
-    call.send()
+    p.api
+        .ensure(
+            Call::ec2("DeleteRoute", Effect::Write).on([table]),
+            &["InvalidRoute.NotFound"],
+            || {
+                let call = p.ec2.delete_route().route_table_id(table);
+                if dest.contains(':') {
+                    call.destination_ipv6_cidr_block(dest).send()
+                } else {
+                    call.destination_cidr_block(dest).send()
+                }
+            },
+        )
         .await
-        .map_err(|e| sdk("DeleteRoute", e))
-        .map(|_| ())
 }
 
 /// Converges routes and associations of `table` to `want`, from what DescribeRouteTables shows.
 async fn converge(p: &AwsProvider, table: &str, want: &JsonAttrs) -> Result<(), ProviderError> {
-    let current = raw(p, Select::Ids(vec![table.to_string()])).await?;
+    let current = raw(p, &Select::one(table)).await?;
     let Some(t) = current.first() else {
         return Err(ProviderError::new(
             ErrorKind::NotFound,
@@ -89,7 +104,7 @@ async fn converge(p: &AwsProvider, table: &str, want: &JsonAttrs) -> Result<(), 
     converge_from(p, table, t, want).await
 }
 
-/// Converges `table` from `t`, what it holds now: a new table holds its `local` routes only.
+/// Converges `table` from `t`, what it holds now.
 async fn converge_from(
     p: &AwsProvider,
     table: &str,
@@ -108,16 +123,17 @@ async fn converge_from(
             add_route(p, table, d, target).await?;
         }
     }
-    let want_subnets: BTreeSet<String> = strs(want, "subnets").into_iter().collect();
+    let want_subnets: BTreeSet<String> = texts(want, "subnets").into_iter().collect();
     for assoc in t.associations() {
         if let (Some(sub), Some(aid)) = (assoc.subnet_id(), assoc.route_table_association_id()) {
             if !want_subnets.contains(sub) {
-                p.ec2
-                    .disassociate_route_table()
-                    .association_id(aid)
-                    .send()
-                    .await
-                    .map_err(|e| sdk("DisassociateRouteTable", e))?;
+                p.api
+                    .ensure(
+                        Call::ec2("DisassociateRouteTable", Effect::Write).on([aid]),
+                        &["InvalidAssociationID.NotFound"],
+                        || p.ec2.disassociate_route_table().association_id(aid).send(),
+                    )
+                    .await?;
             }
         }
     }
@@ -130,13 +146,36 @@ async fn converge_from(
         .iter()
         .filter(|s| !have_subnets.contains(s.as_str()))
     {
-        p.ec2
-            .associate_route_table()
-            .route_table_id(table)
-            .subnet_id(sub)
-            .send()
-            .await
-            .map_err(|e| sdk("AssociateRouteTable", e))?;
+        let result = p
+            .api
+            .send(
+                Call::ec2("AssociateRouteTable", Effect::Write).on([table, sub.as_str()]),
+                || {
+                    p.ec2
+                        .associate_route_table()
+                        .route_table_id(table)
+                        .subnet_id(sub)
+                        .send()
+                },
+            )
+            .await;
+        match result {
+            Ok(_) => {}
+            // Associated already: by an earlier attempt whose answer was lost, or with another table
+            // (then it is a real conflict). The table says which.
+            Err(e) if e.code.as_deref() == Some("Resource.AlreadyAssociated") => {
+                let now = raw(p, &Select::one(table)).await?;
+                let ours = now.iter().any(|t| {
+                    t.associations()
+                        .iter()
+                        .any(|a| a.subnet_id() == Some(sub.as_str()))
+                });
+                if !ours {
+                    return Err(e);
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
@@ -153,7 +192,8 @@ pub(super) fn routes_of(t: &aws_sdk_ec2::types::RouteTable) -> BTreeSet<(String,
             let target = r
                 .nat_gateway_id()
                 .or(r.egress_only_internet_gateway_id())
-                .or(r.gateway_id())?;
+                .or(r.gateway_id())
+                .or(r.network_interface_id())?;
             Some((dest.to_string(), target.to_string()))
         })
         .collect()
@@ -161,112 +201,127 @@ pub(super) fn routes_of(t: &aws_sdk_ec2::types::RouteTable) -> BTreeSet<(String,
 
 async fn raw(
     p: &AwsProvider,
-    sel: Select,
+    sel: &Select,
 ) -> Result<Vec<aws_sdk_ec2::types::RouteTable>, ProviderError> {
-    let mut pages = p
-        .ec2
-        .describe_route_tables()
-        .set_filters(Some(sel.filters("route-table-id")))
-        .into_paginator()
-        .send();
-    let mut out = vec![];
-    while let Some(page) = pages.next().await {
-        out.extend(
-            page.map_err(|e| sdk("DescribeRouteTables", e))?
-                .route_tables()
-                .iter()
-                .filter(|t| sel.keeps_ec2(t.tags()))
-                .cloned(),
-        );
-    }
-    Ok(out)
-}
-
-pub(super) async fn create(
-    p: &AwsProvider,
-    req: &CreateRequest,
-) -> Result<ObjectState, ProviderError> {
-    let existing = match Select::earlier_attempt(req) {
-        Some(sel) => raw(p, sel).await?.into_iter().next(),
-        None => None,
-    };
-    let (id, current) = match existing {
-        Some(t) => (t.route_table_id().unwrap_or_default().to_string(), t),
-        None => {
-            let out = p
-                .ec2
-                .create_route_table()
-                .vpc_id(req_s(&req.attrs, "vpc")?)
-                .client_token(&req.idempotency.token)
-                .tag_specifications(ec2_tag_spec(ResourceType::RouteTable, &req.tags))
+    let tables = all_pages(
+        p,
+        Call::ec2("DescribeRouteTables", Effect::Read).on(sel.ids()),
+        |token| {
+            p.ec2
+                .describe_route_tables()
+                .set_filters(Some(sel.filters("route-table-id")))
+                .set_next_token(token)
                 .send()
-                .await
-                .map_err(|e| sdk("CreateRouteTable", e))?;
-            let t = out.route_table().cloned().ok_or_else(|| {
-                ProviderError::new(ErrorKind::Other, "CreateRouteTable returned no table")
-            })?;
-            let id = t
-                .route_table_id()
-                .ok_or_else(|| {
-                    ProviderError::new(ErrorKind::Other, "CreateRouteTable returned no id")
-                })?
-                .to_string();
-            (id, t)
-        }
-    };
-    converge_from(p, &id, &current, &req.attrs).await?;
-    Ok(obj(id, JsonAttrs::new()))
-}
-
-pub(super) async fn describe(
-    p: &AwsProvider,
-    sel: Select,
-) -> Result<Vec<ObjectState>, ProviderError> {
-    Ok(raw(p, sel)
-        .await?
-        .iter()
-        .filter_map(|t| {
-            let id = t.route_table_id()?;
-            let mut a = JsonAttrs::new();
-            a.insert("vpc".into(), json!(t.vpc_id()));
-            a.insert(
-                "subnets".into(),
-                sorted_ids(t.associations().iter().filter_map(|x| x.subnet_id())),
-            );
-            a.insert("routes".into(), routes_json(&routes_of(t)));
-            a.insert("tags".into(), ec2_user_tags(t.tags()));
-            Some(obj(id, a))
-        })
+        },
+        |o| o.route_tables().to_vec(),
+        |o| o.next_token().map(str::to_string),
+    )
+    .await?;
+    Ok(tables
+        .into_iter()
+        .filter(|t| sel.keeps_ec2(t.tags()))
         .collect())
 }
 
-pub(super) async fn update(
-    p: &AwsProvider,
-    req: &UpdateRequest,
-) -> Result<ObjectState, ProviderError> {
-    converge(p, &req.id, &req.after).await?;
-    retag_ec2(p, &req.id, &req.tags).await?;
-    read_back(p, Kind::RouteTable, &req.id).await
-}
+#[async_trait]
+impl AwsKind for RouteTable {
+    async fn describe(
+        &self,
+        p: &AwsProvider,
+        sel: &Select,
+    ) -> Result<Vec<ObjectState>, ProviderError> {
+        Ok(raw(p, sel)
+            .await?
+            .iter()
+            .filter_map(|t| {
+                let id = t.route_table_id()?;
+                let mut a = JsonAttrs::new();
+                a.insert("vpc".into(), json!(t.vpc_id()));
+                a.insert(
+                    "subnets".into(),
+                    sorted_ids(t.associations().iter().filter_map(|x| x.subnet_id())),
+                );
+                a.insert("routes".into(), routes_json(&routes_of(t)));
+                a.insert("tags".into(), ec2_user_tags(t.tags()));
+                Some(object(id, a))
+            })
+            .collect())
+    }
 
-pub(super) async fn delete(p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
-    for t in raw(p, Select::Ids(vec![req.id.clone()])).await? {
-        for assoc in t.associations() {
-            if let (Some(_), Some(aid)) = (assoc.subnet_id(), assoc.route_table_association_id()) {
-                p.ec2
-                    .disassociate_route_table()
-                    .association_id(aid)
-                    .send()
-                    .await
-                    .map_err(|e| sdk("DisassociateRouteTable", e))?;
+    async fn create(
+        &self,
+        p: &AwsProvider,
+        req: &CreateRequest,
+    ) -> Result<ObjectState, ProviderError> {
+        let vpc = required(&req.attrs, "vpc")?;
+        let made = create_once(p, self, req, || async {
+            let out = p
+                .api
+                .send(
+                    Call::ec2("CreateRouteTable", Effect::Write).on([vpc]),
+                    || {
+                        p.ec2
+                            .create_route_table()
+                            .vpc_id(vpc)
+                            .client_token(&req.idempotency.token)
+                            .tag_specifications(ec2_tag_spec(ResourceType::RouteTable, req))
+                            .send()
+                    },
+                )
+                .await?;
+            let id = out
+                .route_table()
+                .and_then(|t| t.route_table_id())
+                .ok_or_else(|| {
+                    ProviderError::new(ErrorKind::Other, "CreateRouteTable returned no id")
+                })?;
+            Ok(object(id, JsonAttrs::new()))
+        })
+        .await?;
+        // A new table holds its local routes only; one an earlier attempt made may hold more.
+        if made.attrs.contains_key("routes") {
+            converge(p, &made.id, &req.attrs).await?;
+        } else {
+            let empty = aws_sdk_ec2::types::RouteTable::builder()
+                .route_table_id(&made.id)
+                .build();
+            converge_from(p, &made.id, &empty, &req.attrs).await?;
+        }
+        Ok(object(made.id, JsonAttrs::new()))
+    }
+
+    async fn update(
+        &self,
+        p: &AwsProvider,
+        req: &UpdateRequest,
+    ) -> Result<ObjectState, ProviderError> {
+        converge(p, &req.id, &req.after).await?;
+        retag_ec2(p, &req.id, &req.tags).await?;
+        read_back(p, Kind::RouteTable, &req.id).await
+    }
+
+    async fn delete(&self, p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+        for t in raw(p, &Select::one(&req.id)).await? {
+            for assoc in t.associations() {
+                if let (Some(_), Some(aid)) =
+                    (assoc.subnet_id(), assoc.route_table_association_id())
+                {
+                    p.api
+                        .ensure(
+                            Call::ec2("DisassociateRouteTable", Effect::Write).on([aid]),
+                            &["InvalidAssociationID.NotFound"],
+                            || p.ec2.disassociate_route_table().association_id(aid).send(),
+                        )
+                        .await?;
+                }
             }
         }
+        p.api
+            .send(
+                Call::ec2("DeleteRouteTable", Effect::Delete).on([&req.id]),
+                || p.ec2.delete_route_table().route_table_id(&req.id).send(),
+            )
+            .await?;
+        Ok(())
     }
-    p.ec2
-        .delete_route_table()
-        .route_table_id(&req.id)
-        .send()
-        .await
-        .map_err(|e| sdk("DeleteRouteTable", e))?;
-    Ok(())
 }

@@ -1,10 +1,22 @@
 //! security_group: the group and its rules, diffed against DescribeSecurityGroups (authorising a rule
 //! that exists fails, so only what differs is sent). Deleting waits for Lambda's network interfaces.
+//! The group's name is unique in its VPC: a create repeated after a lost answer is refused, and the
+//! group found by netplan's tags is the one.
 
-use super::*;
+use super::api::{Call, Effect};
+use super::attrs::*;
+use super::create::create_once;
+use super::kinds::AwsKind;
+use super::{read_back, retag_ec2, AwsProvider};
+use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, ResourceType};
-use serde_json::json;
+use netplan_engine::provider::*;
+use netplan_engine::value::JsonAttrs;
+use netplan_engine::Kind;
+use serde_json::{json, Value as J};
 use std::collections::BTreeSet;
+
+pub(super) struct SecurityGroup;
 
 /// A rule flattened to one CIDR: (protocol, from, to, cidr).
 type Rule = (String, i32, i32, String);
@@ -94,29 +106,30 @@ pub(super) fn rules_json(rules: &BTreeSet<Rule>) -> J {
 
 async fn raw(
     p: &AwsProvider,
-    sel: Select,
+    sel: &Select,
 ) -> Result<Vec<aws_sdk_ec2::types::SecurityGroup>, ProviderError> {
-    let mut pages = p
-        .ec2
-        .describe_security_groups()
-        .set_filters(Some(sel.filters("group-id")))
-        .into_paginator()
-        .send();
-    let mut out = vec![];
-    while let Some(page) = pages.next().await {
-        out.extend(
-            page.map_err(|e| sdk("DescribeSecurityGroups", e))?
-                .security_groups()
-                .iter()
-                .filter(|g| sel.keeps_ec2(g.tags()))
-                .cloned(),
-        );
-    }
-    Ok(out)
+    let groups = all_pages(
+        p,
+        Call::ec2("DescribeSecurityGroups", Effect::Read).on(sel.ids()),
+        |token| {
+            p.ec2
+                .describe_security_groups()
+                .set_filters(Some(sel.filters("group-id")))
+                .set_next_token(token)
+                .send()
+        },
+        |o| o.security_groups().to_vec(),
+        |o| o.next_token().map(str::to_string),
+    )
+    .await?;
+    Ok(groups
+        .into_iter()
+        .filter(|g| sel.keeps_ec2(g.tags()))
+        .collect())
 }
 
 async fn converge(p: &AwsProvider, id: &str, want: &JsonAttrs) -> Result<(), ProviderError> {
-    let current = raw(p, Select::Ids(vec![id.to_string()])).await?;
+    let current = raw(p, &Select::one(id)).await?;
     let Some(g) = current.first() else {
         return Err(ProviderError::new(
             ErrorKind::NotFound,
@@ -130,123 +143,184 @@ async fn converge(p: &AwsProvider, id: &str, want: &JsonAttrs) -> Result<(), Pro
         let want = wanted(want, key);
         let revoke: Vec<IpPermission> = have.difference(&want).map(permission).collect();
         let grant: Vec<IpPermission> = want.difference(&have).map(permission).collect();
+        let on = || [id];
         if key == "egress" {
             if !revoke.is_empty() {
-                p.ec2
-                    .revoke_security_group_egress()
-                    .group_id(id)
-                    .set_ip_permissions(Some(revoke))
-                    .send()
-                    .await
-                    .map_err(|e| sdk("RevokeSecurityGroupEgress", e))?;
+                p.api
+                    .ensure(
+                        Call::ec2("RevokeSecurityGroupEgress", Effect::Write).on(on()),
+                        &["InvalidPermission.NotFound"],
+                        || {
+                            p.ec2
+                                .revoke_security_group_egress()
+                                .group_id(id)
+                                .set_ip_permissions(Some(revoke.clone()))
+                                .send()
+                        },
+                    )
+                    .await?;
             }
             if !grant.is_empty() {
-                p.ec2
-                    .authorize_security_group_egress()
-                    .group_id(id)
-                    .set_ip_permissions(Some(grant))
-                    .send()
-                    .await
-                    .map_err(|e| sdk("AuthorizeSecurityGroupEgress", e))?;
+                p.api
+                    .ensure(
+                        Call::ec2("AuthorizeSecurityGroupEgress", Effect::Write).on(on()),
+                        &["InvalidPermission.Duplicate"],
+                        || {
+                            p.ec2
+                                .authorize_security_group_egress()
+                                .group_id(id)
+                                .set_ip_permissions(Some(grant.clone()))
+                                .send()
+                        },
+                    )
+                    .await?;
             }
         } else {
             if !revoke.is_empty() {
-                p.ec2
-                    .revoke_security_group_ingress()
-                    .group_id(id)
-                    .set_ip_permissions(Some(revoke))
-                    .send()
-                    .await
-                    .map_err(|e| sdk("RevokeSecurityGroupIngress", e))?;
+                p.api
+                    .ensure(
+                        Call::ec2("RevokeSecurityGroupIngress", Effect::Write).on(on()),
+                        &["InvalidPermission.NotFound"],
+                        || {
+                            p.ec2
+                                .revoke_security_group_ingress()
+                                .group_id(id)
+                                .set_ip_permissions(Some(revoke.clone()))
+                                .send()
+                        },
+                    )
+                    .await?;
             }
             if !grant.is_empty() {
-                p.ec2
-                    .authorize_security_group_ingress()
-                    .group_id(id)
-                    .set_ip_permissions(Some(grant))
-                    .send()
-                    .await
-                    .map_err(|e| sdk("AuthorizeSecurityGroupIngress", e))?;
+                p.api
+                    .ensure(
+                        Call::ec2("AuthorizeSecurityGroupIngress", Effect::Write).on(on()),
+                        &["InvalidPermission.Duplicate"],
+                        || {
+                            p.ec2
+                                .authorize_security_group_ingress()
+                                .group_id(id)
+                                .set_ip_permissions(Some(grant.clone()))
+                                .send()
+                        },
+                    )
+                    .await?;
             }
         }
     }
     Ok(())
 }
 
-pub(super) async fn create(
-    p: &AwsProvider,
-    req: &CreateRequest,
-) -> Result<ObjectState, ProviderError> {
-    let a = &req.attrs;
-    let existing = match Select::earlier_attempt(req) {
-        Some(sel) => raw(p, sel).await?.into_iter().next(),
-        None => None,
-    };
-    let id = match existing.as_ref().and_then(|g| g.group_id()) {
-        Some(id) => id.to_string(),
-        None => {
-            let out = p
-                .ec2
-                .create_security_group()
-                .group_name(req_s(a, "name")?)
-                .description(req_s(a, "description")?)
-                .vpc_id(req_s(a, "vpc")?)
-                .tag_specifications(ec2_tag_spec(ResourceType::SecurityGroup, &req.tags))
-                .send()
-                .await
-                .map_err(|e| sdk("CreateSecurityGroup", e))?;
-            out.group_id()
-                .ok_or_else(|| {
-                    ProviderError::new(ErrorKind::Other, "CreateSecurityGroup returned no id")
-                })?
-                .to_string()
-        }
-    };
-    // A new group's default egress rules differ between AWS (IPv4 only) and emulators: read them.
-    converge(p, &id, a).await?;
-    Ok(obj(id, JsonAttrs::new()))
-}
+#[async_trait]
+impl AwsKind for SecurityGroup {
+    async fn describe(
+        &self,
+        p: &AwsProvider,
+        sel: &Select,
+    ) -> Result<Vec<ObjectState>, ProviderError> {
+        Ok(raw(p, sel)
+            .await?
+            .iter()
+            .filter_map(|g| {
+                let id = g.group_id()?;
+                let mut a = JsonAttrs::new();
+                a.insert("vpc".into(), json!(g.vpc_id()));
+                a.insert("name".into(), json!(g.group_name()));
+                a.insert("description".into(), json!(g.description()));
+                a.insert(
+                    "egress".into(),
+                    rules_json(&flatten(g.ip_permissions_egress())),
+                );
+                a.insert("ingress".into(), rules_json(&flatten(g.ip_permissions())));
+                a.insert("tags".into(), ec2_user_tags(g.tags()));
+                Some(object(id, a))
+            })
+            .collect())
+    }
 
-pub(super) async fn describe(
-    p: &AwsProvider,
-    sel: Select,
-) -> Result<Vec<ObjectState>, ProviderError> {
-    Ok(raw(p, sel)
-        .await?
-        .iter()
-        .filter_map(|g| {
-            let id = g.group_id()?;
-            let mut a = JsonAttrs::new();
-            a.insert("vpc".into(), json!(g.vpc_id()));
-            a.insert("name".into(), json!(g.group_name()));
-            a.insert("description".into(), json!(g.description()));
-            a.insert(
-                "egress".into(),
-                rules_json(&flatten(g.ip_permissions_egress())),
-            );
-            a.insert("ingress".into(), rules_json(&flatten(g.ip_permissions())));
-            a.insert("tags".into(), ec2_user_tags(g.tags()));
-            Some(obj(id, a))
+    async fn create(
+        &self,
+        p: &AwsProvider,
+        req: &CreateRequest,
+    ) -> Result<ObjectState, ProviderError> {
+        let a = &req.attrs;
+        let (name, description, vpc) = (
+            required(a, "name")?,
+            required(a, "description")?,
+            required(a, "vpc")?,
+        );
+        let made = create_once(p, self, req, || async {
+            let result = p
+                .api
+                .send(
+                    Call::ec2("CreateSecurityGroup", Effect::Create).on([vpc]),
+                    || {
+                        p.ec2
+                            .create_security_group()
+                            .group_name(name)
+                            .description(description)
+                            .vpc_id(vpc)
+                            .tag_specifications(ec2_tag_spec(ResourceType::SecurityGroup, req))
+                            .send()
+                    },
+                )
+                .await;
+            match result {
+                Ok(out) => {
+                    let id = out.group_id().ok_or_else(|| {
+                        ProviderError::new(ErrorKind::Other, "CreateSecurityGroup returned no id")
+                    })?;
+                    Ok(object(id, JsonAttrs::new()))
+                }
+                // The name is taken: by this create (a lost answer; it carries this create's tags and
+                // token), or by a group that is not this one's — named, never adopted.
+                Err(e) if e.code.as_deref() == Some("InvalidGroup.Duplicate") => {
+                    match self.describe(p, &Select::made_by(&req.idempotency)).await?.pop() {
+                        Some(o) => Ok(o),
+                        None => Err(ProviderError {
+                            message: format!(
+                                "{} — a security group named `{name}` exists in {vpc} and is not this stack's {}: rename one of them",
+                                e.message, req.address
+                            ),
+                            ..e
+                        }),
+                    }
+                }
+                Err(e) => Err(e),
+            }
         })
-        .collect())
-}
+        .await?;
+        // A new group's default egress rules differ between AWS (IPv4 only) and emulators: read them.
+        converge(p, &made.id, a).await?;
+        Ok(object(made.id, JsonAttrs::new()))
+    }
 
-pub(super) async fn update(
-    p: &AwsProvider,
-    req: &UpdateRequest,
-) -> Result<ObjectState, ProviderError> {
-    converge(p, &req.id, &req.after).await?;
-    retag_ec2(p, &req.id, &req.tags).await?;
-    read_back(p, Kind::SecurityGroup, &req.id).await
-}
+    async fn update(
+        &self,
+        p: &AwsProvider,
+        req: &UpdateRequest,
+    ) -> Result<ObjectState, ProviderError> {
+        converge(p, &req.id, &req.after).await?;
+        retag_ec2(p, &req.id, &req.tags).await?;
+        read_back(p, Kind::SecurityGroup, &req.id).await
+    }
 
-pub(super) async fn delete(p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
-    release_lambda_enis(p, "group-id", &req.id, &req.address, &req.progress).await?;
-    p.ec2
-        .delete_security_group()
-        .group_id(&req.id)
-        .send()
-        .await
-        .map_err(|e| sdk("DeleteSecurityGroup", e))?;
-    Ok(())
+    async fn delete(&self, p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+        super::wait::release_lambda_enis(p, "group-id", &req.id, &req.address, &req.progress)
+            .await?;
+        let result = p
+            .api
+            .send(
+                Call::ec2("DeleteSecurityGroup", Effect::Delete).on([&req.id]),
+                || p.ec2.delete_security_group().group_id(&req.id).send(),
+            )
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind == ErrorKind::DependencyViolation => {
+                Err(super::wait::refused(p, "group-id", &req.id, req.retrying_for, e).await)
+            }
+            Err(e) => Err(e),
+        }
+    }
 }

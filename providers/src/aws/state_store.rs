@@ -83,7 +83,7 @@ impl S3StateStore {
                     return;
                 };
                 let client = rt.block_on(async {
-                    let config = super::sdk_config(&opts).await;
+                    let config = super::sdk_config(&opts, true).await;
                     let s3 = aws_sdk_s3::config::Builder::from(&config)
                         .force_path_style(path_style)
                         .build();

@@ -33,6 +33,9 @@ pub struct Call {
     /// When the call started and ended, from the provider's creation.
     pub start: Duration,
     pub end: Duration,
+    /// When its request held a slot (`Script::max_in_flight`): what `--parallelism` bounds. The rest of
+    /// the call is the object's lifecycle (a NAT gateway pending), which holds none.
+    pub request: (Duration, Duration),
     pub error: Option<String>,
 }
 
@@ -45,6 +48,8 @@ struct Inner {
 
 pub struct FakeProvider {
     inner: Mutex<Inner>,
+    /// Requests in flight at once (`Script::max_in_flight`).
+    slots: Option<tokio::sync::Semaphore>,
     persist: Option<PathBuf>,
     start: Instant,
     /// Cloud time at `start`, in ms (wall clock for a persisted cloud, so time flows across processes).
@@ -60,6 +65,9 @@ impl Default for FakeProvider {
 impl FakeProvider {
     pub fn new(script: Script) -> FakeProvider {
         FakeProvider {
+            slots: script
+                .max_in_flight
+                .map(|n| tokio::sync::Semaphore::new(n.max(1))),
             inner: Mutex::new(Inner {
                 cloud: FakeCloud::default(),
                 script,
@@ -146,6 +154,15 @@ impl FakeProvider {
         body: impl FnOnce(&mut FakeCloud, u64) -> Result<(T, u64), ProviderError>,
     ) -> Result<T, ProviderError> {
         let start = self.start.elapsed();
+        let slot = match &self.slots {
+            Some(s) => Some(s.acquire().await.expect("never closed")),
+            None => None,
+        };
+        let request_ms = self.inner.lock().expect("fake lock").script.request_ms;
+        if request_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(request_ms)).await;
+        }
+        let request_start = self.start.elapsed() - Duration::from_millis(request_ms);
         let now = self.now_ms();
         let result = {
             let mut inner = self.inner.lock().expect("fake lock");
@@ -171,6 +188,8 @@ impl FakeProvider {
                 }
             }
         };
+        drop(slot);
+        let request = (request_start, self.start.elapsed());
         let result = match result {
             Ok((v, latency)) => {
                 if latency > 0 && latency_after {
@@ -186,6 +205,7 @@ impl FakeProvider {
             address: addr.cloned(),
             start,
             end,
+            request,
             error: result.as_ref().err().map(|e| e.to_string()),
         });
         result

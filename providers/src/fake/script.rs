@@ -56,6 +56,12 @@ pub struct Script {
     /// How long a deleted function's network interfaces linger (AWS: up to ~20–45 min).
     #[serde(default)]
     pub eni_linger_ms: u64,
+    /// How long one request takes (holding a slot), before the object's lifecycle latency.
+    #[serde(default)]
+    pub request_ms: u64,
+    /// Requests in flight at once (`--parallelism`); unlimited when unset.
+    #[serde(default)]
+    pub max_in_flight: Option<usize>,
 }
 
 impl Script {
@@ -87,6 +93,8 @@ impl Script {
             read_ms: ms(0.2),
             failures: vec![],
             eni_linger_ms: ms(20.0 * 60.0),
+            request_ms: 0,
+            max_in_flight: None,
         }
     }
 }

@@ -1,0 +1,422 @@
+//! The request layer every AWS call goes through, and what it decides:
+//!
+//! - **Rate.** A client-side token bucket per (service, action) sized as EC2 documents its buckets
+//!   (mutating 200 tokens refilled at 5/s, describe 100 at 20/s, resource-intensive 50 at 5/s; Lambda and
+//!   IAM conservatively), so a large apply stays under AWS's limits; a throttled answer empties the
+//!   bucket and halves its refill rate, which recovers step by step with each success (AIMD).
+//! - **Concurrency.** At most `max_in_flight` requests at once (`--parallelism`): a semaphore held for
+//!   the request alone, never while an object is waited on, so forty NAT gateways pending hold nothing.
+//! - **Retries.** The SDK's own retries are off: a repeated create is not always safe. Throttling is
+//!   retried (AWS refused before acting). A 5xx, timeout or broken connection leaves the outcome unknown:
+//!   a request that can be repeated is retried; a create that cannot is returned to its caller
+//!   (`create::create_once`), which looks for what it may have made before sending it again. An
+//!   endpoint that does not answer at all fails within three attempts, naming itself and the call.
+//! - **Eventual consistency.** An id this process made (or adopted) in the last minutes may be unknown
+//!   to other calls for a while: a NotFound naming one is retried — unless the request is a delete an
+//!   earlier attempt of which may have taken effect (its answer was lost: it is done, not unseen).
+//! - **Lambda busy.** A function Pending or mid-update answers ResourceConflictException to writes:
+//!   retried while it settles.
+//! - **Visibility.** Every attempt is a tracing event (`-v`: action, target, duration, retries and why;
+//!   `-vv`: AWS's request ids).
+
+use super::errors::{from_sdk, Ending};
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::operation::RequestId;
+use netplan_engine::provider::{ErrorKind, ProviderError};
+use rand::Rng;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+type HttpResponse = aws_sdk_ec2::config::http::HttpResponse;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Service {
+    Ec2,
+    Iam,
+    Lambda,
+}
+
+/// What a request does, which decides how it may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// Reads: always safe to repeat.
+    Read,
+    /// Changes that are safe to repeat (set an attribute, attach, tag, a create with a ClientToken).
+    Write,
+    /// A create that cannot be repeated blindly: an unknown outcome goes back to the caller.
+    Create,
+    /// A delete: NotFound after an attempt that may have taken effect means it did.
+    Delete,
+}
+
+/// One AWS request: which action, what it does, and the ids it names.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    pub service: Service,
+    pub action: &'static str,
+    pub effect: Effect,
+    /// The ids the request names (a NotFound for one made moments ago is eventual consistency).
+    pub names: Vec<String>,
+}
+
+impl Call {
+    pub fn new(service: Service, action: &'static str, effect: Effect) -> Call {
+        Call {
+            service,
+            action,
+            effect,
+            names: vec![],
+        }
+    }
+    pub fn ec2(action: &'static str, effect: Effect) -> Call {
+        Call::new(Service::Ec2, action, effect)
+    }
+    pub fn iam(action: &'static str, effect: Effect) -> Call {
+        Call::new(Service::Iam, action, effect)
+    }
+    pub fn lambda(action: &'static str, effect: Effect) -> Call {
+        Call::new(Service::Lambda, action, effect)
+    }
+    /// The ids (or names) this request names.
+    pub fn on<I, S>(mut self, ids: I) -> Call
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.names
+            .extend(ids.into_iter().map(|s| s.as_ref().to_string()));
+        self
+    }
+    fn target(&self) -> String {
+        if self.names.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.names.join(","))
+        }
+    }
+}
+
+/// Timing knobs (the defaults are for AWS; tests and emulators shorten some).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub max_in_flight: usize,
+    /// First retry pause; doubles per attempt up to `max_pause`.
+    pub first_pause: Duration,
+    pub max_pause: Duration,
+    /// How long a throttled or failing (5xx) request keeps being retried before the error goes up.
+    pub retry_budget: Duration,
+    /// Attempts that got no answer at all (timeouts, no connection) before the endpoint is declared
+    /// unreachable.
+    pub unanswered_attempts: u32,
+    /// How long an id this process made may answer NotFound.
+    pub consistency_window: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_in_flight: 10,
+            first_pause: Duration::from_millis(250),
+            max_pause: Duration::from_secs(10),
+            retry_budget: Duration::from_secs(120),
+            unanswered_attempts: 3,
+            consistency_window: Duration::from_secs(180),
+        }
+    }
+}
+
+struct Bucket {
+    capacity: f64,
+    tokens: f64,
+    /// Refill per second as AWS documents it, and as this process currently allows itself.
+    full_rate: f64,
+    rate: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(capacity: f64, rate: f64) -> Bucket {
+        Bucket {
+            capacity,
+            tokens: capacity,
+            full_rate: rate,
+            rate,
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes a token, or says how long until one is there.
+    fn take(&mut self) -> Result<(), Duration> {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + (now - self.last).as_secs_f64() * self.rate).min(self.capacity);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
+        }
+    }
+
+    fn throttled(&mut self) {
+        self.tokens = 0.0;
+        self.rate = (self.rate / 2.0).max(self.full_rate / 32.0);
+    }
+
+    fn succeeded(&mut self) {
+        self.rate = (self.rate + self.full_rate / 16.0).min(self.full_rate);
+    }
+}
+
+/// AWS's bucket for an action: (capacity, refill per second).
+fn bucket_size(service: Service, action: &str) -> (f64, f64) {
+    match service {
+        Service::Ec2 if action == "RunInstances" => (50.0, 5.0),
+        Service::Ec2 if action.starts_with("Describe") => (100.0, 20.0),
+        Service::Ec2 => (200.0, 5.0),
+        Service::Lambda => (15.0, 15.0),
+        Service::Iam => (20.0, 10.0),
+    }
+}
+
+pub(crate) struct Api {
+    endpoint: String,
+    limits: Limits,
+    in_flight: Semaphore,
+    buckets: Mutex<HashMap<(Service, &'static str), Bucket>>,
+    /// Ids this process made or adopted, and when.
+    fresh: Mutex<HashMap<String, Instant>>,
+}
+
+impl Api {
+    pub fn new(endpoint: String, limits: Limits) -> Api {
+        Api {
+            endpoint,
+            in_flight: Semaphore::new(limits.max_in_flight.max(1)),
+            limits,
+            buckets: Mutex::new(HashMap::new()),
+            fresh: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Marks an id as just made: for a while, NotFound for it is eventual consistency.
+    pub fn made(&self, id: &str) {
+        self.fresh
+            .lock()
+            .expect("fresh")
+            .insert(id.to_string(), Instant::now());
+    }
+
+    /// A delete went through: a NotFound for these ids is no longer news.
+    fn forget(&self, call: &Call) {
+        let mut fresh = self.fresh.lock().expect("fresh");
+        for n in &call.names {
+            fresh.remove(n);
+        }
+    }
+
+    fn is_fresh(&self, call: &Call) -> bool {
+        let fresh = self.fresh.lock().expect("fresh");
+        call.names.iter().any(|n| {
+            fresh
+                .get(n)
+                .is_some_and(|t| t.elapsed() < self.limits.consistency_window)
+        })
+    }
+
+    async fn take_token(&self, call: &Call) {
+        loop {
+            let wait = {
+                let mut buckets = self.buckets.lock().expect("buckets");
+                let b = buckets
+                    .entry((call.service, call.action))
+                    .or_insert_with(|| {
+                        let (c, r) = bucket_size(call.service, call.action);
+                        Bucket::new(c, r)
+                    });
+                match b.take() {
+                    Ok(()) => return,
+                    Err(wait) => wait,
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn bucket(&self, call: &Call, f: impl FnOnce(&mut Bucket)) {
+        if let Some(b) = self
+            .buckets
+            .lock()
+            .expect("buckets")
+            .get_mut(&(call.service, call.action))
+        {
+            f(b);
+        }
+    }
+
+    fn pause(&self, attempt: u32) -> Duration {
+        let cap = self
+            .limits
+            .first_pause
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.limits.max_pause);
+        let half = cap / 2;
+        half + Duration::from_millis(
+            rand::thread_rng().gen_range(0..=half.as_millis().max(1) as u64),
+        )
+    }
+
+    /// Sends one request (built anew by `f` for each attempt), with the decisions in the module docs.
+    pub async fn send<T, E, F, Fut>(&self, call: Call, f: F) -> Result<T, ProviderError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        T: RequestId,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let started = Instant::now();
+        let mut attempt: u32 = 0;
+        let mut unanswered: u32 = 0;
+        // An earlier attempt may have been carried out (its answer was lost).
+        let mut maybe_done = false;
+        loop {
+            attempt += 1;
+            self.take_token(&call).await;
+            let sent = Instant::now();
+            let result = {
+                let _slot = self.in_flight.acquire().await.expect("never closed");
+                f().await
+            };
+            let took = sent.elapsed();
+            let e = match result {
+                Ok(out) => {
+                    self.bucket(&call, Bucket::succeeded);
+                    if call.effect == Effect::Delete {
+                        self.forget(&call);
+                    }
+                    tracing::debug!(
+                        "{}{} ok in {}ms{}",
+                        call.action,
+                        call.target(),
+                        took.as_millis(),
+                        if attempt > 1 {
+                            format!(" (attempt {attempt})")
+                        } else {
+                            String::new()
+                        }
+                    );
+                    tracing::trace!(
+                        "{} request id {}",
+                        call.action,
+                        out.request_id().unwrap_or("-")
+                    );
+                    return Ok(out);
+                }
+                Err(e) => e,
+            };
+            tracing::trace!(
+                "{} request id {}",
+                call.action,
+                e.request_id().unwrap_or("-")
+            );
+            let (err, ending) = from_sdk(call.action, &e);
+            let retry = match err.kind {
+                ErrorKind::Throttled => {
+                    self.bucket(&call, Bucket::throttled);
+                    started.elapsed() < self.limits.retry_budget
+                }
+                ErrorKind::Unavailable => {
+                    if ending != Ending::Answered {
+                        unanswered += 1;
+                        if unanswered >= self.limits.unanswered_attempts {
+                            let what = if ending == Ending::TimedOut {
+                                "timed out"
+                            } else {
+                                "could not connect"
+                            };
+                            tracing::debug!("{}{} {what}: giving up", call.action, call.target());
+                            return Err(ProviderError::new(
+                                ErrorKind::Unreachable,
+                                format!(
+                                    "{}: no answer from {} after {unanswered} attempts ({what}; last: {})",
+                                    call.action, self.endpoint, err.message
+                                ),
+                            ));
+                        }
+                    }
+                    if call.effect == Effect::Create {
+                        // The caller looks for what the request may have made before sending it again.
+                        tracing::debug!(
+                            "{}{} outcome unknown after {}ms: {}",
+                            call.action,
+                            call.target(),
+                            took.as_millis(),
+                            err
+                        );
+                        return Err(err);
+                    }
+                    maybe_done = true;
+                    started.elapsed() < self.limits.retry_budget
+                }
+                // A delete answered NotFound after an attempt whose answer was lost is done; for
+                // anything else a fresh id's NotFound is AWS not knowing it yet.
+                ErrorKind::NotFound => {
+                    !(call.effect == Effect::Delete && maybe_done) && self.is_fresh(&call)
+                }
+                ErrorKind::DependencyViolation => {
+                    call.service == Service::Lambda
+                        && call.effect != Effect::Create
+                        && err.code.as_deref() == Some("ResourceConflictException")
+                        && started.elapsed() < self.limits.retry_budget
+                }
+                _ => false,
+            };
+            let pause = self.pause(attempt);
+            tracing::debug!(
+                "{}{} failed in {}ms: {}{}",
+                call.action,
+                call.target(),
+                took.as_millis(),
+                err,
+                if retry {
+                    format!(" — retrying in {}ms", pause.as_millis())
+                } else {
+                    String::new()
+                }
+            );
+            if !retry {
+                if call.effect == Effect::Delete && err.kind == ErrorKind::NotFound {
+                    self.forget(&call);
+                }
+                return Err(err);
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    /// A change whose goal may already hold: these error codes (a rule that exists, a route already
+    /// there, a gateway already detached) mean it does, whether or not an earlier attempt did it.
+    pub async fn ensure<T, E, F, Fut>(
+        &self,
+        call: Call,
+        holds_if: &[&str],
+        f: F,
+    ) -> Result<(), ProviderError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        T: RequestId,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        match self.send(call, f).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.code.as_deref().is_some_and(|c| holds_if.contains(&c)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! The real AWS provider against moto behind netplan's realism layer (tests/realism/realism.py): NAT
+//! gateways and functions that take their time, Lambda's lingering network interfaces, IAM
+//! propagation, eventual consistency, throttling, 5xx before and after a call takes effect, ClientToken
+//! idempotency — each seeded.
+//!
+//! A few seeds run with `cargo test`; the soak runs many (BENCHMARKS.md):
+//! - `NETPLAN_REALISM_SEEDS` (default `1,2`): seeds for the converge cycle; `1..20` is a range.
+//! - `NETPLAN_REALISM_COPIES` (default `1`): copies of the seed network per cycle, e.g. `1,5`.
+//! - `NETPLAN_REALISM_STEPS` (default: every step): which of the 21 creates a forced rollback fails at.
+//! - `NETPLAN_REALISM_KILLS` (default 4): kill -9 trials through `--profile faults`.
+
+use super::moto::{ok, Moto};
+use super::support::*;
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// moto with the realism proxy in front of it.
+pub struct Realism {
+    pub moto: Moto,
+    /// The proxy's port: what netplan talks to.
+    pub port: u16,
+    child: Child,
+}
+
+impl Realism {
+    pub fn start(profile: &str, seed: u64) -> Realism {
+        let moto = Moto::start();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("python3")
+            .arg(repo().join("tests/realism/realism.py"))
+            .args(["--listen", &port.to_string()])
+            .args(["--upstream", &format!("http://127.0.0.1:{}", moto.port)])
+            .args(["--profile", profile, "--seed", &seed.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs the realism proxy");
+        let r = Realism { moto, port, child };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the realism proxy did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        r
+    }
+
+    fn control(&self, path: &str, body: &str) -> String {
+        self.moto
+            .py(&format!(
+                "import urllib.request; print(urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:{}{path}', data={body:?}.encode(), method='POST')).read().decode())",
+                self.port
+            ))
+            .expect("the proxy's control API answers")
+    }
+
+    /// The `nth` call of `action` (counted from now) fails with a final error.
+    pub fn fail(&self, action: &str, nth: usize) {
+        self.control(
+            "/_realism/fail",
+            &format!(r#"{{"action": "{action}", "nth": {nth}, "code": "InvalidParameterValue"}}"#),
+        );
+    }
+
+    /// Empties moto and the proxy's memory of it.
+    pub fn reset(&self) {
+        self.moto.reset();
+        self.control("/_realism/reset", "{}");
+    }
+
+    pub fn stats(&self) -> BTreeMap<String, u64> {
+        let out = self.control("/_realism/stats", "");
+        serde_json::from_str(out.trim()).expect("stats JSON")
+    }
+
+    pub fn netplan(&self, dir: &Path, args: &[&str]) -> std::process::Output {
+        netplan_moto(dir, args, self.port)
+    }
+}
+
+impl Drop for Realism {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A list of numbers from an environment variable: `1,2,5` or `1..20`.
+fn numbers(var: &str, default: &str) -> Vec<u64> {
+    let v = std::env::var(var).unwrap_or_else(|_| default.to_string());
+    if let Some((a, b)) = v.split_once("..") {
+        let (a, b): (u64, u64) = (a.trim().parse().unwrap(), b.trim().parse().unwrap());
+        return (a..=b).collect();
+    }
+    v.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse().unwrap())
+        .collect()
+}
+
+/// The seed example with `copies` networks (10.N.0.0/16) and two functions each, in a fresh folder.
+pub fn seed_copies(copies: u64) -> tempfile::TempDir {
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    if copies > 1 {
+        let cfg = tmp.path().join("netplan.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        let at = text.find("[network.main]").unwrap();
+        let (stack, body) = text.split_at(at);
+        let mut out = stack.to_string();
+        for i in 0..copies {
+            out.push_str(
+                &body
+                    .replace("network.main", &format!("network.n{i}"))
+                    .replace("[function.probe]", &format!("[function.p{i}]"))
+                    .replace("[function.probe_node]", &format!("[function.q{i}]"))
+                    .replace("10.0.0.0/16", &format!("10.{}.0.0/16", i + 1)),
+            );
+            out.push('\n');
+        }
+        std::fs::write(&cfg, out).unwrap();
+    }
+    tmp
+}
+
+fn duplicates(inventory: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    inventory
+        .iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|(a, ids)| format!("{a} ×{}: {ids:?}", ids.len()))
+        .collect()
+}
+
+#[test]
+fn through_realism_apply_converges_plan_is_clean_and_destroy_leaves_nothing() {
+    for copies in numbers("NETPLAN_REALISM_COPIES", "1") {
+        for seed in numbers("NETPLAN_REALISM_SEEDS", "1,2") {
+            let r = Realism::start("all", seed);
+            let tmp = seed_copies(copies);
+            let dir = tmp.path();
+            let what = format!(
+                "seed {seed}, {copies} cop{}",
+                if copies == 1 { "y" } else { "ies" }
+            );
+            let first = r.netplan(dir, &["apply", "--auto-approve"]);
+            if first.status.code() != Some(0) {
+                // At most one more apply after a reported failure.
+                let err = stderr(&first);
+                assert!(
+                    err.contains("rolled back") || err.contains("continues from here"),
+                    "{what}: a failed apply says what it left:\n{err}"
+                );
+                ok(
+                    &r.netplan(dir, &["apply", "--auto-approve"]),
+                    &format!("{what}: apply again"),
+                );
+            }
+            let inventory = r.moto.inventory("lambda-egress");
+            assert!(
+                duplicates(&inventory).is_empty(),
+                "{what}: {:?}",
+                duplicates(&inventory)
+            );
+            assert_eq!(inventory.len() as u64, 21 * copies, "{what}: {inventory:?}");
+            ok(
+                &r.netplan(dir, &["plan", "--detailed-exitcode"]),
+                &format!("{what}: no changes after apply"),
+            );
+            ok(
+                &r.netplan(dir, &["destroy", "--auto-approve"]),
+                &format!("{what}: destroy"),
+            );
+            let left = r.moto.leftovers();
+            assert!(left.is_empty(), "{what}: left behind: {left:?}");
+            eprintln!(
+                "realism {what}: converged, clean, nothing left; injected {:?}",
+                r.stats()
+            );
+        }
+    }
+}
+
+/// The creates of the seed, in the order of their AWS actions, with how many of each.
+const CREATES: &[(&str, usize)] = &[
+    ("CreateVpc", 1),
+    ("AllocateAddress", 2),
+    ("CreateRole", 2),
+    ("CreateSubnet", 4),
+    ("CreateInternetGateway", 1),
+    ("CreateEgressOnlyInternetGateway", 1),
+    ("CreateSecurityGroup", 2),
+    ("CreateNatGateway", 2),
+    ("CreateRouteTable", 3),
+    ("CreateVpcEndpoint", 1),
+    ("CreateFunction", 2),
+];
+
+#[test]
+fn through_faults_a_rollback_forced_at_any_step_leaves_the_cloud_as_it_was() {
+    let steps: Vec<(&str, usize)> = CREATES
+        .iter()
+        .flat_map(|(a, n)| (1..=*n).map(move |i| (*a, i)))
+        .collect();
+    let chosen: Vec<u64> = numbers("NETPLAN_REALISM_STEPS", &format!("1..{}", steps.len()));
+    let r = Realism::start("faults", 11);
+    for k in chosen {
+        let (action, nth) = steps[k as usize - 1];
+        r.reset();
+        r.moto.py("import urllib.request; urllib.request.urlopen(urllib.request.Request(f'{E}/moto-api/config', data=b'{\"lambda\": {\"use_docker\": false}}', method='POST'))").unwrap();
+        let tmp = seed_copies(1);
+        let dir = tmp.path();
+        r.fail(action, nth);
+        let out = r.netplan(dir, &["apply", "--auto-approve"]);
+        let err = stderr(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "step {k} ({action} #{nth}):\n{err}"
+        );
+        assert!(
+            err.contains("was rolled back") && err.contains("shows the cloud as it was before"),
+            "step {k} ({action} #{nth}): the rollback is checked and said:\n{err}"
+        );
+        let left = r.moto.leftovers();
+        assert!(
+            left.is_empty(),
+            "step {k} ({action} #{nth}): left {left:?}\n{err}"
+        );
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("netplan.state.json")).unwrap())
+                .unwrap();
+        assert_eq!(state["resources"], serde_json::json!([]), "step {k}: state");
+        assert!(
+            state["pending"].as_array().is_none_or(|p| p.is_empty()),
+            "step {k}: pending {}",
+            state["pending"]
+        );
+    }
+}
+
+#[test]
+fn through_faults_kill_9_at_random_moments_loses_and_duplicates_nothing() {
+    let trials = numbers("NETPLAN_REALISM_KILLS", "4")[0];
+    let r = Realism::start("faults", 5);
+    let (mut untracked, mut duplicated) = (0, 0);
+    let mut seed: u64 = 0x5851_f42d_4c95_7f2d;
+    for trial in 0..trials {
+        r.reset();
+        r.moto.py("import urllib.request; urllib.request.urlopen(urllib.request.Request(f'{E}/moto-api/config', data=b'{\"lambda\": {\"use_docker\": false}}', method='POST'))").unwrap();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = Duration::from_millis(100 + (seed >> 33) % 3500);
+        let tmp = seed_copies(1);
+        let dir = tmp.path();
+        let mut child = Command::new(bin())
+            .args(["apply", "--auto-approve"])
+            .current_dir(dir)
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", r.port))
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        let tracked = Tracked::read(dir);
+        for (addr, ids) in r.moto.inventory("lambda-egress") {
+            for id in ids {
+                if !tracked.accounts_for(&addr, &id) {
+                    untracked += 1;
+                    eprintln!("kill trial {trial} ({delay:?}): {addr} {id} is untracked");
+                }
+            }
+        }
+        ok(
+            &r.netplan(dir, &["apply", "--auto-approve"]),
+            &format!("kill trial {trial} ({delay:?}): the next apply converges"),
+        );
+        let inventory = r.moto.inventory("lambda-egress");
+        for d in duplicates(&inventory) {
+            duplicated += 1;
+            eprintln!("kill trial {trial} ({delay:?}): {d}");
+        }
+        assert_eq!(inventory.len(), 21, "kill trial {trial}: {inventory:?}");
+        ok(
+            &r.netplan(dir, &["plan", "--detailed-exitcode"]),
+            &format!("kill trial {trial}: converged"),
+        );
+    }
+    eprintln!("realism kill -9: {trials} trials, {untracked} untracked, {duplicated} duplicated");
+    assert_eq!((untracked, duplicated), (0, 0));
+}
