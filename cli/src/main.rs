@@ -40,7 +40,8 @@ pub struct Globals {
     /// AWS profile.
     #[arg(long, global = true)]
     pub profile: Option<String>,
-    /// More output (-v: debug, -vv: trace).
+    /// More output: -v every AWS call (action, target, duration, retries and why), -vv with AWS's
+    /// request ids, -vvv everything the SDK logs.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// When to use colour (NO_COLOR is respected in auto).
@@ -88,6 +89,8 @@ pub enum Command {
     Import(commands::import::Args),
     /// The local AWS emulator: up, down or status.
     Local(commands::local::Args),
+    /// Release a state lock a run left behind (named by its id).
+    ForceUnlock(commands::unlock::Args),
 }
 
 /// How a successful command exits.
@@ -133,6 +136,7 @@ fn init_tracing(verbose: u8) {
     let level = match verbose {
         0 => "warn",
         1 => "netplan=debug,netplan_engine=debug,netplan_providers=debug",
+        2 => "netplan=trace,netplan_engine=trace,netplan_providers=trace",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("NETPLAN_LOG")

@@ -6,6 +6,7 @@ pub mod addr;
 pub mod apply;
 pub mod config;
 pub mod diag;
+pub mod files;
 pub mod graph;
 pub mod live;
 pub mod ops;

@@ -708,9 +708,28 @@ pub enum StalePlan {
     Serial { expected: u64, found: u64 },
     #[error("the config (or a function's code) changed since the plan was made")]
     Config,
+    #[error("the plan file does not match what the config and the state give now (first at {address}): it was edited, or the cloud moved since")]
+    Differs { address: String },
 }
 
 impl SavedPlan {
+    /// Applying a saved plan runs exactly what it shows: the plan is derived again from the current
+    /// config and state, and the saved one is refused unless it is that plan, change for change (the
+    /// derived one is what runs).
+    pub fn matches(&self, derived: &Plan) -> Result<(), StalePlan> {
+        let json = |c: &Change| serde_json::to_value(c).unwrap_or(serde_json::Value::Null);
+        let saved = &self.plan.changes;
+        let now = &derived.changes;
+        for i in 0..saved.len().max(now.len()) {
+            let (a, b) = (saved.get(i), now.get(i));
+            if a.map(json) != b.map(json) {
+                let address = a.or(b).map(|c| c.address.to_string()).unwrap_or_default();
+                return Err(StalePlan::Differs { address });
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses to apply a plan when the state or config moved since it was made.
     pub fn check_current(&self, config: &Config, state: Option<&State>) -> Result<(), StalePlan> {
         let lineage = state.map(|s| s.lineage.clone());

@@ -214,10 +214,6 @@ pub struct Discovered {
 #[async_trait::async_trait]
 pub trait Provider: Send + Sync {
     fn name(&self) -> &str;
-    /// Which kinds this provider manages.
-    fn supports(&self, kind: Kind) -> bool {
-        !kind.is_high_level()
-    }
     async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError>;
     async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError>;
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError>;

@@ -163,6 +163,48 @@ fn saved_plans_apply_once_and_refuse_when_anything_moved() {
 }
 
 #[test]
+fn a_saved_plan_edited_to_run_what_it_does_not_show_is_refused() {
+    let tmp = copy_dir(&repo().join("tests/fixtures/small"));
+    let cloud = tmp.path().join("cloud.json");
+    let out = netplan(tmp.path(), &["plan", "-o", "p.json"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(tmp.path().join("p.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the plan file is private");
+    }
+    // The VPC's executed `config` edited, its displayed `attributes` left alone, a tag injected.
+    let mut saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("p.json")).unwrap()).unwrap();
+    let changes = saved["plan"]["changes"].as_array_mut().unwrap();
+    let vpc = changes
+        .iter_mut()
+        .find(|c| c["address"] == "vpc.main")
+        .unwrap();
+    assert_eq!(vpc["config"]["cidr"], "10.0.0.0/16");
+    vpc["config"]["cidr"] = "10.99.0.0/16".into();
+    vpc["config"]["tags"]["injected"] = "yes".into();
+    std::fs::write(tmp.path().join("p.json"), saved.to_string()).unwrap();
+    let out = netplan(tmp.path(), &["apply", "p.json"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out)
+            .contains("does not match what the config and the state give now (first at vpc.main)"),
+        "{}",
+        stderr(&out)
+    );
+    let world = std::fs::read_to_string(&cloud).unwrap_or_default();
+    assert!(
+        !world.contains("10.99.0.0/16") && !world.contains("vpc-"),
+        "nothing was created: {world}"
+    );
+}
+
+#[test]
 fn json_plan_graph_and_colour() {
     let dir = repo().join("examples/lambda-internet");
     let out = netplan(&dir, &["plan", "--json"], None);
@@ -233,6 +275,57 @@ fn remote_state_and_missing_config_are_clear_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("cannot read netplan.toml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn links_planted_beside_the_state_are_never_followed() {
+    let tmp = copy_dir(&repo().join("tests/fixtures/small"));
+    let cloud = tmp.path().join("cloud.json");
+    let out = netplan(tmp.path(), &["apply", "--auto-approve"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let victim = tmp.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    // A link at the temporary and backup paths: removed and replaced, the target untouched.
+    for name in ["netplan.state.json.tmp", "netplan.state.json.backup.tmp"] {
+        std::os::unix::fs::symlink(&victim, tmp.path().join(name)).unwrap();
+    }
+    let cfg = tmp.path().join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("10.0.1.0/24", "10.0.3.0/24")).unwrap();
+    let out = netplan(tmp.path(), &["apply", "--auto-approve"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    // A link at the lock path: refused, naming it.
+    std::fs::remove_file(tmp.path().join("netplan.state.json.lock")).unwrap();
+    std::os::unix::fs::symlink(&victim, tmp.path().join("netplan.state.json.lock")).unwrap();
+    let out = netplan(tmp.path(), &["apply", "--auto-approve"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is a symbolic link"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    // The state itself as a link: refused too (netplan does not follow links for what it writes).
+    std::fs::remove_file(tmp.path().join("netplan.state.json.lock")).unwrap();
+    std::fs::rename(
+        tmp.path().join("netplan.state.json"),
+        tmp.path().join("real.json"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        tmp.path().join("real.json"),
+        tmp.path().join("netplan.state.json"),
+    )
+    .unwrap();
+    let out = netplan(tmp.path(), &["plan"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is a symbolic link"),
         "{}",
         stderr(&out)
     );

@@ -644,30 +644,64 @@ fn remote_state_in_s3_is_locked_written_conditionally_and_backed_up() {
         "plan from the remote state: no changes",
     );
 
-    // Another run holds the lock: refused at once, naming it.
-    let lock = |pid: u32, host: &str| {
-        moto.py(&format!("{s3}s3.put_object(Bucket='team-state', Key='lambda-egress/state.json.lock', Body=json.dumps({{'pid': {pid}, 'host': '{host}', 'operation': 'apply', 'since': '2026-11-25T00:00:00Z'}}))")).unwrap();
+    // Another run holds the lock: refused at once, naming it and how to release it.
+    let lock = |fields: serde_json::Value| {
+        moto.py(&format!("{s3}s3.put_object(Bucket='team-state', Key='lambda-egress/state.json.lock', Body=json.dumps(json.loads({:?})))", fields.to_string())).unwrap();
     };
-    lock(4242, "ci-runner-7");
+    lock(
+        serde_json::json!({"id": "lock-4242", "pid": 4242, "host": "ci-runner-7", "operation": "apply", "since": "2026-11-25T00:00:00Z"}),
+    );
     let refused = netplan_moto(dir, &["destroy", "--auto-approve"], moto.port);
     assert_eq!(refused.status.code(), Some(1));
     assert!(
-        stderr(&refused).contains("is locked by netplan pid 4242 on ci-runner-7"),
+        stderr(&refused).contains("is locked by netplan pid 4242 on ci-runner-7")
+            && stderr(&refused).contains("netplan force-unlock lock-4242"),
         "{}",
         stderr(&refused)
     );
+    // plan takes the lock for its read too (or is told not to).
+    let plan = netplan_moto(dir, &["plan"], moto.port);
+    assert_eq!(plan.status.code(), Some(1), "{}", stderr(&plan));
+    moto.ok(dir, &["plan", "--lock=false"], "plan without the lock");
     assert_eq!(
         moto.inventory("lambda-egress").len(),
         21,
         "nothing was touched"
     );
 
-    // A lock left by a run on this host whose process is gone is taken over.
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .unwrap()
-        .trim()
-        .to_string();
-    lock(u32::MAX - 1, &host);
+    // The same host name and a dead pid is no proof (containers share host names): refused.
+    let here = |key: &str| {
+        std::fs::read_to_string(key)
+            .map(|s| s.trim().to_string())
+            .unwrap()
+    };
+    let host = here("/proc/sys/kernel/hostname");
+    lock(
+        serde_json::json!({"id": "lock-old", "pid": u32::MAX - 1, "host": host, "operation": "apply", "since": "2026-11-25T00:00:00Z"}),
+    );
+    let refused = netplan_moto(dir, &["destroy", "--auto-approve"], moto.port);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    // Released by its id (a wrong id releases nothing).
+    let wrong = netplan_moto(dir, &["force-unlock", "lock-4242", "--force"], moto.port);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        stderr(&wrong).contains("not lock-4242"),
+        "{}",
+        stderr(&wrong)
+    );
+    moto.ok(
+        dir,
+        &["force-unlock", "lock-old", "--force"],
+        "force-unlock",
+    );
+    assert_eq!(object("state.json.lock").trim(), "NONE");
+
+    // A lock whose holder is provably gone (this boot, this pid namespace, no such process) is taken
+    // over.
+    let ns = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    lock(
+        serde_json::json!({"id": "lock-dead", "pid": u32::MAX - 1, "host": host, "operation": "apply", "since": "2026-11-25T00:00:00Z", "boot_id": here("/proc/sys/kernel/random/boot_id"), "pid_namespace": ns.to_string_lossy(), "process_start": 1}),
+    );
     moto.ok(
         dir,
         &["destroy", "--auto-approve"],

@@ -302,3 +302,40 @@ fn through_faults_kill_9_at_random_moments_loses_and_duplicates_nothing() {
     eprintln!("realism kill -9: {trials} trials, {untracked} untracked, {duplicated} duplicated");
     assert_eq!((untracked, duplicated), (0, 0));
 }
+
+#[test]
+fn verbose_apply_shows_every_aws_call_made() {
+    // The proxy (no behaviour on) counts every call it forwards; `-v` must show the same calls.
+    let r = Realism::start("none", 1);
+    let tmp = seed_copies(1);
+    let out = r.netplan(tmp.path(), &["-v", "apply", "--auto-approve"]);
+    ok(&out, "-v apply");
+    let err = stderr(&out);
+    let mut shown: BTreeMap<String, u64> = BTreeMap::new();
+    for line in err.lines() {
+        // `… DEBUG CreateVpc ok in 12ms`, `… DEBUG CreateRole failed in 3ms: …`
+        let Some(rest) = line.split(" DEBUG ").nth(1) else {
+            continue;
+        };
+        if rest.contains(" ok in ") || rest.contains(" failed in ") {
+            if let Some(action) = rest.split_whitespace().next() {
+                *shown.entry(action.to_string()).or_default() += 1;
+            }
+        }
+    }
+    let made: BTreeMap<String, u64> = r
+        .stats()
+        .into_iter()
+        .filter_map(|(k, n)| {
+            let (service, action) = k.split_once(':')?;
+            ["ec2", "iam", "lambda"]
+                .contains(&service)
+                .then(|| (action.to_string(), n))
+        })
+        .collect();
+    assert!(made.values().sum::<u64>() > 30, "{made:?}");
+    assert_eq!(shown, made, "-v shows each call AWS saw:\n{err}");
+    // -vv adds AWS's request ids.
+    let out = r.netplan(tmp.path(), &["-vv", "plan"]);
+    assert!(stderr(&out).contains("request id"), "{}", stderr(&out));
+}

@@ -59,8 +59,9 @@ fn confirm(question: &str) -> CliResult<()> {
 pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
     let saved: Option<SavedPlan> = match &a.planfile {
         Some(p) => {
-            let bytes = std::fs::read(p)
-                .map_err(|e| CliError::msg(format!("cannot read the plan {}: {e}", p.display())))?;
+            let bytes = netplan_engine::files::read(p)
+                .map_err(|e| CliError::msg(format!("cannot read the plan {}: {e}", p.display())))?
+                .ok_or_else(|| CliError::msg(format!("no plan at {}", p.display())))?;
             Some(serde_json::from_slice(&bytes).map_err(|e| {
                 CliError::with_hint(
                     format!("{} is not a netplan plan file: {e}", p.display()),
@@ -114,19 +115,17 @@ async fn converge(
     for r in &prepared.reconciled {
         anstream::eprintln!("reconciled: {r}");
     }
-    let plan: Plan = match saved {
-        Some(s) => {
-            s.check_current(config, prepared.stored.as_ref())
-                .map_err(|e| {
-                    CliError::with_hint(
-                        format!("the saved plan is stale: {e}"),
-                        "make a new plan with netplan plan -o FILE",
-                    )
-                })?;
-            s.plan
-        }
-        None => prepared.plan,
-    };
+    let plan: Plan = prepared.plan;
+    if let Some(s) = saved {
+        s.check_current(config, prepared.stored.as_ref())
+            .and_then(|()| s.matches(&plan))
+            .map_err(|e| {
+                CliError::with_hint(
+                    format!("the saved plan is stale: {e}"),
+                    "make a new plan with netplan plan -o FILE",
+                )
+            })?;
+    }
     anstream::print!("{}", render::plan(&plan));
     let working = prepared.working;
     if !plan.has_changes() {

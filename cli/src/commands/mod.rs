@@ -7,6 +7,7 @@ pub mod import;
 pub mod local;
 pub mod plan;
 pub mod show;
+pub mod unlock;
 pub mod validate;
 pub mod verify;
 
@@ -26,5 +27,6 @@ pub async fn run(cli: Cli) -> CliResult<Exit> {
         Command::Show(a) => show::run(g, a),
         Command::Import(a) => import::run(g, a).await,
         Command::Local(a) => local::run(g, a).await,
+        Command::ForceUnlock(a) => unlock::run(g, a),
     }
 }

@@ -26,12 +26,21 @@ pub struct Args {
     /// Plan the destruction of everything in the state.
     #[arg(long)]
     pub destroy: bool,
+    /// Take the state's lock while reading it (--lock=false reads without it).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub lock: bool,
 }
 
 pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
     let session = Session::open(g, &a.config)?;
     let config = session.config();
     let store = session.store()?;
+    // The state's lock for the read (a plan against no state yet has nothing to hold still).
+    let _lock = if a.lock && store.load()?.is_some() {
+        Some(store.lock("plan")?)
+    } else {
+        None
+    };
     let provider = session.provider().await?;
     let prepared = ops::prepare(
         config,
@@ -66,7 +75,7 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
             plan: p.clone(),
         };
         let bytes = serde_json::to_vec_pretty(&saved).map_err(|e| CliError::msg(e.to_string()))?;
-        std::fs::write(out, bytes)
+        netplan_engine::files::write_atomically(out, &bytes)
             .map_err(|e| CliError::msg(format!("cannot write {}: {e}", out.display())))?;
         if !a.json {
             anstream::println!(

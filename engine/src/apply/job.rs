@@ -202,6 +202,7 @@ impl RunContext {
                             ..e
                         });
                     }
+                    tracing::debug!("{step}: retrying in {wait:?} (attempt {attempt}): {e}");
                     self.emit(Event::Retrying {
                         step: step.clone(),
                         reason: e.to_string(),

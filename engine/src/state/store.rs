@@ -2,23 +2,45 @@
 //! conditional-write locking in the AWS provider (`netplan_providers::aws::S3StateStore`), so nothing in
 //! the engine assumes a local path.
 //!
-//! The local store writes atomically (temp file, fsync, rename, fsync of the folder), keeps the state as
-//! it was before this process's first write in `<file>.backup`, creates files with mode 0600, and locks
-//! `<file>.lock` with an OS advisory lock, so a second writer is refused at once and told who holds it.
+//! The local store writes atomically (temp file created exclusively, fsync, rename, fsync of the
+//! folder), keeps the state as it was before this process's first write in `<file>.backup`, never
+//! opens any of its files through a symbolic link, keeps them at mode 0600 (existing ones too: see
+//! `crate::files`), and locks `<file>.lock` with an OS advisory lock, so a second writer is refused at
+//! once and told who holds it. `plan` takes the lock for its read too (`--lock=false` skips it).
 
 use super::State;
+use crate::files;
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// Who holds a lock: enough to name the run, and to prove it gone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LockInfo {
+    /// The lock's id, for `netplan force-unlock ID`.
+    #[serde(default)]
+    pub id: String,
     pub pid: u32,
     pub host: String,
     pub operation: String,
     pub since: String,
+    /// The kernel's boot id, the pid namespace and the process's start time (ticks since boot): a pid
+    /// alone, or a host name, is not an identity (containers share both).
+    #[serde(default)]
+    pub boot_id: String,
+    #[serde(default)]
+    pub pid_namespace: String,
+    #[serde(default)]
+    pub process_start: u64,
+}
+
+/// A process's start time in ticks since boot (field 22 of /proc/PID/stat), when it exists.
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: fields after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 impl LockInfo {
@@ -27,11 +49,54 @@ impl LockInfo {
             .map(|h| h.trim().to_string())
             .or_else(|_| std::env::var("HOSTNAME"))
             .unwrap_or_else(|_| "unknown-host".into());
+        let pid = std::process::id();
         LockInfo {
-            pid: std::process::id(),
+            id: uuid::Uuid::new_v4().to_string(),
+            pid,
             host,
             operation: operation.into(),
             since: super::now_rfc3339(),
+            boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+                .map(|b| b.trim().to_string())
+                .unwrap_or_default(),
+            pid_namespace: std::fs::read_link("/proc/self/ns/pid")
+                .map(|l| l.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            process_start: process_start(pid).unwrap_or(0),
+        }
+    }
+
+    /// A holder nobody can identify (an unreadable lock).
+    pub fn unknown() -> LockInfo {
+        LockInfo {
+            id: String::new(),
+            pid: 0,
+            host: "unknown".into(),
+            operation: "another netplan run".into(),
+            since: "an unknown time".into(),
+            boot_id: String::new(),
+            pid_namespace: String::new(),
+            process_start: 0,
+        }
+    }
+
+    /// The holder is provably gone: it ran on this very machine boot, in this pid namespace, and no
+    /// process with its pid and start time exists any more. Anything less (another host, another
+    /// container, an old lock without these facts) is not proof.
+    pub fn holder_is_gone(&self) -> bool {
+        let here = LockInfo::current("");
+        if self.pid == 0
+            || self.boot_id.is_empty()
+            || self.pid_namespace.is_empty()
+            || self.boot_id != here.boot_id
+            || self.pid_namespace != here.pid_namespace
+            || self.host != here.host
+        {
+            return false;
+        }
+        match process_start(self.pid) {
+            None => true,
+            Some(start) => start != self.process_start,
         }
     }
 }
@@ -57,8 +122,13 @@ pub enum StateError {
         found: String,
         expected: String,
     },
-    #[error("{location} is locked by netplan pid {} on {} (running `{}` since {})", .holder.pid, .holder.host, .holder.operation, .holder.since)]
-    Locked { location: String, holder: LockInfo },
+    #[error("{location} is locked by netplan pid {} on {} (running `{}` since {}; lock id {})", .holder.pid, .holder.host, .holder.operation, .holder.since, if .holder.id.is_empty() { "unknown" } else { .holder.id.as_str() })]
+    Locked {
+        location: String,
+        holder: Box<LockInfo>,
+        /// A lock object in remote storage (it outlives a run that dies) rather than an OS lock.
+        remote: bool,
+    },
     #[error("{0}")]
     Unsupported(String),
 }
@@ -69,7 +139,14 @@ impl StateError {
             StateError::Corrupt { location, .. } | StateError::Integrity { location, .. } => Some(format!(
                 "netplan never replaces a damaged state file; restore {location}.backup (the state before the last run) or fix the file by hand"
             )),
-            StateError::Locked { .. } => Some("wait for the other run to finish; if its process is gone, the OS has already released the lock and you can retry".into()),
+            StateError::Locked { remote: false, holder, .. } => Some(format!(
+                "wait for that run to finish, or stop it (pid {}): the OS releases the lock the moment its process ends, so a dead run never holds it",
+                holder.pid
+            )),
+            StateError::Locked { remote: true, holder, .. } => Some(format!(
+                "wait for that run to finish; if it is gone (killed, its machine lost), release the lock with: netplan force-unlock {}",
+                if holder.id.is_empty() { "<ID>" } else { holder.id.as_str() }
+            )),
             StateError::WrongStack { .. } => Some("point [stack].state at this stack's own state file".into()),
             _ => None,
         }
@@ -114,6 +191,8 @@ pub trait StateStore: Send + Sync {
     fn save(&self, state: &State) -> Result<(), StateError>;
     /// Takes the writer's lock, or fails at once naming the holder.
     fn lock(&self, operation: &str) -> Result<StateLock, StateError>;
+    /// Releases a lock a run left behind, if its id is `lock_id`; returns who held it.
+    fn force_unlock(&self, lock_id: &str) -> Result<LockInfo, StateError>;
 }
 
 /// Opens the store for a state location.
@@ -169,23 +248,6 @@ impl LocalFileStore {
     }
 }
 
-fn open_private(path: &Path) -> std::io::Result<File> {
-    let mut o = OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    o.open(path)
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut f = open_private(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
-}
-
 /// Parses and checks state bytes; `location` names the source in errors.
 pub fn parse(location: &str, bytes: &[u8]) -> Result<State, StateError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -212,9 +274,9 @@ impl StateStore for LocalFileStore {
     }
 
     fn load(&self) -> Result<Option<State>, StateError> {
-        match std::fs::read(&self.path) {
-            Ok(bytes) => parse(&self.location(), &bytes).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        match files::read(&self.path) {
+            Ok(Some(bytes)) => parse(&self.location(), &bytes).map(Some),
+            Ok(None) => Ok(None),
             Err(e) => Err(self.io("read", e)),
         }
     }
@@ -223,48 +285,35 @@ impl StateStore for LocalFileStore {
         let bytes = encode(&self.location(), state)?;
         let dir = self.dir();
         std::fs::create_dir_all(&dir).map_err(|e| self.io("create the folder of", e))?;
-        if !self.backed_up.swap(true, Ordering::SeqCst) && self.path.exists() {
-            let old = std::fs::read(&self.path).map_err(|e| self.io("read", e))?;
-            let tmp = self.sibling(".backup.tmp");
-            write_synced(&tmp, &old).map_err(|e| self.io("write the backup of", e))?;
-            std::fs::rename(&tmp, self.backup_path())
+        if !self.backed_up.swap(true, Ordering::SeqCst) {
+            if let Some(old) = files::read(&self.path).map_err(|e| self.io("read", e))? {
+                files::write_atomically_via(
+                    &self.backup_path(),
+                    &self.sibling(".backup.tmp"),
+                    &old,
+                )
                 .map_err(|e| self.io("write the backup of", e))?;
+            }
         }
-        let tmp = self.sibling(".tmp");
-        write_synced(&tmp, &bytes).map_err(|e| self.io("write", e))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| self.io("replace", e))?;
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        files::write_atomically(&self.path, &bytes).map_err(|e| self.io("write", e))
     }
 
     fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
         let dir = self.dir();
         std::fs::create_dir_all(&dir).map_err(|e| self.io("create the folder of", e))?;
-        let path = self.lock_path();
-        let mut o = OpenOptions::new();
-        o.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        let mut f = o.open(&path).map_err(|e| self.io("open the lock of", e))?;
+        let mut f = files::open_persistent(&self.lock_path())
+            .map_err(|e| self.io("open the lock of", e))?;
         match f.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 let mut s = String::new();
                 let _ = f.read_to_string(&mut s);
-                let holder = serde_json::from_str(&s).unwrap_or(LockInfo {
-                    pid: 0,
-                    host: "unknown".into(),
-                    operation: "another netplan run".into(),
-                    since: "an unknown time".into(),
-                });
                 return Err(StateError::Locked {
                     location: self.location(),
-                    holder,
+                    holder: Box::new(
+                        serde_json::from_str(&s).unwrap_or_else(|_| LockInfo::unknown()),
+                    ),
+                    remote: false,
                 });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(self.io("lock", e)),
@@ -277,6 +326,26 @@ impl StateStore for LocalFileStore {
         Ok(StateLock {
             _guard: Box::new(f),
         })
+    }
+
+    /// An OS lock is held only by a live process (the OS releases it when the process ends), so there
+    /// is never a dead run's lock to break: say who holds it, or that nothing does.
+    fn force_unlock(&self, lock_id: &str) -> Result<LockInfo, StateError> {
+        match self.lock("force-unlock") {
+            Ok(_released_at_once) => Err(StateError::Unsupported(format!(
+                "{} is not locked: nothing to release",
+                self.location()
+            ))),
+            Err(StateError::Locked { holder, .. }) => Err(StateError::Unsupported(format!(
+                "{} is locked by a running process (pid {} on {}, lock id {}{}): the OS releases a local lock the moment its process ends, so it cannot be left behind — stop that process instead",
+                self.location(),
+                holder.pid,
+                holder.host,
+                holder.id,
+                if holder.id == lock_id { "" } else { "; not the id given" }
+            ))),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -345,10 +414,37 @@ mod tests {
             Err(StateError::Locked { holder, .. }) => {
                 assert_eq!(holder.pid, std::process::id());
                 assert_eq!(holder.operation, "apply");
+                assert!(!holder.holder_is_gone(), "this process is alive");
             }
             other => panic!("expected Locked, got {:?}", other.map(|_| ())),
         }
         drop(held);
         store.lock("apply").unwrap();
+    }
+
+    #[test]
+    fn a_holder_is_gone_only_when_proven() {
+        let mut here = LockInfo::current("apply");
+        assert!(!here.holder_is_gone());
+        // The same pid with another start time: the pid was reused, the holder is gone.
+        here.process_start += 1;
+        assert!(here.holder_is_gone());
+        // Another boot, namespace or host: no proof.
+        for edit in [
+            |l: &mut LockInfo| l.boot_id = "other".into(),
+            |l: &mut LockInfo| l.pid_namespace = "pid:[1]".into(),
+            |l: &mut LockInfo| l.host = "other".into(),
+        ] {
+            let mut l = LockInfo::current("apply");
+            l.process_start += 1;
+            edit(&mut l);
+            assert!(!l.holder_is_gone());
+        }
+        // A lock written by an older netplan (pid and host only): no proof either.
+        let old: LockInfo = serde_json::from_str(
+            r#"{"pid": 4194303, "host": "h", "operation": "apply", "since": "x"}"#,
+        )
+        .unwrap();
+        assert!(!old.holder_is_gone());
     }
 }

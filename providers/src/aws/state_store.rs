@@ -1,9 +1,12 @@
 //! Remote state in S3 (`state = "s3://bucket/key"`), shared by a team and safe against two writers:
 //!
 //! - **Lock**: the object `<key>.lock`, created with `If-None-Match: *` (S3 conditional writes), holding
-//!   who took it (pid, host, command, since); deleted when the run ends. A second run is refused at once
-//!   and told the holder. A lock left by a run on this host whose process is gone is taken over (with
-//!   `If-Match` on the stale lock, so two runs cannot both take it over).
+//!   who took it (lock id, pid, host, command, since, and what identifies the process: boot id, pid
+//!   namespace, start time); deleted when the run ends. A second run is refused at once and told the
+//!   holder and how to release a lock a dead run left (`netplan force-unlock ID`). A lock is taken over
+//!   only when its holder is provably gone — same machine boot and pid namespace, no such process —
+//!   never on the host name alone (containers share it), with `If-Match` on the stale lock so two runs
+//!   cannot both take it over.
 //! - **Writes**: every save is conditional on the version this run last read or wrote (`If-Match` with
 //!   its ETag, `If-None-Match: *` for the first state), so a writer that ignored the lock can never be
 //!   overwritten silently: the save fails and says so.
@@ -213,14 +216,6 @@ async fn run(client: &aws_sdk_s3::Client, bucket: &str, op: Op) -> Outcome {
     }
 }
 
-/// Whether a lock was left by a run on this host whose process no longer exists.
-fn stale(holder: &LockInfo) -> bool {
-    let here = LockInfo::current("");
-    holder.host == here.host
-        && holder.pid != 0
-        && !std::path::Path::new(&format!("/proc/{}", holder.pid)).exists()
-}
-
 /// Deletes the lock object when the run ends.
 struct S3Lock {
     jobs: mpsc::Sender<Job>,
@@ -332,12 +327,7 @@ impl StateStore for S3StateStore {
         // Taken: by whom?
         let (holder, etag) = match self.call(Op::Get(self.lock_key())) {
             Outcome::Got(Some((bytes, etag))) => (
-                serde_json::from_slice::<LockInfo>(&bytes).unwrap_or(LockInfo {
-                    pid: 0,
-                    host: "unknown".into(),
-                    operation: "another netplan run".into(),
-                    since: "an unknown time".into(),
-                }),
+                serde_json::from_slice::<LockInfo>(&bytes).unwrap_or_else(|_| LockInfo::unknown()),
                 etag,
             ),
             // Released meanwhile: try once more.
@@ -350,14 +340,43 @@ impl StateStore for S3StateStore {
             Outcome::Failed(m) => return Err(self.failed("read the lock of", m)),
             other => return Err(self.failed("read the lock of", format!("{other:?}"))),
         };
-        if let Some(etag) = etag.filter(|_| stale(&holder)) {
+        if let Some(etag) = etag.filter(|_| holder.holder_is_gone()) {
             if let Outcome::Put(_) = take(Some(etag)) {
                 return held();
             }
         }
         Err(StateError::Locked {
             location: self.url.clone(),
-            holder,
+            holder: Box::new(holder),
+            remote: true,
         })
+    }
+
+    fn force_unlock(&self, lock_id: &str) -> Result<LockInfo, StateError> {
+        let holder = match self.call(Op::Get(self.lock_key())) {
+            Outcome::Got(Some((bytes, _))) => {
+                serde_json::from_slice::<LockInfo>(&bytes).unwrap_or_else(|_| LockInfo::unknown())
+            }
+            Outcome::Got(None) => {
+                return Err(StateError::Unsupported(format!(
+                    "{} is not locked: nothing to release",
+                    self.url
+                )))
+            }
+            Outcome::Failed(m) => return Err(self.failed("read the lock of", m)),
+            other => return Err(self.failed("read the lock of", format!("{other:?}"))),
+        };
+        if holder.id != lock_id {
+            return Err(StateError::Unsupported(format!(
+                "the lock on {} has id {}, not {lock_id}: it may be another run's, taken since; nothing was released",
+                self.url,
+                if holder.id.is_empty() { "unknown" } else { holder.id.as_str() }
+            )));
+        }
+        match self.call(Op::Delete(self.lock_key())) {
+            Outcome::Deleted => Ok(holder),
+            Outcome::Failed(m) => Err(self.failed("release the lock of", m)),
+            other => Err(self.failed("release the lock of", format!("{other:?}"))),
+        }
     }
 }

@@ -200,6 +200,15 @@ impl FakeProvider {
             Err(e) => Err(e),
         };
         let end = self.start.elapsed();
+        tracing::debug!(
+            "fake {op:?}{} {} in {}ms",
+            addr.map(|a| format!(" {a}")).unwrap_or_default(),
+            match &result {
+                Ok(_) => "ok".to_string(),
+                Err(e) => format!("failed: {e}"),
+            },
+            (end - start).as_millis()
+        );
         self.inner.lock().expect("fake lock").calls.push(Call {
             op,
             address: addr.cloned(),
