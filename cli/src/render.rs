@@ -217,6 +217,14 @@ pub fn plan(plan: &Plan) -> String {
                         attributes.join(", ")
                     );
                 }
+                DriftKind::NotOwned { owner } => {
+                    let _ = writeln!(
+                        out,
+                        "  {} {} is not this stack's any more: {owner}",
+                        paint(RED, "!"),
+                        d.address
+                    );
+                }
             }
         }
         out.push('\n');
@@ -240,6 +248,16 @@ pub fn plan(plan: &Plan) -> String {
         let _ = writeln!(out, "  {}", paint(BOLD, &format!("# {}", headline(c))));
         for r in &c.reasons {
             let _ = writeln!(out, "  {}", paint(DIM, &format!("#   {r}")));
+        }
+        if let Some(owner) = &c.not_owned {
+            let _ = writeln!(
+                out,
+                "  {}",
+                paint(
+                    RED,
+                    &format!("#   not this stack's ({owner}): apply asks before deleting it (or --force)")
+                )
+            );
         }
         if c.irreversible && c.action != Action::Delete {
             let _ = writeln!(

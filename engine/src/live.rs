@@ -344,13 +344,7 @@ mod tests {
         let serde_json::Value::Object(attrs) = attrs else {
             panic!("attrs are a map")
         };
-        (
-            kind,
-            ObjectState {
-                id: id.into(),
-                attrs: attrs.into_iter().collect(),
-            },
-        )
+        (kind, ObjectState::new(id, attrs.into_iter().collect()))
     }
 
     #[test]

@@ -90,6 +90,10 @@ pub struct Change {
     /// The step deletes an object that existed before this run: rollback cannot bring it back.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub irreversible: bool,
+    /// The step deletes an object that does not carry this stack's netplan tags (what it carries):
+    /// apply asks for confirmation, or `--force`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_owned: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub existing: Option<String>,
 }
@@ -98,7 +102,14 @@ pub struct Change {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DriftKind {
     Deleted,
-    Changed { attributes: Vec<String> },
+    Changed {
+        attributes: Vec<String>,
+    },
+    /// The object no longer carries this stack's and this address's netplan tags (`owner` says what
+    /// it carries): deleting it asks for confirmation.
+    NotOwned {
+        owner: String,
+    },
 }
 
 /// What refresh found changed outside netplan.
@@ -135,6 +146,14 @@ pub struct Summary {
 }
 
 impl Plan {
+    /// Deletes of objects that do not carry this stack's netplan tags.
+    pub fn not_owned(&self) -> Vec<&Change> {
+        self.changes
+            .iter()
+            .filter(|c| c.not_owned.is_some())
+            .collect()
+    }
+
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.changes {
@@ -242,6 +261,17 @@ pub async fn refresh(
         else {
             continue;
         };
+        if let Some(owner) = found.as_ref().and_then(|o| o.owner.as_ref()) {
+            let r = &state.resources[pos];
+            if !r.existing && !owner.is(&state.stack, &addr) {
+                drift.push(Drift {
+                    address: addr.clone(),
+                    kind: DriftKind::NotOwned {
+                        owner: owner.describe(),
+                    },
+                });
+            }
+        }
         match found {
             None => {
                 let r = state.resources.remove(pos);
@@ -298,7 +328,7 @@ pub async fn refresh(
 }
 
 /// How long after netplan made an object AWS may still answer NotFound for it.
-const CONSISTENCY_WINDOW: Duration = Duration::from_secs(5 * 60);
+const CONSISTENCY_WINDOW: Duration = Duration::from_secs(3 * 60);
 
 /// An object netplan made minutes ago that the cloud says is gone may not be visible yet (AWS's
 /// eventual consistency): it is read again, with growing pauses, before refresh takes it for deleted.
@@ -320,7 +350,7 @@ async fn reread_recent(
         })
     };
     let mut pause = Duration::from_millis(500);
-    for _ in 0..5 {
+    for _ in 0..4 {
         let missing: Vec<usize> = resp
             .objects
             .iter()
@@ -502,8 +532,20 @@ pub fn plan(config: &Config, state: Option<&State>, drift: Vec<Drift>, opts: Pla
             config: None,
             depends_on: r.dependencies.clone(),
             irreversible: action == Action::Delete,
+            not_owned: None,
             existing: r.existing.then(|| r.id.clone()),
         });
+    }
+    // What a delete (or a replacement's delete) would remove without this stack's tags on it.
+    for d in &drift {
+        if let DriftKind::NotOwned { owner } = &d.kind {
+            for c in changes.iter_mut().filter(|c| {
+                c.address == d.address
+                    && matches!(c.action, Action::Delete | Action::Replace { .. })
+            }) {
+                c.not_owned = Some(owner.clone());
+            }
+        }
     }
     Plan {
         format_version: PLAN_FORMAT_VERSION,
@@ -559,6 +601,7 @@ fn plan_resource(
         config: None,
         depends_on: deps,
         irreversible: false,
+        not_owned: None,
         existing: r.existing.clone(),
     };
     if let Some(id) = &r.existing {

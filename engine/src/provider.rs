@@ -23,6 +23,56 @@ pub struct ObjectState {
     pub id: String,
     /// Attributes in the config's vocabulary plus computed ones (`arn`, `ipv6_cidr_block`, …).
     pub attrs: JsonAttrs,
+    /// The netplan tags it carries (`read` and `find` say; a create's answer may leave it out).
+    pub owner: Option<Owner>,
+}
+
+impl ObjectState {
+    pub fn new(id: impl Into<String>, attrs: JsonAttrs) -> ObjectState {
+        ObjectState {
+            id: id.into(),
+            attrs,
+            owner: None,
+        }
+    }
+
+    /// The object carries these tags: its owner is what `netplan:stack` and `netplan:address` say.
+    pub fn owned_by<'a>(mut self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut owner = Owner::default();
+        for (k, v) in tags {
+            match k {
+                "netplan:stack" => owner.stack = Some(v.to_string()),
+                "netplan:address" => owner.address = Some(v.to_string()),
+                _ => {}
+            }
+        }
+        self.owner = Some(owner);
+        self
+    }
+}
+
+/// An object's netplan tags: it is a stack's only with both, naming that stack and that address.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Owner {
+    pub stack: Option<String>,
+    pub address: Option<String>,
+}
+
+impl Owner {
+    pub fn is(&self, stack: &str, address: &ResourceAddr) -> bool {
+        self.stack.as_deref() == Some(stack)
+            && self.address.as_deref() == Some(address.to_string().as_str())
+    }
+
+    /// Who it belongs to, for a user: "no netplan tags", "netplan stack `other`".
+    pub fn describe(&self) -> String {
+        match (&self.stack, &self.address) {
+            (None, None) => "it carries no netplan tags".into(),
+            (Some(s), Some(a)) => format!("its netplan tags say stack `{s}`, address `{a}`"),
+            (Some(s), None) => format!("its netplan tags say stack `{s}` and no address"),
+            (None, Some(a)) => format!("its netplan tags say address `{a}` and no stack"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

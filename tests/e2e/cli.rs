@@ -330,3 +330,41 @@ fn links_planted_beside_the_state_are_never_followed() {
         stderr(&out)
     );
 }
+
+#[test]
+fn an_object_without_this_stacks_tags_is_not_deleted_without_being_asked() {
+    let tmp = copy_dir(&repo().join("tests/fixtures/small"));
+    let cloud = tmp.path().join("cloud.json");
+    let out = netplan(tmp.path(), &["apply", "--auto-approve"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Out of band, the route table's netplan tags go (the state still names its id).
+    let mut world: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cloud).unwrap()).unwrap();
+    for o in world["objects"].as_object_mut().unwrap().values_mut() {
+        if o["kind"] == "route_table" {
+            o["tags"] = serde_json::json!({});
+        }
+    }
+    std::fs::write(&cloud, world.to_string()).unwrap();
+    let plan = netplan(tmp.path(), &["plan", "--destroy"], Some(&cloud));
+    assert!(
+        stdout(&plan).contains("is not this stack's any more: it carries no netplan tags"),
+        "{}",
+        stdout(&plan)
+    );
+    let out = netplan(tmp.path(), &["destroy", "--auto-approve"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("refusing to delete what is not this stack's: route_table.public"),
+        "{}",
+        stderr(&out)
+    );
+    let untouched = std::fs::read_to_string(&cloud).unwrap();
+    assert!(untouched.contains("\"route_table\""), "nothing was deleted");
+    let out = netplan(
+        tmp.path(),
+        &["destroy", "--auto-approve", "--force"],
+        Some(&cloud),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

@@ -246,7 +246,10 @@ fn drift_is_shown_by_plan_and_repaired_by_apply() {
     };
     let (rtb, vpc) = (id_of("route_table.main_private_a"), id_of("vpc.main"));
     let function = id_of("lambda_function.probe");
-    moto.py(&format!("ec2.delete_route(RouteTableId='{rtb}', DestinationCidrBlock='0.0.0.0/0'); ec2.create_tags(Resources=['{vpc}'], Tags=[{{'Key': 'owner', 'Value': 'someone-else'}}]); lam.tag_resource(Resource=lam.get_function(FunctionName='{function}')['Configuration']['FunctionArn'], Tags={{'owner': 'someone-else'}})")).unwrap();
+    let nat = id_of("nat_gateway.main_b");
+    // A deleted NAT gateway keeps its Elastic IP associated on moto (AWS releases it): the NAT made
+    // again must get the address back.
+    moto.py(&format!("ec2.delete_route(RouteTableId='{rtb}', DestinationCidrBlock='0.0.0.0/0'); ec2.create_tags(Resources=['{vpc}'], Tags=[{{'Key': 'owner', 'Value': 'someone-else'}}]); lam.tag_resource(Resource=lam.get_function(FunctionName='{function}')['Configuration']['FunctionArn'], Tags={{'owner': 'someone-else'}}); ec2.delete_nat_gateway(NatGatewayId='{nat}')")).unwrap();
     let plan = netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port);
     assert_eq!(
         plan.status.code(),
@@ -265,6 +268,7 @@ fn drift_is_shown_by_plan_and_repaired_by_apply() {
         text.contains("lambda_function.probe: tags changed"),
         "{text}"
     );
+    assert!(text.contains("nat_gateway.main_b was deleted"), "{text}");
     assert!(
         text.contains("~ route_table.main_private_a") && text.contains("~ vpc.main"),
         "{text}"
@@ -814,4 +818,88 @@ fn every_path_that_creates_refuses_an_unreachable_function_and_nothing_is_create
         "nothing was created"
     );
     assert!(!dir.join("netplan.state.json").exists(), "no state written");
+}
+
+#[test]
+fn another_stacks_crash_recovery_never_touches_this_stacks_objects() {
+    let trials: u64 = std::env::var("NETPLAN_CROSS_STACK_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let moto = Moto::start();
+    let a = copy_dir(&repo().join("examples/lambda-internet"));
+    moto.ok(a.path(), &["apply", "--auto-approve"], "stack A");
+    let before = moto.inventory("lambda-egress");
+    assert_eq!(before.len(), 21);
+    // Stack B: another stack whose functions were given stack A's function names.
+    let b = copy_dir(&repo().join("examples/lambda-internet"));
+    let cfg = b.path().join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("name = \"lambda-egress\"", "name = \"other\"")
+        .replace(
+            "[function.probe]\n",
+            "[function.probe]\nname = \"lambda-egress-probe\"\n",
+        )
+        .replace(
+            "[function.probe_node]\n",
+            "[function.probe_node]\nname = \"lambda-egress-probe_node\"\n",
+        )
+        .replace("10.0.0.0/16", "10.7.0.0/16");
+    std::fs::write(&cfg, &text).unwrap();
+    assert!(text.contains("name = \"other\""), "{text}");
+    let mut seed: u64 = 0x1234_5678_9abc_def1;
+    for trial in 0..trials {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = Duration::from_millis(100 + (seed >> 33) % 1500);
+        let mut child = Command::new(bin())
+            .args(["apply", "--auto-approve"])
+            .current_dir(b.path())
+            .env(
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", moto.port),
+            )
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        let again = netplan_moto(b.path(), &["apply", "--auto-approve"], moto.port);
+        assert_eq!(
+            again.status.code(),
+            Some(1),
+            "trial {trial}: B cannot take A's names"
+        );
+        assert!(
+            stderr(&again).contains("exists and is not lambda_function.probe")
+                && stderr(&again).contains("netplan stack `lambda-egress`"),
+            "trial {trial}: the collision is named:\n{}",
+            stderr(&again)
+        );
+        assert_eq!(
+            moto.inventory("lambda-egress"),
+            before,
+            "trial {trial} ({delay:?}): stack A is exactly as it was"
+        );
+    }
+    moto.ok(
+        a.path(),
+        &["plan", "--detailed-exitcode"],
+        "stack A: no changes",
+    );
+    moto.ok(b.path(), &["destroy", "--auto-approve"], "stack B: destroy");
+    assert_eq!(
+        moto.inventory("lambda-egress"),
+        before,
+        "A untouched by B's destroy"
+    );
+    moto.ok(a.path(), &["destroy", "--auto-approve"], "stack A: destroy");
+    assert!(moto.leftovers().is_empty(), "{:?}", moto.leftovers());
 }

@@ -26,6 +26,9 @@ pub struct Args {
     /// On failure, keep what succeeded instead of undoing it.
     #[arg(long)]
     pub no_rollback: bool,
+    /// Delete objects that do not carry this stack's netplan tags without asking.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -37,6 +40,9 @@ pub struct DestroyArgs {
     pub auto_approve: bool,
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
+    /// Delete objects that do not carry this stack's netplan tags without asking.
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn confirm(question: &str) -> CliResult<()> {
@@ -79,18 +85,19 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
     };
     let session = Session::open(g, &config_arg)?.with_parallelism(a.parallelism as usize);
     let auto = a.auto_approve || saved.is_some();
-    converge(&session, false, auto, !a.no_rollback, saved).await
+    converge(&session, false, auto, a.force, !a.no_rollback, saved).await
 }
 
 pub async fn destroy(g: &Globals, a: DestroyArgs) -> CliResult<Exit> {
     let session = Session::open(g, &a.config)?.with_parallelism(a.parallelism as usize);
-    converge(&session, true, a.auto_approve, false, None).await
+    converge(&session, true, a.auto_approve, a.force, false, None).await
 }
 
 async fn converge(
     session: &Session<'_>,
     destroy: bool,
     auto_approve: bool,
+    force: bool,
     rollback: bool,
     saved: Option<SavedPlan>,
 ) -> CliResult<Exit> {
@@ -133,6 +140,33 @@ async fn converge(
             store.save(&working)?; // persist what refresh and reconciliation learned
         }
         return Ok(Exit::Success);
+    }
+    let foreign = plan.not_owned();
+    if !foreign.is_empty() && !force {
+        let names: Vec<String> = foreign
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} ({}): {}",
+                    c.address,
+                    c.id.as_deref().unwrap_or("?"),
+                    c.not_owned.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        if auto_approve || !std::io::stdin().is_terminal() {
+            return Err(CliError::with_hint(
+                format!(
+                    "refusing to delete what is not this stack's: {}",
+                    names.join("; ")
+                ),
+                "check that these ids are the ones netplan made (were the tags removed, or the state edited?); pass --force to delete them anyway",
+            ));
+        }
+        confirm(&format!(
+            "These objects do not carry this stack's netplan tags: {}. Delete them anyway?",
+            names.join("; ")
+        ))?;
     }
     if !auto_approve {
         confirm(if destroy {

@@ -64,7 +64,13 @@ pub(crate) fn object(id: impl Into<String>, attrs: JsonAttrs) -> ObjectState {
     let id = id.into();
     let mut attrs = attrs;
     attrs.insert("id".into(), J::String(id.clone()));
-    ObjectState { id, attrs }
+    ObjectState::new(id, attrs)
+}
+
+/// EC2 tags as (key, value) pairs.
+pub(crate) fn ec2_pairs(tags: &[aws_sdk_ec2::types::Tag]) -> impl Iterator<Item = (&str, &str)> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())))
 }
 
 /// Ids as the state records a list of them: sorted.

@@ -21,7 +21,7 @@ fn to_object(g: &aws_sdk_ec2::types::EgressOnlyInternetGateway) -> Option<Object
     let mut a = JsonAttrs::new();
     a.insert("vpc".into(), json!(vpc));
     a.insert("tags".into(), ec2_user_tags(g.tags()));
-    Some(object(id, a))
+    Some(object(id, a).owned_by(ec2_pairs(g.tags())))
 }
 
 #[async_trait]

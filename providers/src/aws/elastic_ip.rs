@@ -42,7 +42,7 @@ impl AwsKind for ElasticIp {
                 let mut a = JsonAttrs::new();
                 a.insert("public_ip".into(), json!(x.public_ip()));
                 a.insert("tags".into(), ec2_user_tags(x.tags()));
-                Some(object(id, a))
+                Some(object(id, a).owned_by(ec2_pairs(x.tags())))
             })
             .collect())
     }

@@ -146,7 +146,7 @@ fn role_object(
         "tags".into(),
         user_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
     );
-    object(name, a)
+    object(name, a).owned_by(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 /// Every role of the account with its attached policies and tags, in one paged call

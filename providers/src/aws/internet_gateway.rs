@@ -64,7 +64,7 @@ impl AwsKind for InternetGateway {
                     json!(g.attachments().iter().find_map(|x| x.vpc_id())),
                 );
                 a.insert("tags".into(), ec2_user_tags(g.tags()));
-                Some(object(id, a))
+                Some(object(id, a).owned_by(ec2_pairs(g.tags())))
             })
             .collect())
     }

@@ -224,12 +224,10 @@ impl AwsKind for LambdaFunction {
                 Some(arn) => function_tags(p, arn).await?,
                 None => HashMap::new(),
             };
-            let keep = sel.keeps(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            o.attrs.insert(
-                "tags".into(),
-                user_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-            );
-            Ok::<_, ProviderError>(keep.then_some(o))
+            let pairs = || tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            let keep = sel.keeps(pairs());
+            o.attrs.insert("tags".into(), user_tags(pairs()));
+            Ok::<_, ProviderError>(keep.then(|| o.owned_by(pairs())))
         });
         Ok(futures::future::try_join_all(tagged)
             .await?

@@ -41,7 +41,7 @@ fn to_object(n: &aws_sdk_ec2::types::NatGateway) -> Option<ObjectState> {
         a.insert("public_ip".into(), json!(ip));
     }
     a.insert("tags".into(), ec2_user_tags(n.tags()));
-    Some(object(id, a))
+    Some(object(id, a).owned_by(ec2_pairs(n.tags())))
 }
 
 /// The states of these NAT gateways, in one call (those not visible are absent).
@@ -134,11 +134,8 @@ impl AwsKind for NatGateway {
         let a = &req.attrs;
         let (subnet, eip) = (required(a, "subnet")?, required(a, "elastic_ip")?);
         let made = create_once(p, self, req, || async {
-            // moto ignores ClientToken here (a repeat answers Resource.AlreadyAssociated):
-            // `create_once` finds what an earlier attempt made by its tags instead.
-            let out = p
-                .api
-                .send(
+            let send = || {
+                p.api.send(
                     Call::ec2("CreateNatGateway", Effect::Write).on([subnet, eip]),
                     || {
                         p.ec2
@@ -150,7 +147,24 @@ impl AwsKind for NatGateway {
                             .send()
                     },
                 )
-                .await?;
+            };
+            let out = match send().await {
+                Err(e) if e.code.as_deref() == Some("Resource.AlreadyAssociated") => {
+                    // moto ignores ClientToken (a repeat answers this): what this create made
+                    // is adopted. Otherwise the address is still held by a NAT gateway on its
+                    // way out: wait for it to go, and send again.
+                    if let Some(o) = self
+                        .describe(p, &Select::made_by(&req.idempotency))
+                        .await?
+                        .pop()
+                    {
+                        return Ok(o);
+                    }
+                    free_address(p, eip, &req.address, &req.progress, e).await?;
+                    send().await?
+                }
+                other => other?,
+            };
             let n = out.nat_gateway().ok_or_else(|| {
                 ProviderError::new(ErrorKind::Other, "CreateNatGateway returned no NAT")
             })?;
@@ -229,4 +243,88 @@ impl AwsKind for NatGateway {
             )
             .await
     }
+}
+
+/// The Elastic IP `eip` is still associated with another NAT gateway: one being deleted is waited
+/// for (AWS releases the address once it is gone); one already deleted that still holds it (an
+/// emulator that never lets go) has the association removed; one that lives is a real conflict.
+async fn free_address(
+    p: &AwsProvider,
+    eip: &str,
+    addr: &netplan_engine::ResourceAddr,
+    progress: &Option<ProgressFn>,
+    e: ProviderError,
+) -> Result<(), ProviderError> {
+    let all = all_pages(
+        p,
+        Call::ec2("DescribeNatGateways", Effect::Read),
+        |token| p.ec2.describe_nat_gateways().set_next_token(token).send(),
+        |o| o.nat_gateways().to_vec(),
+        |o| o.next_token().map(str::to_string),
+    )
+    .await?;
+    let holder = all.iter().find(|n| {
+        n.nat_gateway_addresses()
+            .iter()
+            .any(|a| a.allocation_id() == Some(eip))
+            && n.state() != Some(&NatGatewayState::Failed)
+    });
+    let Some(holder) = holder else {
+        return Err(e);
+    };
+    let id = holder.nat_gateway_id().unwrap_or_default().to_string();
+    match holder.state() {
+        Some(NatGatewayState::Deleting) => {
+            p.nat_poller
+                .wait(
+                    &id,
+                    "waiting for the NAT gateway that held its address to be deleted",
+                    addr,
+                    progress,
+                    p.poll,
+                    Duration::from_secs(15 * 60),
+                    |ids| observe(p, ids),
+                    |seen| match seen.and_then(|o| o.state.as_ref()) {
+                        None | Some(NatGatewayState::Deleted) => Some(Ok(())),
+                        _ => None,
+                    },
+                )
+                .await?;
+        }
+        Some(NatGatewayState::Deleted) => {}
+        _ => {
+            return Err(ProviderError {
+                message: format!(
+                    "{} — the Elastic IP {eip} is used by NAT gateway {id}",
+                    e.message
+                ),
+                ..e
+            })
+        }
+    }
+    // Still associated with the deleted gateway? Release the association.
+    let addresses = p
+        .api
+        .send(
+            Call::ec2("DescribeAddresses", Effect::Read).on([eip]),
+            || p.ec2.describe_addresses().allocation_ids(eip).send(),
+        )
+        .await?;
+    for a in addresses.addresses() {
+        if let Some(association) = a.association_id() {
+            p.api
+                .ensure(
+                    Call::ec2("DisassociateAddress", Effect::Write).on([association]),
+                    &["InvalidAssociationID.NotFound"],
+                    || {
+                        p.ec2
+                            .disassociate_address()
+                            .association_id(association)
+                            .send()
+                    },
+                )
+                .await?;
+        }
+    }
+    Ok(())
 }

@@ -291,7 +291,7 @@ impl AwsKind for Acl {
                 a.insert("egress".into(), entries_json(acl, true));
                 a.insert("ingress".into(), entries_json(acl, false));
                 a.insert("tags".into(), ec2_user_tags(acl.tags()));
-                Some(object(id, a))
+                Some(object(id, a).owned_by(ec2_pairs(acl.tags())))
             })
             .collect())
     }

@@ -243,7 +243,7 @@ impl AwsKind for RouteTable {
                 );
                 a.insert("routes".into(), routes_json(&routes_of(t)));
                 a.insert("tags".into(), ec2_user_tags(t.tags()));
-                Some(object(id, a))
+                Some(object(id, a).owned_by(ec2_pairs(t.tags())))
             })
             .collect())
     }

@@ -233,7 +233,7 @@ impl AwsKind for SecurityGroup {
                 );
                 a.insert("ingress".into(), rules_json(&flatten(g.ip_permissions())));
                 a.insert("tags".into(), ec2_user_tags(g.tags()));
-                Some(object(id, a))
+                Some(object(id, a).owned_by(ec2_pairs(g.tags())))
             })
             .collect())
     }

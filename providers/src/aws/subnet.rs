@@ -71,7 +71,7 @@ impl AwsKind for Subnet {
                     a.insert("ipv6_cidr_block".into(), json!(v6));
                 }
                 a.insert("tags".into(), ec2_user_tags(s.tags()));
-                Some(object(id, a))
+                Some(object(id, a).owned_by(ec2_pairs(s.tags())))
             })
             .collect())
     }

@@ -178,7 +178,7 @@ impl AwsKind for Vpc {
                 a.insert("main_route_table".into(), json!(m));
             }
             a.insert("tags".into(), ec2_user_tags(v.tags()));
-            out.push(object(id, a));
+            out.push(object(id, a).owned_by(ec2_pairs(v.tags())));
         }
         Ok(out)
     }

@@ -83,7 +83,7 @@ async fn with_state(p: &AwsProvider, sel: &Select) -> Result<Vec<ObjectState>, P
             a.insert("route_tables".into(), json!(tables));
             a.insert("state".into(), json!(state));
             a.insert("tags".into(), ec2_user_tags(e.tags()));
-            Some(object(id, a))
+            Some(object(id, a).owned_by(ec2_pairs(e.tags())))
         })
         .collect())
 }

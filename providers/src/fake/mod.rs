@@ -230,6 +230,17 @@ impl FakeProvider {
     }
 }
 
+/// An object as a read shows it: its attributes, the user's tags, and its netplan tags as its owner.
+fn shown(x: &FakeObject) -> ObjectState {
+    let mut attrs = x.attrs.clone();
+    attrs.insert("tags".into(), user_tags(&x.tags));
+    ObjectState::new(x.id.clone(), attrs).owned_by(
+        x.tags
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))),
+    )
+}
+
 /// The tags a read shows: the user's, without netplan's own.
 fn user_tags(tags: &JsonAttrs) -> J {
     J::Object(
@@ -253,14 +264,7 @@ impl Provider for FakeProvider {
                 .objects
                 .iter()
                 .map(|o| {
-                    let found = cloud.get(o.address.kind, &o.id).map(|x| {
-                        let mut attrs = x.attrs.clone();
-                        attrs.insert("tags".into(), user_tags(&x.tags));
-                        ObjectState {
-                            id: x.id.clone(),
-                            attrs,
-                        }
-                    });
+                    let found = cloud.get(o.address.kind, &o.id).map(shown);
                     (o.address.clone(), found)
                 })
                 .collect();
@@ -287,7 +291,7 @@ impl Provider for FakeProvider {
             );
             Ok((
                 CreateResponse {
-                    object: ObjectState { id, attrs: shown },
+                    object: ObjectState::new(id, shown),
                 },
                 lat,
             ))
@@ -346,21 +350,12 @@ impl Provider for FakeProvider {
             let mut tags = obj.tags.clone();
             tags.retain(|k, _| k.starts_with("netplan:"));
             tags.extend(req.tags.clone());
-            let mut shown = attrs.clone();
-            shown.insert("tags".into(), user_tags(&tags));
-            cloud.objects.insert(
-                key(req.address.kind, &req.id),
-                FakeObject { attrs, tags, ..obj },
-            );
-            Ok((
-                UpdateResponse {
-                    object: ObjectState {
-                        id: req.id.clone(),
-                        attrs: shown,
-                    },
-                },
-                lat,
-            ))
+            let updated = FakeObject { attrs, tags, ..obj };
+            let object = shown(&updated);
+            cloud
+                .objects
+                .insert(key(req.address.kind, &req.id), updated);
+            Ok((UpdateResponse { object }, lat))
         })
         .await
     }
@@ -418,13 +413,7 @@ impl Provider for FakeProvider {
                     if o.kind == Kind::NatGateway {
                         attrs.insert("state".into(), J::String("available".into()));
                     }
-                    (
-                        o.kind,
-                        ObjectState {
-                            id: o.id.clone(),
-                            attrs,
-                        },
-                    )
+                    (o.kind, ObjectState::new(o.id.clone(), attrs))
                 })
                 .collect();
             Ok((Discovered { objects }, lat))
@@ -435,23 +424,16 @@ impl Provider for FakeProvider {
     async fn find(&self, req: FindRequest) -> Result<FindResponse, ProviderError> {
         let lat = self.latency(Op::Find, req.address.kind);
         self.call(Op::Find, Some(&req.address), true, |cloud, _| {
+            // What the create with this key made: its token, and this stack's and address's tags.
             let key = &req.idempotency;
             let found = cloud.objects.values().find(|o| {
                 o.kind == req.address.kind
-                    && (o.token.as_deref() == Some(key.token.as_str())
-                        || (o.tags.get("netplan:stack").and_then(J::as_str)
-                            == Some(key.stack.as_str())
-                            && o.tags.get("netplan:address").and_then(J::as_str)
-                                == Some(key.address.to_string().as_str())))
+                    && o.token.as_deref() == Some(key.token.as_str())
+                    && o.tags.get("netplan:stack").and_then(J::as_str) == Some(key.stack.as_str())
+                    && o.tags.get("netplan:address").and_then(J::as_str)
+                        == Some(key.address.to_string().as_str())
             });
-            let object = found.map(|o| {
-                let mut attrs = o.attrs.clone();
-                attrs.insert("tags".into(), user_tags(&o.tags));
-                ObjectState {
-                    id: o.id.clone(),
-                    attrs,
-                }
-            });
+            let object = found.map(shown);
             Ok((FindResponse { object }, lat))
         })
         .await
