@@ -601,14 +601,12 @@ impl Parser<'_> {
             }
             Ty::Path => {
                 let s = expect!(item.as_str(), "a path string");
-                let p = self.dir.join(s);
-                if !p.exists() {
+                if let Err(why) = crate::package::resolve_source(self.dir, s) {
                     let hint = format!(
                         "paths are relative to the config's folder ({})",
                         self.dir.display()
                     );
-                    self.err(span, format!("`{what}`: `{s}` does not exist"))
-                        .hint(hint);
+                    self.err(span, format!("`{what}`: `{s}` {why}")).hint(hint);
                     return None;
                 }
                 Some(Value::str(s))
