@@ -91,6 +91,8 @@ pub enum Command {
     Local(commands::local::Args),
     /// Release a state lock a run left behind (named by its id).
     ForceUnlock(commands::unlock::Args),
+    /// Write the state again with the first key [stack] encryption names (completes a key rotation).
+    Rekey(commands::rekey::Args),
 }
 
 /// How a successful command exits.

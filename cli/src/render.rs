@@ -72,7 +72,7 @@ pub fn diagnostics(diags: &Diagnostics) {
                 ));
                 let report = miette::Report::new(md).with_source_code(miette::NamedSource::new(
                     loc.file.clone(),
-                    loc.source.text.clone(),
+                    loc.source.shown_text(),
                 ));
                 handler.render_report(&mut out, report.as_ref())
             }

@@ -66,9 +66,29 @@ impl<'g> Session<'g> {
         Ok(config)
     }
 
-    /// The config's state store: a local file, or an `s3://` object reached as the provider reaches AWS.
+    /// The config's state store: a local file, or an `s3://` object reached as the provider reaches AWS,
+    /// encrypted with the key `[stack] encryption` names.
     pub fn store(&self) -> CliResult<Arc<dyn StateStore>> {
-        let location = self.config().state_location();
+        let config = self.config();
+        let location = config.state_location();
+        let keys = match config.stack.encryption.as_deref() {
+            None => None,
+            Some(spec) => Some(match netplan_engine::state::crypto::env_keys(spec) {
+                Some(keys) => keys.map_err(|e| {
+                    CliError::with_hint(
+                        format!("the state's encryption key: {e}"),
+                        "keys are 32 random bytes, base64 (openssl rand -base64 32)",
+                    )
+                })?,
+                None => {
+                    let key = spec.strip_prefix("kms:").unwrap_or(spec);
+                    Arc::new(
+                        netplan_providers::aws::KmsKeys::new(key, self.aws()?.clone())
+                            .map_err(CliError::msg)?,
+                    ) as Arc<dyn netplan_engine::state::crypto::Keys>
+                }
+            }),
+        };
         if location.starts_with("s3://") {
             if std::env::var_os("NETPLAN_FAKE_CLOUD").is_some() {
                 return Err(CliError::with_hint(
@@ -78,10 +98,11 @@ impl<'g> Session<'g> {
                     "use a local state path with NETPLAN_FAKE_CLOUD",
                 ));
             }
-            let store = netplan_providers::aws::S3StateStore::open(&location, self.aws()?.clone())?;
+            let store = netplan_providers::aws::S3StateStore::open(&location, self.aws()?.clone())?
+                .encrypted(keys);
             return Ok(Arc::new(store));
         }
-        Ok(store::open(&location)?.into())
+        Ok(store::open(&location, keys)?.into())
     }
 
     /// The provider for this run, made on first use: `NETPLAN_FAKE_CLOUD=FILE` selects netplan's fake

@@ -19,6 +19,8 @@ pub struct SourceFile {
     pub name: String,
     pub text: String,
     line_starts: Vec<usize>,
+    /// Where the text holds sensitive values: never shown in a snippet.
+    masks: std::sync::Mutex<Vec<Span>>,
 }
 
 impl SourceFile {
@@ -27,6 +29,7 @@ impl SourceFile {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         Arc::new(SourceFile {
+            masks: std::sync::Mutex::new(vec![]),
             name: name.into(),
             text,
             line_starts,
@@ -40,6 +43,27 @@ impl SourceFile {
         let start = self.line_starts[line];
         let col = self.text[start..offset].chars().count() + 1;
         (line + 1, col)
+    }
+
+    /// Marks a sensitive value's place: snippets show it as `*`.
+    pub fn mask(&self, span: Span) {
+        self.masks.lock().expect("masks").push(span);
+    }
+
+    /// The text as snippets may show it: sensitive values replaced by `*`, byte for byte (so every
+    /// span still points where it did).
+    pub fn shown_text(&self) -> String {
+        let mut bytes = self.text.clone().into_bytes();
+        for span in self.masks.lock().expect("masks").iter() {
+            for b in bytes
+                .iter_mut()
+                .take(span.end.min(self.text.len()))
+                .skip(span.start)
+            {
+                *b = b'*';
+            }
+        }
+        String::from_utf8(bytes).unwrap_or_default()
     }
 
     pub fn line_text(&self, line: usize) -> &str {

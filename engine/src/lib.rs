@@ -18,6 +18,7 @@ pub mod reconcile;
 pub mod regions;
 pub mod resource;
 pub mod schema;
+pub mod secrets;
 pub mod state;
 pub mod value;
 

@@ -230,7 +230,29 @@ pub async fn refresh(
         .await?;
     reread_recent(provider, state, &objects, &mut resp).await?;
     let mut drift = Vec::new();
-    for ((addr, found), req) in resp.objects.into_iter().zip(objects) {
+    let salt = state.lineage.clone();
+    for ((addr, mut found), req) in resp.objects.into_iter().zip(objects) {
+        // What the cloud answers in clear (a function's environment) is kept as digests where the
+        // config or the state says a value is sensitive — and all of it for an object netplan does
+        // not own.
+        if let Some(obj) = found.as_mut() {
+            let mut paths = config
+                .and_then(|c| c.resources.get(&addr))
+                .map(|r| crate::secrets::paths(&r.attrs))
+                .unwrap_or_default();
+            if let Some(r) = state.get(&addr) {
+                paths.extend(crate::secrets::digest_paths(&r.attributes));
+            }
+            let existing = config
+                .and_then(|c| c.resources.get(&addr))
+                .is_some_and(|r| r.existing.is_some());
+            if existing {
+                if let Some(env) = obj.attrs.get("environment").and_then(|e| e.as_object()) {
+                    paths.extend(env.keys().map(|k| ("environment".to_string(), k.clone())));
+                }
+            }
+            crate::secrets::redact(&mut obj.attrs, &paths, &salt);
+        }
         let is_adopt =
             adopt.contains(&addr) && state.get(&addr).map(|s| s.id != req.id).unwrap_or(true);
         if is_adopt {
@@ -468,6 +490,7 @@ pub fn plan(config: &Config, state: Option<&State>, drift: Vec<Drift>, opts: Pla
                 &planned,
                 &existing_ids,
                 deleted_out_of_band.contains(&addr),
+                &st.lineage,
             );
             if detaching.contains(&addr) {
                 ignore_detached_vpc_policy(&mut change);
@@ -589,6 +612,7 @@ fn plan_resource(
     planned: &HashMap<ResourceAddr, Planned>,
     existing_ids: &HashMap<&ResourceAddr, &str>,
     deleted_out_of_band: bool,
+    salt: &str,
 ) -> Change {
     let sch = schema(r.addr.kind);
     let deps: Vec<ResourceAddr> = r.dependencies().into_iter().collect();
@@ -635,7 +659,8 @@ fn plan_resource(
                 None => Value::Unknown,
             }
         };
-        normalize(name, v.resolve(&mut resolver))
+        // Sensitive values as the state keeps them (digests): compared, and shown, as such.
+        crate::secrets::kept_form(name, &normalize(name, v.resolve(&mut resolver)), salt)
     };
     let desired: Vec<(String, Value)> = r
         .attrs

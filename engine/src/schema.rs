@@ -25,6 +25,9 @@ pub enum Ty {
     RoleRef,
     StrList,
     StrMap,
+    /// Environment variables: a string each, `{ from_env = "NAME" }` (read from netplan's own
+    /// environment, sensitive) or `{ value = "…", sensitive = true }`.
+    Env,
     /// A count of AZs or a list of AZ names.
     Azs,
     /// A count of subnets (CIDRs carved from the network's block) or a list of CIDR blocks.
@@ -243,7 +246,7 @@ pub static SCHEMAS: &[KindSchema] = &[
                 Ty::RoleRef,
                 "an iam_role or a role ARN; default: a created role",
             ),
-            f("environment", Ty::StrMap, "environment variables"),
+            f("environment", Ty::Env, "environment variables"),
             f(
                 "detach_vpc_policy_after_create",
                 Ty::Bool,
@@ -432,7 +435,7 @@ pub static SCHEMAS: &[KindSchema] = &[
                 Ty::Bool,
                 "must reach the internet (default true)",
             ),
-            f("environment", Ty::StrMap, "environment variables"),
+            f("environment", Ty::Env, "environment variables"),
             f(
                 "detach_vpc_policy_after_create",
                 Ty::Bool,

@@ -18,6 +18,21 @@ pub enum Value {
     Map(BTreeMap<String, Value>),
     Ref(Reference),
     Unknown,
+    /// A sensitive value in clear (`{ from_env = "…" }` or `{ value = "…", sensitive = true }`): sent to
+    /// the cloud, never shown, serialized or stored (see `crate::secrets`).
+    Secret(Secret),
+    /// A sensitive value as the state keeps it: a salted digest, enough to see that it changed.
+    Redacted(String),
+}
+
+/// A sensitive value in clear. Its `Debug` shows nothing of it.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
 }
 
 /// A reference to an attribute of another resource: `vpc.main` + `id`.
@@ -130,6 +145,25 @@ impl Value {
             Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
             Value::Ref(r) => serde_json::json!({ "$ref": r.to_string() }),
             Value::Unknown => serde_json::json!({ "$unknown": true }),
+            // The clear value: this is what the cloud is sent (state and output go through
+            // `crate::secrets` and `Serialize`, which never show it).
+            Value::Secret(s) => J::String(s.0.clone()),
+            Value::Redacted(d) => J::String(d.clone()),
+        }
+    }
+
+    /// The JSON form for what is shown or saved (plans, `--json`): sensitive values as `(sensitive)`.
+    pub fn to_shown_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Value::Secret(_) => J::String("(sensitive)".into()),
+            Value::List(l) => J::Array(l.iter().map(Value::to_shown_json).collect()),
+            Value::Map(m) => J::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.to_shown_json()))
+                    .collect(),
+            ),
+            v => v.to_json(),
         }
     }
 
@@ -142,6 +176,7 @@ impl Value {
                 .as_i64()
                 .map(Value::Int)
                 .unwrap_or_else(|| Value::Str(n.to_string())),
+            J::String(s) if crate::secrets::is_digest(s) => Value::Redacted(s.clone()),
             J::String(s) => Value::Str(s.clone()),
             J::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
             J::Object(o) => {
@@ -201,13 +236,14 @@ impl fmt::Display for Value {
             }
             Value::Ref(r) => write!(f, "{r}"),
             Value::Unknown => f.write_str("(known after apply)"),
+            Value::Secret(_) | Value::Redacted(_) => f.write_str("(sensitive value)"),
         }
     }
 }
 
 impl Serialize for Value {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_json().serialize(s)
+        self.to_shown_json().serialize(s)
     }
 }
 

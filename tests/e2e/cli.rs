@@ -95,7 +95,6 @@ fn a_corrupt_or_truncated_state_is_an_error_and_is_left_alone() {
             r#"{"format_version":1,"lineage":"l","serial":1,"stack":"snap","resources":[{"address":"vpc.main","id":"vpc-1"},{"address":"vpc.main","id":"vpc-2"}]}"#,
             "invariant 3 violated",
         ),
-        (r#"{"format_version":7,"lineage":"l","serial":1,"stack":"snap"}"#, "invariant 1 violated"),
     ] {
         std::fs::write(&state, content).unwrap();
         for cmd in [&["plan"][..], &["apply", "--auto-approve"][..], &["show"][..]] {
@@ -107,6 +106,20 @@ fn a_corrupt_or_truncated_state_is_an_error_and_is_left_alone() {
             assert_eq!(std::fs::read_to_string(&state).unwrap(), content, "never replaced");
         }
     }
+    // A newer format is no damage: it is said as such, and left alone.
+    let newer = r#"{"format_version":7,"lineage":"l","serial":1,"stack":"snap","new_field":true}"#;
+    std::fs::write(&state, newer).unwrap();
+    let out = netplan(tmp.path(), &["plan"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(
+            "was written by a newer netplan (state format 7; this netplan reads format 1)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("damaged"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), newer);
 }
 
 #[test]
@@ -366,5 +379,86 @@ fn an_object_without_this_stacks_tags_is_not_deleted_without_being_asked() {
         &["destroy", "--auto-approve", "--force"],
         Some(&cloud),
     );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn an_encrypted_state_opens_with_its_key_rotates_and_names_a_wrong_one() {
+    let tmp = copy_dir(&repo().join("tests/fixtures/small"));
+    let cloud = tmp.path().join("cloud.json");
+    let cfg = tmp.path().join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replacen(
+        "[stack]\n",
+        "[stack]\nencryption = \"env:NETPLAN_TEST_STATE_KEY\"\n",
+        1,
+    );
+    std::fs::write(&cfg, text).unwrap();
+    // Two 32-byte keys, base64.
+    let (k1, k2) = (
+        "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+        "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=",
+    );
+    let run = |args: &[&str], key: &str| {
+        netplan_env(
+            tmp.path(),
+            args,
+            Some(&cloud),
+            &[("NETPLAN_TEST_STATE_KEY", key)],
+        )
+    };
+    let out = run(&["apply", "--auto-approve"], k1);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let file = std::fs::read_to_string(tmp.path().join("netplan.state.json")).unwrap();
+    assert!(file.contains("netplan-encrypted-state"), "{file}");
+    assert!(
+        !file.contains("vpc-") && !file.contains("lineage"),
+        "sealed: {file}"
+    );
+    assert_eq!(
+        run(&["plan", "--detailed-exitcode"], k1).status.code(),
+        Some(0)
+    );
+    // No key, a malformed key, the wrong key: each said plainly, the state left as it is.
+    let none = netplan(tmp.path(), &["plan"], Some(&cloud));
+    assert!(
+        stderr(&none).contains("NETPLAN_TEST_STATE_KEY, which is not set"),
+        "{}",
+        stderr(&none)
+    );
+    let short = run(&["plan"], "c2hvcnQ=");
+    assert!(
+        stderr(&short).contains("is 5 bytes; AES-256 takes 32"),
+        "{}",
+        stderr(&short)
+    );
+    let wrong = run(&["plan"], k2);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        stderr(&wrong).contains("the state was encrypted with key sha256:"),
+        "{}",
+        stderr(&wrong)
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("netplan.state.json")).unwrap(),
+        file
+    );
+    // Rotation: the new key first, the old one after it; rekey writes with the new one.
+    let both = format!("{k2},{k1}");
+    assert_eq!(
+        run(&["plan", "--detailed-exitcode"], &both).status.code(),
+        Some(0)
+    );
+    let out = run(&["rekey"], &both);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        run(&["plan", "--detailed-exitcode"], k2).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["plan"], k1).status.code(),
+        Some(1),
+        "the old key alone no longer opens it"
+    );
+    let out = run(&["destroy", "--auto-approve"], k2);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }

@@ -903,3 +903,148 @@ fn another_stacks_crash_recovery_never_touches_this_stacks_objects() {
     moto.ok(a.path(), &["destroy", "--auto-approve"], "stack A: destroy");
     assert!(moto.leftovers().is_empty(), "{:?}", moto.leftovers());
 }
+
+#[test]
+fn sensitive_values_reach_the_function_and_nothing_else() {
+    let moto = Moto::start();
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    let dir = tmp.path();
+    let cfg = dir.join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let with_secrets = |extra: &str| {
+        let edited = text.replacen(
+            "environment = { TARGET_URL = \"https://aws.amazon.com/\" }",
+            &format!("environment = {{ TARGET_URL = \"https://aws.amazon.com/\", API_KEY = {{ value = \"s3cr3t-api-key\", sensitive = true{extra} }}, DB_PASSWORD = {{ from_env = \"NETPLAN_TEST_DB_PASSWORD\" }} }}"),
+            1,
+        );
+        assert_ne!(edited, text);
+        edited
+    };
+    let run = |args: &[&str], password: &str| {
+        netplan_moto_env(
+            dir,
+            args,
+            moto.port,
+            &[("NETPLAN_TEST_DB_PASSWORD", password)],
+        )
+    };
+    let leaks = |what: &str, text: &str| {
+        for secret in ["s3cr3t-api-key", "hunter2-first", "hunter2-second"] {
+            assert!(!text.contains(secret), "{what} shows {secret}:\n{text}");
+        }
+    };
+    // A mistake next to a sensitive value: the snippet shows the place, not the value.
+    std::fs::write(&cfg, with_secrets(", oops = 1")).unwrap();
+    let bad = run(&["validate"], "hunter2-first");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("unknown key `oops`"),
+        "{}",
+        stderr(&bad)
+    );
+    leaks("validate's snippet", &stderr(&bad));
+    // A variable that is not set is named.
+    std::fs::write(&cfg, with_secrets("")).unwrap();
+    let unset = netplan_moto(dir, &["validate"], moto.port);
+    assert!(
+        stderr(&unset).contains("the environment variable `NETPLAN_TEST_DB_PASSWORD` is not set"),
+        "{}",
+        stderr(&unset)
+    );
+    for args in [
+        &["validate"][..],
+        &["plan"],
+        &["plan", "--json"],
+        &["plan", "-o", "saved.plan"],
+    ] {
+        let out = run(args, "hunter2-first");
+        ok(&out, &format!("{args:?}"));
+        leaks(
+            &format!("{args:?}"),
+            &format!("{}{}", stdout(&out), stderr(&out)),
+        );
+    }
+    assert!(
+        stdout(&run(&["plan"], "hunter2-first")).contains("API_KEY = (sensitive value)"),
+        "the plan says there is a value"
+    );
+    leaks(
+        "the plan file",
+        &std::fs::read_to_string(dir.join("saved.plan")).unwrap(),
+    );
+    let apply = run(&["apply", "--auto-approve"], "hunter2-first");
+    ok(&apply, "apply");
+    leaks("apply", &format!("{}{}", stdout(&apply), stderr(&apply)));
+    leaks(
+        "the state",
+        &std::fs::read_to_string(dir.join("netplan.state.json")).unwrap(),
+    );
+    leaks(
+        "show --json",
+        &stdout(&run(&["show", "--json"], "hunter2-first")),
+    );
+    // The function got the values.
+    let env = |name: &str| {
+        moto.py(&format!("print(json.dumps(lam.get_function_configuration(FunctionName='{name}')['Environment']['Variables']))"))
+            .unwrap()
+    };
+    let got: serde_json::Value = serde_json::from_str(env("lambda-egress-probe").trim()).unwrap();
+    assert_eq!(got["API_KEY"], "s3cr3t-api-key");
+    assert_eq!(got["DB_PASSWORD"], "hunter2-first");
+    // Unchanged: no changes (the state's digests match). Changed: an update, still not shown.
+    ok(
+        &run(&["plan", "--detailed-exitcode"], "hunter2-first"),
+        "no changes",
+    );
+    let changed = run(&["plan", "--detailed-exitcode"], "hunter2-second");
+    assert_eq!(changed.status.code(), Some(2), "{}", stdout(&changed));
+    assert!(
+        stdout(&changed).contains("~ lambda_function.probe"),
+        "{}",
+        stdout(&changed)
+    );
+    leaks("the plan of a changed secret", &stdout(&changed));
+    ok(
+        &run(&["apply", "--auto-approve"], "hunter2-second"),
+        "apply the new value",
+    );
+    let got: serde_json::Value = serde_json::from_str(env("lambda-egress-probe").trim()).unwrap();
+    assert_eq!(got["DB_PASSWORD"], "hunter2-second");
+    leaks(
+        "the state",
+        &std::fs::read_to_string(dir.join("netplan.state.json")).unwrap(),
+    );
+    ok(
+        &run(&["destroy", "--auto-approve"], "hunter2-second"),
+        "destroy",
+    );
+}
+
+#[test]
+fn a_state_encrypted_with_a_kms_key_is_sealed_at_rest_and_opens_through_kms() {
+    let moto = Moto::start();
+    moto.py("k=boto3.client('kms', **kw); kid=k.create_key()['KeyMetadata']['KeyId']; k.create_alias(AliasName='alias/netplan-test', TargetKeyId=kid)")
+        .unwrap();
+    let tmp = copy_dir(&repo().join("tests/fixtures/small"));
+    let dir = tmp.path();
+    let cfg = dir.join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replacen(
+        "[stack]\n",
+        "[stack]\nencryption = \"kms:alias/netplan-test\"\n",
+        1,
+    );
+    std::fs::write(&cfg, text).unwrap();
+    moto.ok(dir, &["apply", "--auto-approve"], "apply");
+    let file = std::fs::read_to_string(dir.join("netplan.state.json")).unwrap();
+    assert!(
+        file.contains("netplan-encrypted-state") && file.contains("\"wrapped_key\""),
+        "{file}"
+    );
+    assert!(!file.contains("vpc-"), "sealed: {file}");
+    moto.ok(
+        dir,
+        &["plan", "--detailed-exitcode"],
+        "plan through KMS: no changes",
+    );
+    moto.ok(dir, &["destroy", "--auto-approve"], "destroy");
+}

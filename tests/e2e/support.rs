@@ -16,7 +16,13 @@ pub fn repo() -> PathBuf {
 
 /// Runs the binary in `dir` without colour; `fake` names the fake cloud file.
 pub fn netplan(dir: &Path, args: &[&str], fake: Option<&Path>) -> Output {
+    netplan_env(dir, args, fake, &[])
+}
+
+/// `netplan` with extra environment variables.
+pub fn netplan_env(dir: &Path, args: &[&str], fake: Option<&Path>, env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(bin());
+    c.envs(env.iter().copied());
     c.args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
@@ -63,7 +69,13 @@ pub fn copy_into(from: &Path, to: &Path) {
 
 /// Runs the binary against a moto server on `port`.
 pub fn netplan_moto(dir: &Path, args: &[&str], port: u16) -> Output {
+    netplan_moto_env(dir, args, port, &[])
+}
+
+/// `netplan_moto` with extra environment variables.
+pub fn netplan_moto_env(dir: &Path, args: &[&str], port: u16, env: &[(&str, &str)]) -> Output {
     Command::new(bin())
+        .envs(env.iter().copied())
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")

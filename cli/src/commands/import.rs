@@ -85,6 +85,12 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
         .filter(|d| state.get(d).is_some())
         .collect();
     let mut attributes = updated.object.attrs;
+    // Sensitive values the cloud answered in clear are kept as digests.
+    netplan_engine::secrets::redact(
+        &mut attributes,
+        &netplan_engine::secrets::paths(&resource.attrs),
+        &state.lineage,
+    );
     for local in netplan_engine::schema::LOCAL_ONLY {
         if let Some(v) = desired.get(*local) {
             attributes.insert(local.to_string(), v.clone());

@@ -6,6 +6,7 @@ pub mod graph;
 pub mod import;
 pub mod local;
 pub mod plan;
+pub mod rekey;
 pub mod show;
 pub mod unlock;
 pub mod validate;
@@ -28,5 +29,6 @@ pub async fn run(cli: Cli) -> CliResult<Exit> {
         Command::Import(a) => import::run(g, a).await,
         Command::Local(a) => local::run(g, a).await,
         Command::ForceUnlock(a) => unlock::run(g, a),
+        Command::Rekey(a) => rekey::run(g, a),
     }
 }

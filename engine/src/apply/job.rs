@@ -64,6 +64,8 @@ pub enum JobError {
     ExistingNotFound { kind: Kind, id: String },
     #[error("no code package for {0}: the config did not package its source")]
     NoPackage(ResourceAddr),
+    #[error("{address}: the earlier value of the sensitive `{path}` was never known to this run (only its digest is kept), so it cannot be restored")]
+    SecretUnknown { address: ResourceAddr, path: String },
 }
 
 /// Shared by every job of a run.
@@ -87,6 +89,10 @@ pub(crate) struct RunContext {
     pub packages: BTreeMap<ResourceAddr, Arc<Vec<u8>>>,
     /// Tokens of creates a killed run started and that never came to be, reused by the same address.
     pub resume_tokens: BTreeMap<ResourceAddr, String>,
+    /// The state's lineage: what sensitive values' digests are salted with.
+    pub salt: String,
+    /// The sensitive values the plan holds in clear, by their digest (a rollback restores with them).
+    pub known_secrets: BTreeMap<String, String>,
 }
 
 impl RunContext {
@@ -216,6 +222,37 @@ impl RunContext {
         }
     }
 
+    /// An object as the state keeps it: the sensitive values the config gave (and the cloud may have
+    /// answered in clear) as their digests.
+    fn kept(&self, config: &Attrs, mut r: ResourceState) -> ResourceState {
+        let mut paths = crate::secrets::paths(config);
+        paths.extend(crate::secrets::digest_paths(&r.attributes));
+        crate::secrets::redact(&mut r.attributes, &paths, &self.salt);
+        r
+    }
+
+    /// Attributes kept as digests, made clear again for the cloud from what the plan knows.
+    fn clear(&self, addr: &ResourceAddr, mut attrs: JsonAttrs) -> Result<JsonAttrs, JobError> {
+        for (name, key) in crate::secrets::digest_paths(&attrs) {
+            let v = attrs
+                .get_mut(&name)
+                .and_then(|m| m.as_object_mut())
+                .and_then(|m| m.get_mut(&key))
+                .expect("a digest path");
+            let digest = v.as_str().unwrap_or_default().to_string();
+            match self.known_secrets.get(&digest) {
+                Some(clear) => *v = serde_json::Value::String(clear.clone()),
+                None => {
+                    return Err(JobError::SecretUnknown {
+                        address: addr.clone(),
+                        path: format!("{name}.{key}"),
+                    })
+                }
+            }
+        }
+        Ok(attrs)
+    }
+
     fn code(&self, addr: &ResourceAddr) -> Result<Option<Arc<Vec<u8>>>, JobError> {
         if addr.kind != Kind::LambdaFunction {
             return Ok(None);
@@ -306,7 +343,7 @@ pub(crate) async fn run_job(ctx: Arc<RunContext>, step: StepId, job: Job) -> Res
                 .lock()
                 .expect("before")
                 .insert(step.clone(), Some(before.clone()));
-            let record = |o: ObjectState| created(&addr, &resolved, o, deps);
+            let record = |o: ObjectState| ctx.kept(&config, created(&addr, &resolved, o, deps));
             let result =
                 update_object(&ctx, &step, &before, &resolved, changed, progress, record).await;
             if result.is_err() {
@@ -346,7 +383,7 @@ pub(crate) async fn run_job(ctx: Arc<RunContext>, step: StepId, job: Job) -> Res
                 .filter(|k| current.attributes.get(*k) != before.attributes.get(*k))
                 .cloned()
                 .collect();
-            let after = before.attributes.clone();
+            let after = ctx.clear(&addr, before.attributes.clone())?;
             update_object(&ctx, &step, &current, &after, changed, progress, |_| before).await
         }
         Job::UndoRead => {
@@ -459,7 +496,7 @@ async fn create_object(
     match result {
         Ok(resp) => {
             ctx.made_object(step, &resp.object.id);
-            ctx.record(created(&addr, &resolved, resp.object, deps))
+            ctx.record(ctx.kept(config, created(&addr, &resolved, resp.object, deps)))
                 .await
         }
         Err(e) => {
@@ -473,7 +510,8 @@ async fn create_object(
             match found.map(|f| f.object) {
                 Ok(Some(o)) => {
                     ctx.made_object(step, &o.id);
-                    ctx.record(created(&addr, &resolved, o, deps)).await?
+                    ctx.record(ctx.kept(config, created(&addr, &resolved, o, deps)))
+                        .await?
                 }
                 Ok(None) => ctx.write(Mutation::Settle(addr, Settle::Nothing)).await?,
                 // Whether the create made something is unknown: the pending operation stays, and the

@@ -299,6 +299,13 @@ pub async fn apply(
             .collect()
     };
     let (live, deposed) = (objects(false), objects(true));
+    let salt = state.lineage.clone();
+    let known_secrets = crate::secrets::known(
+        plan.changes
+            .iter()
+            .filter_map(|c| c.config.clone().map(|a| (c.address.to_string(), a))),
+        &salt,
+    );
     let (writer, writer_done) = StateWriter::spawn(state, store);
     let ctx = Arc::new(RunContext {
         provider,
@@ -313,6 +320,8 @@ pub async fn apply(
         stack: opts.stack.clone(),
         packages: std::mem::take(&mut opts.packages),
         resume_tokens: std::mem::take(&mut opts.resume_tokens),
+        salt,
+        known_secrets,
     });
     let run = scheduler::run(&ctx, &graph, true, &mut opts.interrupt).await;
     let statuses = run.statuses;

@@ -26,6 +26,8 @@ pub struct Stack {
     pub region: Option<String>,
     /// Where the state lives: a path relative to the config, or `s3://bucket/key`.
     pub state: Option<String>,
+    /// The state's encryption key: `env:NAME` or `kms:KEY`.
+    pub encryption: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub span: Span,
 }

@@ -72,6 +72,87 @@ impl Parser<'_> {
             .and_then(|(k, v)| k.span().or_else(|| v.span()))
     }
 
+    /// One environment value given as a table: `{ from_env = "NAME" }` (read now, sensitive) or
+    /// `{ value = "…", sensitive = true }`. A sensitive value's place in the text is masked.
+    fn env_value(&mut self, t: &dyn TableLike, what: &str, at: Option<Span>) -> Option<Value> {
+        // Masked first: whatever else is wrong in the table, its snippet never shows the value.
+        if t.get("sensitive").and_then(|s| s.as_bool()) == Some(true) {
+            if let Some(span) = Self::value_span(t, "value") {
+                self.src.mask(span);
+            }
+        }
+        for (key, _) in t.iter() {
+            if !["from_env", "value", "sensitive"].contains(&key) {
+                self.err(
+                    Self::value_span(t, key),
+                    format!("`{what}`: unknown key `{key}`"),
+                )
+                .hint("use { from_env = \"NAME\" } or { value = \"…\", sensitive = true }");
+                return None;
+            }
+        }
+        match (t.get("from_env"), t.get("value")) {
+            (Some(name), None) => {
+                let Some(name) = name.as_str() else {
+                    self.err(
+                        Self::value_span(t, "from_env"),
+                        format!("`{what}.from_env` must name an environment variable"),
+                    );
+                    return None;
+                };
+                if t.get("sensitive").and_then(|s| s.as_bool()) == Some(false) {
+                    self.err(
+                        Self::value_span(t, "sensitive"),
+                        format!("`{what}`: a value from the environment is always sensitive"),
+                    );
+                    return None;
+                }
+                match std::env::var(name) {
+                    Ok(v) => Some(Value::Secret(crate::value::Secret(v))),
+                    Err(_) => {
+                        self.err(
+                            Self::value_span(t, "from_env"),
+                            format!("`{what}`: the environment variable `{name}` is not set"),
+                        )
+                        .hint(format!("export {name}=… before running netplan"));
+                        None
+                    }
+                }
+            }
+            (None, Some(value)) => {
+                let Some(v) = value.as_str() else {
+                    self.err(
+                        Self::value_span(t, "value"),
+                        format!("`{what}.value` must be a string"),
+                    );
+                    return None;
+                };
+                let sensitive = match t.get("sensitive") {
+                    None => false,
+                    Some(s) => match s.as_bool() {
+                        Some(b) => b,
+                        None => {
+                            self.err(
+                                Self::value_span(t, "sensitive"),
+                                format!("`{what}.sensitive` must be true or false"),
+                            );
+                            return None;
+                        }
+                    },
+                };
+                if !sensitive {
+                    return Some(Value::str(v));
+                }
+                Some(Value::Secret(crate::value::Secret(v.to_string())))
+            }
+            _ => {
+                self.err(at, format!("`{what}` takes either `from_env` or `value`"))
+                    .hint("{ from_env = \"NAME\" } or { value = \"…\", sensitive = true }");
+                None
+            }
+        }
+    }
+
     fn value_span(table: &dyn TableLike, name: &str) -> Option<Span> {
         table
             .get_key_value(name)
@@ -166,6 +247,7 @@ impl Parser<'_> {
             name: String::new(),
             region: None,
             state: None,
+            encryption: None,
             tags: BTreeMap::new(),
             span: span.clone().unwrap_or(0..0),
         };
@@ -173,7 +255,7 @@ impl Parser<'_> {
         for (key, item) in t.iter() {
             let vspan = Self::value_span(t, key);
             match key {
-                "name" | "region" | "state" => {
+                "name" | "region" | "state" | "encryption" => {
                     let Some(s) = item.as_str() else {
                         self.err(
                             vspan,
@@ -207,6 +289,18 @@ impl Parser<'_> {
                             }
                             stack.region = Some(s.to_string());
                         }
+                        "encryption" => {
+                            let valid = s.strip_prefix("env:").is_some_and(|n| {
+                                !n.is_empty()
+                                    && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                            }) || s.strip_prefix("kms:").is_some_and(|k| !k.is_empty());
+                            if !valid {
+                                self.err(vspan, format!("`{s}` names no key"))
+                                    .hint("encryption = \"env:NETPLAN_STATE_KEY\" (a 32-byte key, base64, in that variable) or \"kms:alias/my-key\"");
+                                ok = false;
+                            }
+                            stack.encryption = Some(s.to_string());
+                        }
                         _ => stack.state = Some(s.to_string()),
                     }
                 }
@@ -226,10 +320,11 @@ impl Parser<'_> {
                     }
                 }
                 other => {
-                    let hint = match closest(other, ["name", "region", "state", "tags"]) {
-                        Some(c) => format!("did you mean `{c}`?"),
-                        None => "[stack] takes name, region, state and tags".into(),
-                    };
+                    let hint =
+                        match closest(other, ["name", "region", "state", "encryption", "tags"]) {
+                            Some(c) => format!("did you mean `{c}`?"),
+                            None => "[stack] takes name, region, state, encryption and tags".into(),
+                        };
                     self.err(
                         Self::key_span(t, other),
                         format!("unknown key `{other}` in [stack]"),
@@ -535,6 +630,34 @@ impl Parser<'_> {
                                 format!("`{what}.{k}` must be a string, found {}", type_name(v)),
                             );
                         }
+                    }
+                }
+                Some(Value::Map(out))
+            }
+            Ty::Env => {
+                let t = expect!(
+                    item.as_table_like(),
+                    "a table like { KEY = \"value\", SECRET = { from_env = \"NAME\" } }"
+                );
+                let mut out = BTreeMap::new();
+                for (k, v) in t.iter() {
+                    let at = Self::value_span(t, k);
+                    if let Some(s) = v.as_str() {
+                        out.insert(k.to_string(), Value::str(s));
+                        continue;
+                    }
+                    let Some(inner) = v.as_table_like() else {
+                        self.err(
+                            at,
+                            format!(
+                                "`{what}.{k}` must be a string, {{ from_env = \"NAME\" }} or {{ value = \"…\", sensitive = true }}, found {}",
+                                type_name(v)
+                            ),
+                        );
+                        continue;
+                    };
+                    if let Some(v) = self.env_value(inner, &format!("{what}.{k}"), at) {
+                        out.insert(k.to_string(), v);
                     }
                 }
                 Some(Value::Map(out))

@@ -14,6 +14,7 @@
 //! 9. A pending update or delete names the id of an object in the state.
 //! 10. An `existing` object (one netplan uses but does not own) is never deposed nor pending deletion.
 
+pub mod crypto;
 pub mod store;
 
 use crate::addr::{Kind, ResourceAddr};

@@ -8,7 +8,7 @@
 //! `crate::files`), and locks `<file>.lock` with an OS advisory lock, so a second writer is refused at
 //! once and told who holds it. `plan` takes the lock for its read too (`--lock=false` skips it).
 
-use super::State;
+use super::{crypto, State};
 use crate::files;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Seek, Write};
@@ -131,6 +131,10 @@ pub enum StateError {
     },
     #[error("{0}")]
     Unsupported(String),
+    #[error("{location} was written by a newer netplan (state format {found}; this netplan reads format {})", super::FORMAT_VERSION)]
+    Newer { location: String, found: u64 },
+    #[error("{location}: {message}")]
+    Crypto { location: String, message: String },
 }
 
 impl StateError {
@@ -148,6 +152,8 @@ impl StateError {
                 if holder.id.is_empty() { "<ID>" } else { holder.id.as_str() }
             )),
             StateError::WrongStack { .. } => Some("point [stack].state at this stack's own state file".into()),
+            StateError::Newer { .. } => Some("use a netplan at least as new as the one that wrote it (the file is left as it is)".into()),
+            StateError::Crypto { .. } => Some("[stack].encryption names the key: env:NAME (32 bytes, base64, in NAME; several comma-separated to rotate) or kms:ALIAS".into()),
             _ => None,
         }
     }
@@ -167,8 +173,13 @@ impl StateLock {
     }
 }
 
-/// Checks a state and encodes it as the state file's bytes (pretty JSON and a final newline).
-pub fn encode(location: &str, state: &State) -> Result<Vec<u8>, StateError> {
+/// Checks a state and encodes it as the state file's bytes (pretty JSON and a final newline), sealed
+/// when `keys` are given (`[stack] encryption`).
+pub fn encode(
+    location: &str,
+    state: &State,
+    keys: Option<&dyn crypto::Keys>,
+) -> Result<Vec<u8>, StateError> {
     state.check().map_err(|source| StateError::Integrity {
         location: location.into(),
         source,
@@ -179,7 +190,13 @@ pub fn encode(location: &str, state: &State) -> Result<Vec<u8>, StateError> {
         source: e.into(),
     })?;
     bytes.push(b'\n');
-    Ok(bytes)
+    match keys {
+        Some(k) => crypto::seal(k, &bytes).map_err(|message| StateError::Crypto {
+            location: location.into(),
+            message,
+        }),
+        None => Ok(bytes),
+    }
 }
 
 pub trait StateStore: Send + Sync {
@@ -196,18 +213,22 @@ pub trait StateStore: Send + Sync {
 }
 
 /// Opens the store for a state location.
-pub fn open(location: &str) -> Result<Box<dyn StateStore>, StateError> {
+pub fn open(
+    location: &str,
+    keys: Option<std::sync::Arc<dyn crypto::Keys>>,
+) -> Result<Box<dyn StateStore>, StateError> {
     if location.starts_with("s3://") {
         return Err(StateError::Unsupported(format!(
             "remote state ({location}) needs the AWS provider (S3 with conditional writes)"
         )));
     }
-    Ok(Box::new(LocalFileStore::new(location)))
+    Ok(Box::new(LocalFileStore::new(location).encrypted(keys)))
 }
 
 pub struct LocalFileStore {
     path: PathBuf,
     backed_up: AtomicBool,
+    keys: Option<std::sync::Arc<dyn crypto::Keys>>,
 }
 
 impl LocalFileStore {
@@ -215,7 +236,14 @@ impl LocalFileStore {
         LocalFileStore {
             path: path.into(),
             backed_up: AtomicBool::new(false),
+            keys: None,
         }
+    }
+
+    /// Keeps the state encrypted with these keys.
+    pub fn encrypted(mut self, keys: Option<std::sync::Arc<dyn crypto::Keys>>) -> Self {
+        self.keys = keys;
+        self
     }
 
     fn sibling(&self, suffix: &str) -> PathBuf {
@@ -248,13 +276,39 @@ impl LocalFileStore {
     }
 }
 
-/// Parses and checks state bytes; `location` names the source in errors.
-pub fn parse(location: &str, bytes: &[u8]) -> Result<State, StateError> {
+/// Parses and checks state bytes (opening them first when sealed); `location` names the source in
+/// errors.
+pub fn parse(
+    location: &str,
+    bytes: &[u8],
+    keys: Option<&dyn crypto::Keys>,
+) -> Result<State, StateError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(StateError::Corrupt {
             location: location.into(),
             detail: "the file is empty (truncated?)".into(),
         });
+    }
+    let opened;
+    let bytes = if crypto::is_sealed(bytes) {
+        opened = crypto::open(keys, bytes).map_err(|message| StateError::Crypto {
+            location: location.into(),
+            message,
+        })?;
+        &opened[..]
+    } else {
+        bytes
+    };
+    // A newer format is no damage: say so before the fields it may have added fail to parse.
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        if let Some(found) = v.get("format_version").and_then(|f| f.as_u64()) {
+            if found > super::FORMAT_VERSION as u64 {
+                return Err(StateError::Newer {
+                    location: location.into(),
+                    found,
+                });
+            }
+        }
     }
     let state: State = serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt {
         location: location.into(),
@@ -275,14 +329,14 @@ impl StateStore for LocalFileStore {
 
     fn load(&self) -> Result<Option<State>, StateError> {
         match files::read(&self.path) {
-            Ok(Some(bytes)) => parse(&self.location(), &bytes).map(Some),
+            Ok(Some(bytes)) => parse(&self.location(), &bytes, self.keys.as_deref()).map(Some),
             Ok(None) => Ok(None),
             Err(e) => Err(self.io("read", e)),
         }
     }
 
     fn save(&self, state: &State) -> Result<(), StateError> {
-        let bytes = encode(&self.location(), state)?;
+        let bytes = encode(&self.location(), state, self.keys.as_deref())?;
         let dir = self.dir();
         std::fs::create_dir_all(&dir).map_err(|e| self.io("create the folder of", e))?;
         if !self.backed_up.swap(true, Ordering::SeqCst) {
@@ -370,7 +424,7 @@ mod tests {
         s.serial = 2;
         store2.save(&s).unwrap();
         assert_eq!(
-            parse("b", &std::fs::read(store2.backup_path()).unwrap())
+            parse("b", &std::fs::read(store2.backup_path()).unwrap(), None)
                 .unwrap()
                 .serial,
             1

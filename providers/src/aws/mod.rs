@@ -23,6 +23,7 @@ mod errors;
 mod iam_role;
 mod internet_gateway;
 mod kinds;
+mod kms;
 mod lambda_function;
 mod nat_gateway;
 mod network_acl;
@@ -34,6 +35,7 @@ mod vpc;
 mod vpc_endpoint;
 mod wait;
 
+pub use kms::KmsKeys;
 pub use state_store::S3StateStore;
 
 use async_trait::async_trait;

@@ -60,6 +60,7 @@ pub struct S3StateStore {
     /// The state's bytes as `load` read them: the backup, without reading them again.
     loaded: Mutex<Option<Vec<u8>>>,
     backed_up: AtomicBool,
+    keys: Option<std::sync::Arc<dyn netplan_engine::state::crypto::Keys>>,
 }
 
 impl S3StateStore {
@@ -108,7 +109,17 @@ impl S3StateStore {
             etag: Mutex::new(None),
             loaded: Mutex::new(None),
             backed_up: AtomicBool::new(false),
+            keys: None,
         })
+    }
+
+    /// Keeps the state encrypted with these keys.
+    pub fn encrypted(
+        mut self,
+        keys: Option<std::sync::Arc<dyn netplan_engine::state::crypto::Keys>>,
+    ) -> Self {
+        self.keys = keys;
+        self
     }
 
     fn call(&self, op: Op) -> Outcome {
@@ -243,7 +254,7 @@ impl StateStore for S3StateStore {
                 Ok(None)
             }
             Outcome::Got(Some((bytes, etag))) => {
-                let state = store::parse(&self.url, &bytes)?;
+                let state = store::parse(&self.url, &bytes, self.keys.as_deref())?;
                 *self.etag.lock().expect("etag") = Some(etag);
                 *self.loaded.lock().expect("loaded") = Some(bytes);
                 Ok(Some(state))
@@ -254,7 +265,7 @@ impl StateStore for S3StateStore {
     }
 
     fn save(&self, state: &State) -> Result<(), StateError> {
-        let bytes = store::encode(&self.url, state)?;
+        let bytes = store::encode(&self.url, state, self.keys.as_deref())?;
         let known = self.etag.lock().expect("etag").clone();
         if !self.backed_up.swap(true, Ordering::SeqCst) {
             let before = match self.loaded.lock().expect("loaded").take() {
