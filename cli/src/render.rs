@@ -64,7 +64,23 @@ pub fn diagnostics(diags: &Diagnostics) {
             md = md.with_help(h.clone());
         }
         let mut out = String::new();
+        // A snippet of a line longer than a screen would echo it whole: the place is said instead.
+        let snippet_fits = d.location.as_ref().is_some_and(|loc| {
+            let (line, _) = loc.source.line_col(loc.span.start);
+            loc.source.line_text(line).len() <= 400
+        });
         let rendered = match &d.location {
+            Some(loc) if !snippet_fits => {
+                md = md.with_help(format!(
+                    "at {loc}{}",
+                    d.hint
+                        .as_ref()
+                        .map(|h| format!("\n{h}"))
+                        .unwrap_or_default()
+                ));
+                let report = miette::Report::new(md);
+                handler.render_report(&mut out, report.as_ref())
+            }
             Some(loc) => {
                 md = md.with_label(miette::LabeledSpan::new_with_span(
                     d.label.clone(),

@@ -54,6 +54,14 @@ impl SourceFile {
     /// span still points where it did).
     pub fn shown_text(&self) -> String {
         let mut bytes = self.text.clone().into_bytes();
+        // Characters that would reorder or hide the snippet on a terminal: `?`, byte for byte.
+        for (i, c) in self.text.char_indices() {
+            if (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_bidi(c) {
+                for b in bytes.iter_mut().skip(i).take(c.len_utf8()) {
+                    *b = b'?';
+                }
+            }
+        }
         for span in self.masks.lock().expect("masks").iter() {
             for b in bytes
                 .iter_mut()
@@ -79,6 +87,43 @@ impl SourceFile {
 
 /// A byte range in a source file.
 pub type Span = Range<usize>;
+
+/// Characters that reorder or hide text on a terminal (bidirectional overrides and isolates, marks).
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Text from a config, made safe to print: control characters (but newlines and tabs) and
+/// bidirectional overrides shown escaped (`\u{202e}`), never passed to the terminal nor dropped; and
+/// any run of over 100 characters without a space cut to its start and its length, so a megabyte-long
+/// name is not echoed back a megabyte at a time.
+pub fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(4096));
+    for word in text.split_inclusive(char::is_whitespace) {
+        let (body, space) = match word.char_indices().last() {
+            Some((i, c)) if c.is_whitespace() => (&word[..i], &word[i..]),
+            _ => (word, ""),
+        };
+        let chars = body.chars().count();
+        let kept: String = if chars > 100 {
+            body.chars().take(60).collect()
+        } else {
+            body.to_string()
+        };
+        for c in kept.chars() {
+            if (c.is_control() && c != '\n' && c != '\t') || is_bidi(c) {
+                out.push_str(&c.escape_unicode().to_string());
+            } else {
+                out.push(c);
+            }
+        }
+        if chars > 100 {
+            out.push_str(&format!("…({} bytes)", body.len()));
+        }
+        out.push_str(space);
+    }
+    out
+}
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Location {
@@ -132,7 +177,7 @@ impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
-            message: message.into(),
+            message: shown(&message.into()),
             location: None,
             resource: None,
             label: None,
@@ -160,12 +205,12 @@ impl Diagnostic {
     }
 
     pub fn label(&mut self, label: impl Into<String>) -> &mut Self {
-        self.label = Some(label.into());
+        self.label = Some(shown(&label.into()));
         self
     }
 
     pub fn hint(&mut self, hint: impl Into<String>) -> &mut Self {
-        self.hint = Some(hint.into());
+        self.hint = Some(shown(&hint.into()));
         self
     }
 
@@ -238,6 +283,19 @@ impl std::error::Error for Diagnostics {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_from_a_config_is_shown_escaped_and_cut() {
+        assert_eq!(
+            shown("key `a\u{202E}b` and \u{7}"),
+            "key `a\\u{202e}b` and \\u{7}"
+        );
+        assert_eq!(shown("two\nlines\tand tabs"), "two\nlines\tand tabs");
+        let long = "x".repeat(1_000_000);
+        let out = shown(&format!("name `{long}` is not valid"));
+        assert!(out.len() < 200, "{}", out.len());
+        assert!(out.contains("…(1000002 bytes)"), "{out}");
+    }
 
     #[test]
     fn line_col_counts_from_one() {

@@ -462,3 +462,93 @@ fn an_encrypted_state_opens_with_its_key_rotates_and_names_a_wrong_one() {
     let out = run(&["destroy", "--auto-approve"], k2);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+#[test]
+fn an_endpoint_that_never_answers_fails_the_run_in_time_naming_itself_and_frees_the_lock() {
+    // A server that accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = vec![];
+        for conn in listener.incoming() {
+            held.push(conn);
+        }
+    });
+    let tmp = copy_dir(&repo().join("tests/fixtures/small"));
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin())
+            .args(args)
+            .current_dir(tmp.path())
+            .env("NO_COLOR", "1")
+            .env_remove("NETPLAN_FAKE_CLOUD")
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    };
+    let start = std::time::Instant::now();
+    let out = run(&["--timeout", "1", "apply", "--auto-approve"]);
+    let took = start.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("no answer from http://127.0.0.1:{port} to ")),
+        "names the endpoint and the call:\n{err}"
+    );
+    // A create whose answer never came may have happened: never called rolled back.
+    assert!(
+        err.contains("the outcome of its last operation is unknown")
+            && !err.contains("shows the cloud as it was"),
+        "{err}"
+    );
+    // Three attempts of one second, then every other call fails at once.
+    assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
+    // The lock went with the run.
+    let again = run(&["--timeout", "1", "plan", "--refresh=false"]);
+    assert!(!stderr(&again).contains("is locked"), "{}", stderr(&again));
+}
+
+#[test]
+fn hostile_text_in_a_config_is_neither_obeyed_nor_echoed_whole() {
+    let tmp = copy_dir(&repo().join("tests/fixtures/small"));
+    let cfg = tmp.path().join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    // A megabyte-long name: the errors say where and how long, not the megabyte.
+    let long = "a".repeat(1_000_000);
+    std::fs::write(
+        &cfg,
+        text.replacen("name = \"snap\"", &format!("name = \"{long}\""), 1),
+    )
+    .unwrap();
+    let out = netplan(tmp.path(), &["validate"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stderr.len() < 20_000,
+        "{} bytes of errors",
+        out.stderr.len()
+    );
+    assert!(
+        stderr(&out).contains("bytes) is not valid"),
+        "{}",
+        stderr(&out)
+    );
+    // A right-to-left override and a bell in a tag key: shown escaped, never passed through.
+    std::fs::write(
+        &cfg,
+        text.replacen(
+            "[stack]\n",
+            "[stack]\ntags = { \"own\\u202Eer\\u0007\" = \"x\" }\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let out = netplan(tmp.path(), &["plan", "--refresh=false"], None);
+    let shown = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        !shown.contains('\u{202E}') && !shown.contains('\u{7}'),
+        "{shown}"
+    );
+    assert!(shown.contains("own\\u{202e}er\\u{7}"), "{shown}");
+}

@@ -247,7 +247,13 @@ fn summarize(
                     )
                 }
                 ApplyOutcome::Failed { rolled_back: false } => (
-                    format!("{verb} failed after {done} steps; what succeeded is kept and recorded in {location}"),
+                    format!(
+                        "{verb} failed after {done} steps; what succeeded is kept and recorded in {location}{}{}",
+                        if report.unsettled.is_empty() { String::new() } else {
+                            format!("; the outcome of {} is unknown (kept pending: the next run looks for it)", report.unsettled.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "))
+                        },
+                        report.state_error.as_ref().map(|e| format!("; but the state file could not be written ({e}): it records what existed at its last write")).unwrap_or_default()
+                    ),
                     format!("fix the cause above and run {verb} again: it continues from here"),
                 ),
                 ApplyOutcome::RollbackIncomplete { remaining } => {
@@ -259,11 +265,17 @@ fn summarize(
                             what.push(format!("the cloud could not be read to check: {e}"));
                         }
                     }
+                    for a in &report.unsettled {
+                        what.push(format!("{a}: the outcome of its last operation is unknown (kept pending in the state: the next plan or apply looks for it)"));
+                    }
+                    if let Some(e) = &report.state_error {
+                        what.push(format!("the state file could not be written ({e}): it records what existed at its last write, with the operations then pending"));
+                    }
                     if what.is_empty() {
                         what = remaining.iter().map(|a| format!("{a} was not undone")).collect();
                     }
                     (
-                        format!("{verb} failed and the rollback did not finish: {} (the state records what exists)", what.join("; ")),
+                        format!("{verb} failed and the rollback did not finish: {}", what.join("; ")),
                         "run apply again to converge, or destroy to remove them".to_string(),
                     )
                 }

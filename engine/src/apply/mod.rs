@@ -216,6 +216,12 @@ pub struct ApplyReport {
     pub not_undoable: Vec<StepId>,
     /// What a read of the cloud after the rollback showed.
     pub rollback_check: Option<RollbackCheck>,
+    /// Operations whose outcome is unknown (a create the cloud may have carried out without
+    /// answering, and that could not be looked up): kept pending in the state, for the next run.
+    pub unsettled: Vec<ResourceAddr>,
+    /// The state file could not be written (the first such error): it records what exists as of its
+    /// last write.
+    pub state_error: Option<String>,
     pub outcome: ApplyOutcome,
     pub state: State,
 }
@@ -385,15 +391,37 @@ pub async fn apply(
             ApplyOutcome::Interrupted { rolled_back: true }
         };
     }
+    let state_error = statuses
+        .values()
+        .chain(undo_steps.iter().map(|(_, s)| s))
+        .find_map(|s| match s {
+            StepStatus::Failed(JobError::State(e)) => Some(e.clone()),
+            _ => None,
+        });
     drop(ctx);
     let state = writer_done
         .await
         .map_err(|e| ApplyError::Internal(format!("the state writer failed: {e}")))?;
+    let unsettled: Vec<ResourceAddr> = state.pending.iter().map(|p| p.address.clone()).collect();
+    if (!unsettled.is_empty() || state_error.is_some())
+        && matches!(
+            outcome,
+            ApplyOutcome::Failed { rolled_back: true }
+                | ApplyOutcome::Interrupted { rolled_back: true }
+        )
+    {
+        // A rollback is not complete while an outcome is unknown or the state could not follow.
+        outcome = ApplyOutcome::RollbackIncomplete {
+            remaining: unsettled.clone(),
+        };
+    }
     Ok(ApplyReport {
         steps,
         undo: undo_steps,
         not_undoable,
         rollback_check,
+        unsettled,
+        state_error,
         outcome,
         state,
     })

@@ -544,14 +544,25 @@ fn unique_names(v: &mut Validator<'_, '_, '_>) {
             let Some(name) = r.str_attr("name") else {
                 continue;
             };
-            let key = (if scope { v.vpc_of(r) } else { None }, name.to_string());
+            // IAM names are unique regardless of case: `Probe` and `probe` are one role.
+            let folded = if kind == Kind::IamRole {
+                name.to_lowercase()
+            } else {
+                name.to_string()
+            };
+            let key = (if scope { v.vpc_of(r) } else { None }, folded);
             if let Some(prev) = seen.insert(key, r) {
-                v.err(
-                    r,
-                    "name",
-                    format!("{} and {} both have the name `{name}`", prev.addr, r.addr),
-                )
-                .hint("AWS requires these names to be unique; set `name` on one of them");
+                let theirs = prev.str_attr("name").unwrap_or_default();
+                let msg = if theirs == name {
+                    format!("{} and {} both have the name `{name}`", prev.addr, r.addr)
+                } else {
+                    format!(
+                        "{} and {} have the names `{theirs}` and `{name}`, which IAM does not tell apart (names are case-insensitive)",
+                        prev.addr, r.addr
+                    )
+                };
+                v.err(r, "name", msg)
+                    .hint("AWS requires these names to be unique; set `name` on one of them");
             }
         }
         if kind == Kind::LambdaFunction || kind == Kind::IamRole {

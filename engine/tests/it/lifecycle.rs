@@ -685,3 +685,99 @@ async fn drift_is_planned_and_repaired() {
     assert_eq!(w.plan_changes().await, 0);
     assert_consistent(&w.provider.cloud(), &w.state());
 }
+
+/// A store whose disk fills up: saves fail from the `after`-th on.
+struct FullDisk {
+    inner: LocalFileStore,
+    saves: std::sync::atomic::AtomicUsize,
+    after: usize,
+}
+
+impl StateStore for FullDisk {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    fn load(&self) -> Result<Option<State>, netplan_engine::state::store::StateError> {
+        self.inner.load()
+    }
+    fn save(&self, s: &State) -> Result<(), netplan_engine::state::store::StateError> {
+        if self.saves.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= self.after {
+            return Err(netplan_engine::state::store::StateError::Io {
+                action: "write",
+                location: self.location(),
+                source: std::io::Error::other("No space left on device (os error 28)"),
+            });
+        }
+        self.inner.save(s)
+    }
+    fn lock(
+        &self,
+        operation: &str,
+    ) -> Result<netplan_engine::state::store::StateLock, netplan_engine::state::store::StateError>
+    {
+        self.inner.lock(operation)
+    }
+    fn force_unlock(
+        &self,
+        lock_id: &str,
+    ) -> Result<netplan_engine::state::store::LockInfo, netplan_engine::state::store::StateError>
+    {
+        self.inner.force_unlock(lock_id)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_disk_is_never_reported_as_a_clean_rollback() {
+    for after in [1usize, 3, 6] {
+        let w = World::new("examples/lambda-internet", seed_script());
+        let config = w.config();
+        let store = Arc::new(FullDisk {
+            inner: LocalFileStore::new(w.dir.path().join("netplan.state.json")),
+            saves: Default::default(),
+            after,
+        });
+        let prepared = ops::prepare(
+            &config,
+            w.provider.as_ref(),
+            store.as_ref(),
+            PrepareOptions {
+                refresh: true,
+                destroy: false,
+            },
+        )
+        .await
+        .unwrap();
+        let r = apply::apply(
+            &prepared.plan,
+            prepared.working,
+            w.provider.clone(),
+            store.clone(),
+            ApplyOptions::for_config(&config),
+        )
+        .await
+        .unwrap();
+        assert!(r.state_error.is_some(), "after {after}: {:?}", r.outcome);
+        assert!(
+            !matches!(
+                r.outcome,
+                ApplyOutcome::Failed { rolled_back: true } | ApplyOutcome::Applied
+            ),
+            "after {after}: {:?}",
+            r.outcome
+        );
+        // What the disk holds is whole, and accounts for every object the cloud holds.
+        let on_disk = w.state();
+        for o in w.provider.cloud().objects.values() {
+            let addr = o.tags["netplan:address"].as_str().unwrap();
+            assert!(
+                on_disk.resources.iter().any(|r| r.id == o.id)
+                    || on_disk
+                        .pending
+                        .iter()
+                        .any(|p| p.address.to_string() == addr),
+                "after {after}: {addr} ({}) is on no record",
+                o.id
+            );
+        }
+    }
+}

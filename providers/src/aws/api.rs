@@ -191,6 +191,9 @@ pub(crate) struct Api {
     buckets: Mutex<HashMap<(Service, &'static str), Bucket>>,
     /// Ids this process made or adopted, and when.
     fresh: Mutex<HashMap<String, Instant>>,
+    /// Once the endpoint has failed to answer a request three times, every later request fails at
+    /// once with the same verdict: a hung endpoint ends the run in minutes, not in hours of timeouts.
+    unreachable: Mutex<Option<String>>,
 }
 
 impl Api {
@@ -201,6 +204,7 @@ impl Api {
             limits,
             buckets: Mutex::new(HashMap::new()),
             fresh: Mutex::new(HashMap::new()),
+            unreachable: Mutex::new(None),
         }
     }
 
@@ -279,6 +283,12 @@ impl Api {
         T: RequestId,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        if let Some(verdict) = self.unreachable.lock().expect("unreachable").clone() {
+            return Err(ProviderError::new(
+                ErrorKind::Unreachable,
+                format!("{}: not sent — {verdict}", call.action),
+            ));
+        }
         let started = Instant::now();
         let mut attempt: u32 = 0;
         let mut unanswered: u32 = 0;
@@ -340,12 +350,14 @@ impl Api {
                                 "could not connect"
                             };
                             tracing::debug!("{}{} {what}: giving up", call.action, call.target());
+                            let verdict = format!(
+                                "no answer from {} to {} after {unanswered} attempts ({what}; last: {})",
+                                self.endpoint, call.action, err.message
+                            );
+                            *self.unreachable.lock().expect("unreachable") = Some(verdict.clone());
                             return Err(ProviderError::new(
                                 ErrorKind::Unreachable,
-                                format!(
-                                    "{}: no answer from {} after {unanswered} attempts ({what}; last: {})",
-                                    call.action, self.endpoint, err.message
-                                ),
+                                format!("{}: {verdict}", call.action),
                             ));
                         }
                     }
