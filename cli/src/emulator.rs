@@ -1,6 +1,12 @@
 //! The local AWS emulator (moto's server) for `--local` and `netplan local up|down|status`: started
 //! detached on 127.0.0.1 (port 4566 unless taken or set), with what moto needs for Lambda and IAM
 //! (managed policies loaded, Lambda without Docker); its pid and port live in `.netplan/local.json`.
+//!
+//! moto is found on the PATH, or else installed on first use into netplan's own cache: a private Python
+//! virtual environment with a pinned `moto[server]` (`$NETPLAN_CACHE_DIR`, else
+//! `$XDG_CACHE_HOME/netplan`, else `~/.cache/netplan`), marked complete only once pip succeeded, so an
+//! interrupted install is made again, never mistaken for a working one. (A virtual environment cannot be
+//! moved into place: its scripts name its interpreter by absolute path.)
 
 use crate::error::{CliError, CliResult};
 use serde::{Deserialize, Serialize};
@@ -77,7 +83,8 @@ pub fn up(port: Option<u16>) -> CliResult<Local> {
         .map_err(|e| CliError::msg(format!("cannot create .netplan/: {e}")))?;
     let log = std::fs::File::create(dir().join("moto.log"))
         .map_err(|e| CliError::msg(format!("cannot write .netplan/moto.log: {e}")))?;
-    let mut cmd = std::process::Command::new("moto_server");
+    let server = moto_server()?;
+    let mut cmd = std::process::Command::new(&server);
     cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         .stdin(std::process::Stdio::null())
@@ -90,7 +97,7 @@ pub fn up(port: Option<u16>) -> CliResult<Local> {
     }
     let child = cmd.spawn().map_err(|e| {
         CliError::with_hint(
-            format!("cannot start moto_server: {e}"),
+            format!("cannot start {}: {e}", server.display()),
             "install the emulator with: pip install 'moto[server]'",
         )
     })?;
@@ -140,4 +147,151 @@ pub fn down() -> CliResult<bool> {
     }
     let _ = std::fs::remove_file(record());
     Ok(was)
+}
+
+/// The moto version a private install pins (the one netplan's tests run against).
+pub const MOTO_PIN: &str = "5.2.1";
+
+/// The file that marks a private install as complete.
+const COMPLETE: &str = ".netplan-complete";
+
+/// A program on the PATH.
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// netplan's cache folder.
+pub fn cache_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("NETPLAN_CACHE_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d).join("netplan"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("netplan"))
+}
+
+/// moto's server program: the PATH's, else the private install (made now if missing).
+fn moto_server() -> CliResult<PathBuf> {
+    if let Some(p) = on_path("moto_server") {
+        return Ok(p);
+    }
+    let cache = cache_dir().ok_or_else(|| {
+        CliError::with_hint(
+            "moto_server is not on the PATH and there is no cache folder to install it into (HOME is not set)",
+            "set NETPLAN_CACHE_DIR, or install the emulator with: pip install 'moto[server]'",
+        )
+    })?;
+    let venv = cache.join(format!("moto-{MOTO_PIN}"));
+    let server = venv.join("bin").join("moto_server");
+    if server.is_file() && venv.join(COMPLETE).is_file() {
+        return Ok(server);
+    }
+    install(&cache, &venv)?;
+    Ok(server)
+}
+
+/// Installs `moto[server]==MOTO_PIN` into a private virtual environment at `venv`, with progress.
+fn install(cache: &std::path::Path, venv: &std::path::Path) -> CliResult<()> {
+    let Some(python) = on_path("python3").or_else(|| on_path("python")) else {
+        return Err(CliError::with_hint(
+            "--local needs moto (the local AWS emulator), and moto needs Python 3: there is no python3 on this machine",
+            "install Python 3 (e.g. apt-get install python3 python3-venv, brew install python, or python.org), then run the command again: netplan installs moto itself",
+        ));
+    };
+    std::fs::create_dir_all(cache)
+        .map_err(|e| CliError::msg(format!("cannot create {}: {e}", cache.display())))?;
+    // An install that was interrupted is made again from nothing.
+    let partial = venv.to_path_buf();
+    let _ = std::fs::remove_dir_all(&partial);
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    eprintln!(
+        "moto_server is not on the PATH: installing moto[server]=={MOTO_PIN} into {} (once)",
+        venv.display()
+    );
+    let fail = |what: String, output: &[u8], hint: &str| -> CliError {
+        let _ = std::fs::remove_dir_all(&partial);
+        let text = String::from_utf8_lossy(output);
+        let tail: Vec<&str> = text.lines().rev().take(12).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        CliError::with_hint(format!("{what}\n{}", tail.join("\n")), hint.to_string())
+    };
+    bar.set_message(format!(
+        "creating a virtual environment with {}",
+        python.display()
+    ));
+    let out = std::process::Command::new(&python)
+        .args(["-m", "venv"])
+        .arg(&partial)
+        .output()
+        .map_err(|e| CliError::msg(format!("cannot run {}: {e}", python.display())))?;
+    if !out.status.success() {
+        bar.finish_and_clear();
+        return Err(fail(
+            format!("{} -m venv failed:", python.display()),
+            &[out.stdout, out.stderr].concat(),
+            "install Python's venv module (e.g. apt-get install python3-venv), or install the emulator yourself: pip install 'moto[server]'",
+        ));
+    }
+    let pip = partial.join("bin").join("pip");
+    let mut child = std::process::Command::new(&pip)
+        .args([
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--progress-bar",
+            "off",
+        ])
+        .arg(format!("moto[server]=={MOTO_PIN}"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| CliError::msg(format!("cannot run {}: {e}", pip.display())))?;
+    let stderr = child.stderr.take().map(|mut e| {
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            let _ = e.read_to_end(&mut s);
+            s
+        })
+    });
+    let mut log = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let short: String = line.chars().take(100).collect();
+            bar.set_message(format!("pip: {short}"));
+            log.extend_from_slice(line.as_bytes());
+            log.push(b'\n');
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| CliError::msg(format!("{}: {e}", pip.display())))?;
+    if let Some(h) = stderr {
+        log.extend(h.join().unwrap_or_default());
+    }
+    bar.finish_and_clear();
+    if !status.success() {
+        return Err(fail(
+            format!("installing moto[server]=={MOTO_PIN} failed ({status}):"),
+            &log,
+            "check the network access to the Python package index (pip's messages above), or install the emulator yourself: pip install 'moto[server]'",
+        ));
+    }
+    std::fs::write(venv.join(COMPLETE), MOTO_PIN)
+        .map_err(|e| CliError::msg(format!("cannot write in {}: {e}", venv.display())))?;
+    eprintln!("installed moto {MOTO_PIN} into {}", venv.display());
+    Ok(())
 }

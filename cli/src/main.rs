@@ -5,6 +5,8 @@
 mod commands;
 mod emulator;
 mod error;
+mod map;
+mod markdown;
 mod progress;
 mod render;
 mod session;
@@ -79,12 +81,18 @@ pub enum Command {
     Destroy(commands::apply::DestroyArgs),
     /// Prove each function can reach the internet, or name what blocks it.
     Check(commands::check::Args),
+    /// What the config costs each month, and the egress designs side by side (no cloud calls).
+    Cost(commands::cost::Args),
     /// Invoke the deployed function(s) and expect status 200.
     Verify(commands::verify::Args),
     /// Print the dependency graph.
     Graph(commands::graph::Args),
+    /// Draw the network as one self-contained HTML page, with check's verdicts and the cost on it.
+    Map(commands::map::Args),
     /// Print what the state file holds.
     Show(commands::show::Args),
+    /// Print what a deployment made, for copying: VPC and subnet ids, NAT public IPs, function ARNs.
+    Output(commands::output::Args),
     /// Adopt an existing cloud object into the state under ADDRESS.
     Import(commands::import::Args),
     /// The local AWS emulator: up, down or status.
@@ -93,6 +101,10 @@ pub enum Command {
     ForceUnlock(commands::unlock::Args),
     /// Write the state again with the first key [stack] encryption names (completes a key rotation).
     Rekey(commands::rekey::Args),
+    /// Print shell completions: bash, zsh, fish, powershell or elvish.
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the manual page (or write one per command with --dir).
+    Man(commands::completions::ManArgs),
 }
 
 /// How a successful command exits.

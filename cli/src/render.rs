@@ -210,6 +210,11 @@ fn render_attr(out: &mut String, action: Action, a: &AttrChange, width: usize) {
     }
 }
 
+/// The human form of a plan without colours (for Markdown).
+pub fn plan_plain(plan: &Plan) -> String {
+    anstream::adapter::strip_str(&self::plan(plan)).to_string()
+}
+
 /// The human form of a plan.
 pub fn plan(plan: &Plan) -> String {
     let mut out = String::new();
@@ -252,6 +257,17 @@ pub fn plan(plan: &Plan) -> String {
         } else {
             " The cloud matches the config.\n"
         });
+        if let Some(c) = plan.cost.as_ref().filter(|_| !plan.destroy) {
+            if !c.after.lines.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "{} {} ({}; `netplan cost` itemises it and compares designs)",
+                    paint(BOLD, "Cost:"),
+                    c.after.total_text(),
+                    c.after.region.as_deref().unwrap_or("no region")
+                );
+            }
+        }
         return out;
     }
     let _ = writeln!(
@@ -304,6 +320,54 @@ pub fn plan(plan: &Plan) -> String {
     }
     out.push_str(&summary_line(plan));
     out.push('\n');
+    if let Some(c) = plan
+        .cost
+        .as_ref()
+        .filter(|c| !c.before.lines.is_empty() || !c.after.lines.is_empty())
+    {
+        out.push('\n');
+        out.push_str(&cost(c, plan.destroy));
+    }
+    out
+}
+
+/// The plan's cost section: what the stack costs each month after it, itemised, and what it changes.
+pub fn cost(c: &netplan_engine::plan::PlanCost, destroy: bool) -> String {
+    use netplan_engine::pricing::change_text;
+    let mut out = String::new();
+    let shown = if destroy { &c.before } else { &c.after };
+    let _ = writeln!(
+        out,
+        "{} ({}, list prices of {}):",
+        paint(
+            BOLD,
+            if destroy {
+                "Monthly cost of what this destroys"
+            } else {
+                "Monthly cost"
+            }
+        ),
+        shown.region.as_deref().unwrap_or("no region"),
+        shown.prices_as_of
+    );
+    if shown.lines.is_empty() {
+        out.push_str("  nothing priced by the hour\n");
+    }
+    out.push_str(&shown.render("  "));
+    let change = change_text(c.before.monthly, c.after.monthly);
+    let change = if change.starts_with('+') {
+        paint(YELLOW, &change)
+    } else if change.starts_with('-') {
+        paint(GREEN, &change)
+    } else {
+        change
+    };
+    let _ = writeln!(
+        out,
+        "  {} {} (this plan: {change})",
+        paint(BOLD, "Total:"),
+        c.after.total_text()
+    );
     out
 }
 

@@ -171,6 +171,7 @@ impl<'g> Session<'g> {
 pub fn load_options(globals: &Globals) -> LoadOptions {
     LoadOptions {
         default_region: default_region(globals),
+        design: None,
     }
 }
 

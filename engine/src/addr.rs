@@ -17,6 +17,7 @@ pub enum Kind {
     Subnet,
     ElasticIp,
     NatGateway,
+    NatInstance,
     RouteTable,
     VpcEndpoint,
     SecurityGroup,
@@ -26,7 +27,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Network,
         Kind::Function,
         Kind::Vpc,
@@ -35,6 +36,7 @@ impl Kind {
         Kind::Subnet,
         Kind::ElasticIp,
         Kind::NatGateway,
+        Kind::NatInstance,
         Kind::RouteTable,
         Kind::VpcEndpoint,
         Kind::SecurityGroup,
@@ -44,13 +46,14 @@ impl Kind {
     ];
 
     /// The low-level kinds: what the state file and providers deal in.
-    pub const RESOURCES: [Kind; 12] = [
+    pub const RESOURCES: [Kind; 13] = [
         Kind::Vpc,
         Kind::InternetGateway,
         Kind::EgressOnlyInternetGateway,
         Kind::Subnet,
         Kind::ElasticIp,
         Kind::NatGateway,
+        Kind::NatInstance,
         Kind::RouteTable,
         Kind::VpcEndpoint,
         Kind::SecurityGroup,
@@ -69,6 +72,7 @@ impl Kind {
             Kind::Subnet => "subnet",
             Kind::ElasticIp => "elastic_ip",
             Kind::NatGateway => "nat_gateway",
+            Kind::NatInstance => "nat_instance",
             Kind::RouteTable => "route_table",
             Kind::VpcEndpoint => "vpc_endpoint",
             Kind::SecurityGroup => "security_group",
@@ -91,6 +95,7 @@ impl Kind {
             Kind::Subnet => Some("subnet-"),
             Kind::ElasticIp => Some("eipalloc-"),
             Kind::NatGateway => Some("nat-"),
+            Kind::NatInstance => Some("i-"),
             Kind::RouteTable => Some("rtb-"),
             Kind::VpcEndpoint => Some("vpce-"),
             Kind::SecurityGroup => Some("sg-"),

@@ -5,13 +5,16 @@
 pub mod addr;
 pub mod apply;
 pub mod config;
+pub mod design;
 pub mod diag;
 pub mod files;
 pub mod graph;
 pub mod live;
 pub mod ops;
+pub mod outputs;
 pub mod package;
 pub mod plan;
+pub mod pricing;
 pub mod provider;
 pub mod reach;
 pub mod reconcile;

@@ -23,7 +23,7 @@ fn id_attrs(kind: Kind) -> &'static [&'static str] {
         | Kind::EgressOnlyInternetGateway
         | Kind::SecurityGroup => &["vpc"],
         Kind::RouteTable | Kind::NetworkAcl => &["vpc", "subnets"],
-        Kind::NatGateway => &["subnet"],
+        Kind::NatGateway | Kind::NatInstance => &["subnet"],
         Kind::VpcEndpoint => &["vpc", "route_tables"],
         Kind::LambdaFunction => &["subnets", "security_groups", "role"],
         _ => &[],
@@ -41,6 +41,8 @@ pub fn generated(kind: Kind, id: &str) -> ResourceAddr {
 
 struct Names {
     by_id: BTreeMap<(Kind, String), ResourceAddr>,
+    /// A NAT instance's network interface → its address (routes name the interface).
+    enis: BTreeMap<String, ResourceAddr>,
     /// Role ARN → address (a function names its role by ARN).
     roles: BTreeMap<String, ResourceAddr>,
 }
@@ -58,6 +60,9 @@ impl Names {
         // A route to a target that no longer exists ("nat-… (blackhole: …)") refers to nothing.
         if id.contains(char::is_whitespace) {
             return None;
+        }
+        if let Some(a) = self.enis.get(id) {
+            return Some(a.clone());
         }
         let kind = Kind::RESOURCES
             .into_iter()
@@ -187,7 +192,21 @@ pub fn overlay(config: &Config, state: &State, found: &Discovered) -> Config {
             roles.insert(arn.to_string(), r.address.clone());
         }
     }
-    let mut names = Names { by_id, roles };
+    let mut names = Names {
+        by_id,
+        roles,
+        enis: BTreeMap::new(),
+    };
+    for (kind, o) in found
+        .objects
+        .iter()
+        .filter(|(k, _)| *k == Kind::NatInstance)
+    {
+        if let Some(eni) = o.attrs.get("eni").and_then(|a| a.as_str()) {
+            let addr = names.addr(*kind, &o.id);
+            names.enis.insert(eni.to_string(), addr);
+        }
+    }
     for (kind, o) in found.objects.iter().filter(|(k, _)| *k == Kind::IamRole) {
         if let Some(arn) = o.attrs.get("arn").and_then(|a| a.as_str()) {
             let addr = names.addr(*kind, &o.id);

@@ -134,6 +134,19 @@ pub struct Plan {
     pub changes: Vec<Change>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<Drift>,
+    /// What the stack costs each month before and after this plan (not kept in saved plans: it is
+    /// derived again when one is applied).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<PlanCost>,
+}
+
+/// The monthly cost of what the state holds now and of what the config builds, and the difference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanCost {
+    pub before: crate::pricing::Cost,
+    pub after: crate::pricing::Cost,
+    /// USD a month this plan adds (negative: saves); `None` when a price is unknown.
+    pub change: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -410,6 +423,7 @@ pub fn is_set_attr(name: &str) -> bool {
             | "routes"
             | "egress"
             | "ingress"
+            | "allow_from"
     )
 }
 
@@ -570,6 +584,18 @@ pub fn plan(config: &Config, state: Option<&State>, drift: Vec<Drift>, opts: Pla
             }
         }
     }
+    let region = config.region.as_deref();
+    let egress = config.stack.egress_gb_per_month;
+    let before = crate::pricing::cost(region, &crate::pricing::of_state(st), egress);
+    let after = if opts.destroy {
+        crate::pricing::cost(region, &[], egress)
+    } else {
+        crate::pricing::cost(region, &crate::pricing::of_config(config), egress)
+    };
+    let change = match (before.monthly, after.monthly) {
+        (Some(b), Some(a)) => Some(((a - b) * 100.0).round() / 100.0),
+        _ => None,
+    };
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         stack: config.stack.name.clone(),
@@ -579,6 +605,11 @@ pub fn plan(config: &Config, state: Option<&State>, drift: Vec<Drift>, opts: Pla
         config_digest: config_digest(config),
         changes,
         drift,
+        cost: Some(PlanCost {
+            before,
+            after,
+            change,
+        }),
     }
 }
 

@@ -5,9 +5,11 @@
 //! (an explicit association, else the VPC's main table, which netplan never gives routes), the longest
 //! prefix match for an internet address (a gateway endpoint's prefix-list route never matches it), the
 //! target (internet gateway: the subnet is public, and Lambda's interfaces have no public address; NAT
-//! gateway: follow it into its subnet, whose table must send the address to an internet gateway of the
-//! same VPC; egress-only gateway: IPv6 only), then the security groups' egress, and the role's permission
-//! to create network interfaces. Dual-stack functions get the same walk for IPv6.
+//! gateway or NAT instance: follow it into its subnet, whose table must send the address to an internet
+//! gateway of the same VPC — and an instance must forward (source/destination check off), admit the
+//! function's subnet, have a public address and run; egress-only gateway: IPv6 only), then the security
+//! groups' egress, and the role's permission to create network interfaces. Dual-stack functions get the
+//! same walk for IPv6; `internet = "ipv6"` functions get only that one.
 
 use crate::addr::{Kind, ResourceAddr};
 use crate::config::Config;
@@ -46,11 +48,35 @@ pub struct Path {
     pub nat_subnet: Option<ResourceAddr>,
 }
 
+/// What a function's `internet` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Internet {
+    /// `internet = false`: findings are information.
+    Off,
+    /// `true` (the default): IPv4, and IPv6 too when dual-stack.
+    On,
+    /// `"ipv6"`: IPv6 only, through an egress-only gateway; IPv4 destinations unreachable by design.
+    Ipv6Only,
+}
+
+impl Internet {
+    pub fn of(r: &Resource) -> Internet {
+        match r.attrs.get("internet") {
+            Some(Value::Bool(false)) => Internet::Off,
+            Some(Value::Str(s)) if s == "ipv6" => Internet::Ipv6Only,
+            _ => Internet::On,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
     pub function: ResourceAddr,
-    /// The function asks for internet access (`internet = true`, the default).
+    /// The function asks for internet access (`internet = true`, the default, or `"ipv6"`).
     pub internet: bool,
+    /// `internet = "ipv6"`: only the IPv6 path is asked for.
+    pub ipv6_only: bool,
     pub ipv4: bool,
     /// `None` when the function is not dual-stack.
     pub ipv6: Option<bool>,
@@ -315,11 +341,8 @@ pub fn check(config: &Config) -> Vec<Verdict> {
 }
 
 fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
-    let internet = f
-        .attrs
-        .get("internet")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
+    let mode = Internet::of(f);
+    let internet = mode != Internet::Off;
     let dual = f.bool_attr("ipv6_dual_stack");
     let mut findings = vec![];
     let mut paths = vec![];
@@ -334,8 +357,35 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
                 fix,
             });
         };
+    // The families the function must reach the internet over.
+    let families: Vec<bool> = match mode {
+        Internet::Ipv6Only => vec![true],
+        _ if dual => vec![false, true],
+        _ => vec![false],
+    };
+    if mode == Internet::Ipv6Only {
+        let table = f.origin.as_ref().unwrap_or(&f.addr);
+        if !dual {
+            add(
+                Severity::Error,
+                &f.addr,
+                "internet = \"ipv6\" needs a dual-stack function, and this one has no IPv6 (ipv6_dual_stack is off)".into(),
+                Some(if table.kind == Kind::Function {
+                    format!("[{table}]\nipv6_dual_stack = true   # and ipv6 = true on its network")
+                } else {
+                    format!("[{table}]\nipv6_dual_stack = true   # its subnets need IPv6 blocks")
+                }),
+            );
+        }
+        add(
+            Severity::Info,
+            &f.addr,
+            "internet = \"ipv6\": IPv4 destinations are not reachable, by design (no NAT); IPv6 hosts are".into(),
+            None,
+        );
+    }
 
-    for v6 in [false, true] {
+    for &v6 in &families {
         if v6 && !dual {
             continue;
         }
@@ -359,7 +409,7 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
         .into_iter()
         .filter_map(|g| m.get(g))
         .collect();
-    for v6 in [false, true] {
+    for &v6 in &families {
         if v6 && !dual {
             continue;
         }
@@ -473,16 +523,18 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
         }
     }
     let reaches = |v6: bool| {
-        paths
+        let of_family: Vec<&Path> = paths
             .iter()
             .filter(|p| (p.family == "IPv6") == v6)
-            .all(|p| p.reaches)
+            .collect();
+        !of_family.is_empty() && of_family.iter().all(|p| p.reaches)
     };
     Verdict {
         function: f.addr.clone(),
         internet,
+        ipv6_only: mode == Internet::Ipv6Only,
         ipv4: reaches(false),
-        ipv6: dual.then(|| reaches(true)),
+        ipv6: (dual || mode == Internet::Ipv6Only).then(|| reaches(true)),
         findings,
         paths,
     }
@@ -660,6 +712,97 @@ fn acls_allow(m: &Model<'_>, path: &Path, dest: IpAddr, add: Report<'_>) -> bool
 /// Where findings go: level, component, message, fix.
 type Report<'a> = &'a mut dyn FnMut(Severity, &ResourceAddr, String, Option<String>);
 
+/// What makes an instance a NAT for `subnet`'s traffic: it runs, it forwards (source/destination check
+/// off), its security group admits the subnet, and it has a public address. Reports the first thing
+/// missing.
+fn instance_forwards(
+    m: &Model<'_>,
+    nat: &Resource,
+    subnet: &ResourceAddr,
+    add: Report<'_>,
+) -> bool {
+    let a = &nat.addr;
+    let live_id = nat.str_attr("id").unwrap_or("INSTANCE_ID");
+    if let Some(state) = nat.str_attr("state").filter(|s| *s != "running") {
+        add(
+            Severity::Error,
+            a,
+            format!("{a} is {state}, not running: nothing forwards the traffic"),
+            Some(format!(
+                "# start it: aws ec2 start-instances --instance-ids {live_id}"
+            )),
+        );
+        return false;
+    }
+    if nat.attrs.get("source_dest_check") == Some(&Value::Bool(true)) {
+        let fix = if m.discovered(a) {
+            format!("# let it forward: aws ec2 modify-instance-attribute --instance-id {live_id} --no-source-dest-check")
+        } else {
+            "# `netplan apply` turns it off again (it was turned on outside netplan)".to_string()
+        };
+        add(Severity::Error, a, format!("{a} has its source/destination check on: it drops every packet not addressed to itself, so it forwards nothing"), Some(fix));
+        return false;
+    }
+    let from = m.get(subnet);
+    let cidr: Option<IpNet> = from
+        .and_then(|s| s.str_attr("cidr"))
+        .and_then(|c| c.parse().ok());
+    let function_groups: Vec<String> =
+        m.c.of_kind(Kind::LambdaFunction)
+            .filter(|f| f.ref_list("subnets").contains(&subnet))
+            .flat_map(|f| f.ref_list("security_groups"))
+            .filter_map(|g| m.get(g).and_then(|g| g.str_attr("id")).map(str::to_string))
+            .collect();
+    let admitted = nat
+        .attrs
+        .get("allow_from")
+        .map(Value::as_list)
+        .unwrap_or(&[])
+        .iter()
+        .any(|v| match v {
+            Value::Ref(r) => &r.addr == subnet,
+            Value::Str(s) if s.starts_with("sg-") => function_groups.contains(s),
+            Value::Str(s) => match (s.parse::<IpNet>(), cidr) {
+                (Ok(allowed), Some(c)) => allowed.contains(&c),
+                _ => false,
+            },
+            _ => false,
+        });
+    if !admitted {
+        let what = cidr
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| subnet.to_string());
+        let fix = if m.discovered(a) {
+            format!("# admit it: aws ec2 authorize-security-group-ingress --group-id {} --protocol -1 --cidr {what}", nat.str_attr("security_group").unwrap_or("SG_ID"))
+        } else {
+            format!("[{a}]\nallow_from = [\"{subnet}\"]   # add to its list")
+        };
+        add(
+            Severity::Error,
+            a,
+            format!("{a} does not admit {subnet} ({what}): its security group drops the function's traffic"),
+            Some(fix),
+        );
+        return false;
+    }
+    let has_public = nat.attrs.contains_key("elastic_ip")
+        || nat.attrs.contains_key("public_ip")
+        || (!m.discovered(a) && !nat.attrs.contains_key("id"));
+    if !has_public {
+        add(
+            Severity::Error,
+            a,
+            format!("{a} has no public IPv4 address: what it forwards cannot come back"),
+            Some(format!(
+                "[elastic_ip.{n}]\n\n[{a}]\nelastic_ip = \"elastic_ip.{n}\"",
+                n = a.name
+            )),
+        );
+        return false;
+    }
+    true
+}
+
 /// Follows one packet from `subnet` to `dest`; reports what blocks it through `add`.
 fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Report<'_>) -> Path {
     let family = family_name(v6);
@@ -768,7 +911,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
             hops.push(format!("{target} (egress-only)"));
             path(true, hops)
         }
-        Kind::NatGateway if !v6 => {
+        Kind::NatGateway | Kind::NatInstance if !v6 => {
             let Some(nat) = m.get(&target) else {
                 return path(false, hops);
             };
@@ -776,7 +919,11 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                 return path(false, hops);
             };
             hops.push(format!("{target} in {nat_subnet}"));
-            if let Some(state) = nat.str_attr("state").filter(|s| *s != "available") {
+            if target.kind == Kind::NatInstance {
+                if !instance_forwards(m, nat, subnet, add) {
+                    return path(false, hops);
+                }
+            } else if let Some(state) = nat.str_attr("state").filter(|s| *s != "available") {
                 add(
                     Severity::Error,
                     &target,

@@ -36,6 +36,10 @@ pub enum Ty {
     Path,
     /// A list of inline tables with these fields (routes, security group rules).
     Rules(&'static [Field]),
+    /// `true`, `false` or one of these words (`internet = "ipv6"`).
+    BoolOr(&'static [&'static str]),
+    /// A list of CIDR blocks or references to these kinds (resolved to their `cidr`).
+    Sources(&'static [Kind]),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -143,8 +147,26 @@ const RULE_FIELDS: &[Field] = &[
 const ROUTE_TARGETS: &[Kind] = &[
     Kind::InternetGateway,
     Kind::NatGateway,
+    Kind::NatInstance,
     Kind::EgressOnlyInternetGateway,
 ];
+
+/// `internet`: `true` (the default: IPv4, and IPv6 too when dual-stack), `false`, or `"ipv6"` (IPv6
+/// only, through an egress-only gateway; IPv4 destinations unreachable by design).
+pub const INTERNET: Ty = Ty::BoolOr(&["ipv6"]);
+
+/// The NAT instance type when none is given: the smallest Graviton burstable.
+pub const DEFAULT_NAT_INSTANCE_TYPE: &str = "t4g.nano";
+pub const NAT_TYPES: &[&str] = &["gateway", "instance"];
+
+/// What a reference to a kind resolves to: a route's target of a NAT instance is its network
+/// interface; everything else is its id.
+pub fn reference_attr(kind: Kind) -> &'static str {
+    match kind {
+        Kind::NatInstance => "eni",
+        _ => "id",
+    }
+}
 
 /// A network ACL entry: evaluated in `rule` order, the first match decides; stateless, so replies need
 /// their own entries (ephemeral ports 1024-65535).
@@ -174,7 +196,7 @@ const ROUTE_FIELDS: &[Field] = &[
     req(
         "target",
         Ty::Ref(ROUTE_TARGETS),
-        "an internet_gateway, nat_gateway or egress_only_internet_gateway",
+        "an internet_gateway, nat_gateway, nat_instance or egress_only_internet_gateway",
     ),
 ];
 
@@ -199,6 +221,16 @@ pub static SCHEMAS: &[KindSchema] = &[
                 "nat_gateways",
                 Ty::Enum(NAT_MODES),
                 "none, single or per_az",
+            ),
+            f(
+                "nat_type",
+                Ty::Enum(NAT_TYPES),
+                "gateway (default) or instance",
+            ),
+            f(
+                "nat_instance_type",
+                Ty::Str,
+                "with nat_type = \"instance\": default t4g.nano",
             ),
             f("egress_only_igw", Ty::Bool, "default: same as ipv6"),
             f("s3_endpoint", Ty::Bool, "S3 gateway endpoint, default true"),
@@ -238,8 +270,8 @@ pub static SCHEMAS: &[KindSchema] = &[
             f("ipv6_dual_stack", Ty::Bool, "allow IPv6 traffic"),
             f(
                 "internet",
-                Ty::Bool,
-                "must reach the internet (default true)",
+                INTERNET,
+                "must reach the internet: true (default), false or \"ipv6\" (IPv6 only)",
             ),
             f(
                 "role",
@@ -324,6 +356,44 @@ pub static SCHEMAS: &[KindSchema] = &[
         ],
         force_new: &["subnet", "elastic_ip"],
         computed: &["id"],
+        replace_order: ReplaceOrder::DeleteThenCreate,
+        taggable: true,
+    },
+    KindSchema {
+        kind: Kind::NatInstance,
+        fields: &[
+            req("subnet", Ty::Ref(&[Kind::Subnet]), "a public subnet"),
+            f("instance_type", Ty::Str, "default t4g.nano"),
+            f(
+                "ami",
+                Ty::Str,
+                "default: the latest Amazon Linux 2023 for the type's architecture",
+            ),
+            req(
+                "allow_from",
+                Ty::Sources(&[Kind::Subnet]),
+                "the CIDRs or subnets whose traffic it forwards",
+            ),
+            f(
+                "elastic_ip",
+                Ty::Ref(&[Kind::ElasticIp]),
+                "a stable public address (default: an address AWS assigns)",
+            ),
+            f(
+                "source_dest_check",
+                Ty::Bool,
+                "default false: a NAT forwards what is not addressed to it",
+            ),
+        ],
+        force_new: &["subnet", "instance_type", "ami", "elastic_ip"],
+        computed: &[
+            "id",
+            "eni",
+            "public_ip",
+            "private_ip",
+            "security_group",
+            "state",
+        ],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
     },
@@ -432,8 +502,8 @@ pub static SCHEMAS: &[KindSchema] = &[
             f("ipv6_dual_stack", Ty::Bool, "allow IPv6 traffic"),
             f(
                 "internet",
-                Ty::Bool,
-                "must reach the internet (default true)",
+                INTERNET,
+                "must reach the internet: true (default), false or \"ipv6\" (IPv6 only)",
             ),
             f("environment", Ty::Env, "environment variables"),
             f(

@@ -12,7 +12,9 @@
 mod bad_configs;
 mod check;
 mod cli;
+mod cost;
 mod crash;
+mod daily;
 mod moto;
 mod realism;
 mod snapshots;

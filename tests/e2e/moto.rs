@@ -68,7 +68,8 @@ S='{stack}'
 found=[]
 def tagged(tags, oid):
     t={{x['Key']: x['Value'] for x in (tags or [])}}
-    if t.get('netplan:stack')==S: found.append([t.get('netplan:address'), oid])
+    part=('#'+t['netplan:part']) if 'netplan:part' in t else ''
+    if t.get('netplan:stack')==S: found.append([t.get('netplan:address')+part, oid])
 for v in ec2.describe_vpcs()['Vpcs']: tagged(v.get('Tags'), v['VpcId'])
 for s in ec2.describe_subnets()['Subnets']: tagged(s.get('Tags'), s['SubnetId'])
 for g in ec2.describe_internet_gateways()['InternetGateways']: tagged(g.get('Tags'), g['InternetGatewayId'])
@@ -81,6 +82,9 @@ for e in ec2.describe_vpc_endpoints()['VpcEndpoints']:
     if e['State'].lower() not in ('deleted', 'deleting'): tagged(e.get('Tags'), e['VpcEndpointId'])
 for g in ec2.describe_security_groups()['SecurityGroups']: tagged(g.get('Tags'), g['GroupId'])
 for a in ec2.describe_network_acls()['NetworkAcls']: tagged(a.get('Tags'), a['NetworkAclId'])
+for r in ec2.describe_instances()['Reservations']:
+    for i in r['Instances']:
+        if i['State']['Name'] not in ('terminated', 'shutting-down'): tagged(i.get('Tags'), i['InstanceId'])
 for r in iam.list_roles()['Roles']: tagged(iam.list_role_tags(RoleName=r['RoleName'])['Tags'], r['RoleName'])
 for f in lam.list_functions()['Functions']:
     t=lam.list_tags(Resource=f['FunctionArn']).get('Tags', {{}})
@@ -113,6 +117,11 @@ found+=[g['EgressOnlyInternetGatewayId'] for g in ec2.describe_egress_only_inter
 found+=[n['NatGatewayId'] for n in ec2.describe_nat_gateways()['NatGateways'] if n['State'] not in ('deleted', 'deleting')]
 found+=[e['VpcEndpointId'] for e in ec2.describe_vpc_endpoints()['VpcEndpoints'] if e['State'].lower() not in ('deleted', 'deleting')]
 found+=[g['GroupId'] for g in ec2.describe_security_groups()['SecurityGroups'] if g['GroupName'] != 'default']
+found+=[i['InstanceId'] for r in ec2.describe_instances()['Reservations'] for i in r['Instances'] if i['State']['Name'] not in ('terminated', 'shutting-down')]
+# Interfaces of instances (a NAT instance's, if its termination left it). moto also keeps the
+# unattached interfaces its NAT gateways made (even one whose create it refused), which AWS removes
+# with the gateway: not netplan's, not counted.
+found+=[n['NetworkInterfaceId'] for n in ec2.describe_network_interfaces()['NetworkInterfaces'] if n.get('Attachment')]
 found+=[r['RoleName'] for r in iam.list_roles()['Roles']]
 found+=[f['FunctionName'] for f in lam.list_functions()['Functions']]
 print(json.dumps(found))
@@ -174,6 +183,118 @@ fn seed_example_applies_plans_clean_verifies_and_destroys_on_moto() {
         moto.inventory("lambda-egress").is_empty(),
         "moto holds nothing netplan made"
     );
+}
+
+#[test]
+fn nat_instances_apply_forward_check_live_repair_and_destroy_on_moto() {
+    let moto = Moto::start();
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    let dir = tmp.path();
+    let cfg = dir.join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "nat_gateways = \"per_az\"",
+        "nat_gateways = \"per_az\"\nnat_type = \"instance\"",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    moto.ok(
+        dir,
+        &["apply", "--auto-approve"],
+        "apply with NAT instances",
+    );
+    let inv = moto.inventory("lambda-egress");
+    assert!(inv.values().all(|ids| ids.len() == 1), "{inv:?}");
+    assert!(
+        inv.contains_key("nat_instance.main_a")
+            && inv.contains_key("nat_instance.main_a#security_group"),
+        "{inv:?}"
+    );
+    assert!(
+        !inv.keys().any(|k| k.starts_with("nat_gateway.")),
+        "{inv:?}"
+    );
+    // What makes it a NAT, as AWS's API shows it.
+    let facts = moto
+        .py(r#"
+import base64
+out=[]
+for r in ec2.describe_instances()['Reservations']:
+    for i in r['Instances']:
+        if i['State']['Name']!='running': continue
+        iid=i['InstanceId']
+        ud=ec2.describe_instance_attribute(InstanceId=iid, Attribute='userData')['UserData']['Value']
+        text=base64.b64decode(ud)
+        if b'ip_forward' not in text: text=base64.b64decode(text)
+        eip=[a for a in ec2.describe_addresses()['Addresses'] if a.get('InstanceId')==iid]
+        gid=(i.get('SecurityGroups') or i['NetworkInterfaces'][0]['Groups'])[0]['GroupId']
+        g=ec2.describe_security_groups(GroupIds=[gid])['SecurityGroups'][0]
+        ingress=sorted(x['CidrIp'] for p in g['IpPermissions'] for x in p.get('IpRanges', []))
+        eni=i['NetworkInterfaces'][0]['NetworkInterfaceId']
+        routed=any(rt_r.get('NetworkInterfaceId')==eni and rt_r.get('DestinationCidrBlock')=='0.0.0.0/0' for t in ec2.describe_route_tables()['RouteTables'] for rt_r in t['Routes'])
+        out.append([i['SourceDestCheck'], i['MetadataOptions']['HttpTokens'], b'MASQUERADE' in text, len(eip), ingress, routed, i['ImageId'], i['InstanceType']])
+print(json.dumps(sorted(out, key=str)))
+"#)
+        .unwrap();
+    let facts: Vec<serde_json::Value> = serde_json::from_str(facts.trim()).unwrap();
+    assert_eq!(facts.len(), 2, "{facts:?}");
+    for f in &facts {
+        assert_eq!(f[0], false, "source/destination check off: {f}");
+        assert_eq!(f[1], "required", "IMDSv2: {f}");
+        assert_eq!(f[2], true, "user data masquerades: {f}");
+        assert_eq!(f[3], 1, "an Elastic IP: {f}");
+        assert_eq!(f[5], true, "the private table routes to its interface: {f}");
+        assert!(f[6].as_str().unwrap().starts_with("ami-"), "{f}");
+        assert_eq!(f[7], "t4g.nano");
+    }
+    assert!(
+        facts
+            .iter()
+            .any(|f| f[4] == serde_json::json!(["10.0.128.0/20"])),
+        "{facts:?}"
+    );
+    moto.ok(
+        dir,
+        &["plan", "--detailed-exitcode"],
+        "plan after apply: no changes",
+    );
+    let live = netplan_moto(dir, &["check", "--live"], moto.port);
+    ok(&live, "check --live through the NAT instances");
+    assert!(
+        stdout(&live).contains("nat_instance.main_a in subnet.main_public_a"),
+        "{}",
+        stdout(&live)
+    );
+    // Out of band, one instance's source/destination check goes back on: check --live names it, plan
+    // shows the change, apply repairs it.
+    moto.py(r#"
+for r in ec2.describe_instances()['Reservations']:
+    for i in r['Instances']:
+        t={x['Key']: x['Value'] for x in i.get('Tags', [])}
+        if t.get('netplan:address')=='nat_instance.main_a' and i['State']['Name']=='running':
+            ec2.modify_instance_attribute(InstanceId=i['InstanceId'], SourceDestCheck={'Value': True})
+"#)
+    .unwrap();
+    let broken = netplan_moto(dir, &["check", "--live"], moto.port);
+    assert_eq!(broken.status.code(), Some(1), "{}", stdout(&broken));
+    assert!(
+        stdout(&broken).contains("nat_instance.main_a has its source/destination check on"),
+        "{}",
+        stdout(&broken)
+    );
+    let plan = netplan_moto(dir, &["plan", "--detailed-exitcode"], moto.port);
+    assert_eq!(plan.status.code(), Some(2), "{}", stdout(&plan));
+    assert!(
+        stdout(&plan).contains("source_dest_check"),
+        "{}",
+        stdout(&plan)
+    );
+    moto.ok(dir, &["apply", "--auto-approve"], "apply repairs it");
+    ok(
+        &netplan_moto(dir, &["check", "--live"], moto.port),
+        "check --live after the repair",
+    );
+    moto.ok(dir, &["destroy", "--auto-approve"], "destroy");
+    let left = moto.leftovers();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[test]

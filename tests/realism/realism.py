@@ -256,6 +256,8 @@ class Consistency(Behaviour):
     def before(self, req, now):
         if req.service != "ec2" or req.action.startswith("Create"):
             return None
+        if self.args.unseen_by and req.action not in self.args.unseen_by.split(","):
+            return None
         for i in req.named_ids():
             born = self.w.born.get(i)
             if born is not None and now - born < self.args.consistency_window \
@@ -542,16 +544,24 @@ class Interfaces(Behaviour):
 
 
 class Injected(Behaviour):
-    """Failures a test asks for (POST /_realism/fail), always on: the nth call of an action fails."""
+    """Failures a test asks for (POST /_realism/fail), always on: the nth call of an action fails —
+    before it reaches moto, or (`"after": true`) after moto carried it out (a lost answer)."""
     name = "injected"
 
-    def before(self, req, now):
+    def _due(self, req, after):
         for f in self.w.injected:
-            if f["action"] == req.action:
+            if f["action"] == req.action and bool(f.get("after")) == after:
                 f["seen"] += 1
                 if f["seen"] == f["nth"]:
                     self.w.count("injected:" + req.action)
                     return error(req.service, f["code"], "injected failure of %s" % req.action, f["status"])
+        return None
+
+    def before(self, req, now):
+        return self._due(req, False)
+
+    def after(self, req, answer, now):
+        return self._due(req, True) or answer
 
 
 BEHAVIOURS = [Injected, Latency, Throttle, Errors, Consistency, Tokens, Nat, Endpoints, Propagation,
@@ -575,6 +585,8 @@ def main():
     a.add_argument("--p-lost", type=float, default=0.03)
     a.add_argument("--p-unseen", type=float, default=0.5)
     a.add_argument("--consistency-window", type=float, default=1.0)
+    a.add_argument("--unseen-by", default="", help="comma-separated actions: only these see young ids "
+                   "as NotFound (default: all)")
     a.add_argument("--bucket-scale", type=float, default=0.1)
     args = a.parse_args()
     chosen = set(args.only.split(",")) - {""} if args.only else set(
@@ -624,7 +636,8 @@ def main():
                 with world.lock:
                     world.injected.append({"action": f["action"], "nth": int(f.get("nth", 1)),
                                            "code": f.get("code", "InvalidParameterValue"),
-                                           "status": int(f.get("status", 400)), "seen": 0})
+                                           "status": int(f.get("status", 400)), "seen": 0,
+                                           "after": bool(f.get("after", False))})
                 return 200, {"Content-Type": "application/json"}, b"{}"
             if self.path.startswith("/_realism/reset"):
                 with world.lock:

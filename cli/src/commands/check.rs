@@ -44,9 +44,25 @@ fn render(v: &Verdict) {
     anstream::println!(
         "{} {}",
         paint(BOLD, &v.function.to_string()),
-        if v.internet { "" } else { "(internet = false)" }
+        if !v.internet {
+            "(internet = false)"
+        } else if v.ipv6_only {
+            "(internet = \"ipv6\")"
+        } else {
+            ""
+        }
     );
-    anstream::println!("  IPv4: {}", verdict(v.ipv4));
+    if v.ipv6_only {
+        anstream::println!(
+            "  IPv4: {}",
+            paint(
+                DIM,
+                "not asked for: IPv4 destinations are unreachable by design"
+            )
+        );
+    } else {
+        anstream::println!("  IPv4: {}", verdict(v.ipv4));
+    }
     if let Some(v6) = v.ipv6 {
         anstream::println!("  IPv6: {}", verdict(v6));
     }

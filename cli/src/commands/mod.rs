@@ -2,9 +2,13 @@
 
 pub mod apply;
 pub mod check;
+pub mod completions;
+pub mod cost;
 pub mod graph;
 pub mod import;
 pub mod local;
+pub mod map;
+pub mod output;
 pub mod plan;
 pub mod rekey;
 pub mod show;
@@ -23,12 +27,17 @@ pub async fn run(cli: Cli) -> CliResult<Exit> {
         Command::Apply(a) => apply::run(g, a).await,
         Command::Destroy(a) => apply::destroy(g, a).await,
         Command::Check(a) => check::run(g, a).await,
+        Command::Cost(a) => cost::run(g, a),
         Command::Verify(a) => verify::run(g, a).await,
         Command::Graph(a) => graph::run(g, a),
         Command::Show(a) => show::run(g, a),
+        Command::Map(a) => map::run(g, a).await,
+        Command::Output(a) => output::run(g, a),
         Command::Import(a) => import::run(g, a).await,
         Command::Local(a) => local::run(g, a).await,
         Command::ForceUnlock(a) => unlock::run(g, a),
         Command::Rekey(a) => rekey::run(g, a),
+        Command::Completions(a) => completions::completions(a),
+        Command::Man(a) => completions::man(a),
     }
 }

@@ -14,9 +14,13 @@ pub struct Args {
     /// Save the plan to this file, for `netplan apply FILE`.
     #[arg(short = 'o', long = "out", value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
-    /// Print the plan as JSON.
-    #[arg(long)]
+    /// Print the plan as JSON (the same as --format json).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// How to print the plan: text, json, or markdown (a collapsible summary with the cost and
+    /// check's verdicts, to paste in a pull request).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Exit 0 when there are no changes, 2 when there are.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -31,7 +35,15 @@ pub struct Args {
     pub lock: bool,
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
 pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
+    let format = if a.json { Format::Json } else { a.format };
     let session = Session::open(g, &a.config)?;
     let config = session.config();
     let store = session.store()?;
@@ -61,11 +73,21 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
         );
     }
     let p = prepared.plan;
-    if a.json {
-        let json = serde_json::to_string_pretty(&p).map_err(|e| CliError::msg(e.to_string()))?;
-        println!("{json}");
-    } else {
-        anstream::print!("{}", crate::render::plan(&p));
+    match format {
+        Format::Json => {
+            let json =
+                serde_json::to_string_pretty(&p).map_err(|e| CliError::msg(e.to_string()))?;
+            println!("{json}");
+        }
+        Format::Markdown => {
+            let verdicts = if a.destroy {
+                vec![]
+            } else {
+                netplan_engine::reach::check(config)
+            };
+            print!("{}", crate::markdown::plan(&p, &verdicts));
+        }
+        Format::Text => anstream::print!("{}", crate::render::plan(&p)),
     }
     if let Some(out) = &a.out {
         let saved = SavedPlan {
@@ -77,7 +99,7 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
         let bytes = serde_json::to_vec_pretty(&saved).map_err(|e| CliError::msg(e.to_string()))?;
         netplan_engine::files::write_atomically(out, &bytes)
             .map_err(|e| CliError::msg(format!("cannot write {}: {e}", out.display())))?;
-        if !a.json {
+        if format == Format::Text {
             anstream::println!(
                 "\nSaved the plan to {}. Apply exactly this plan with: netplan apply {}",
                 out.display(),

@@ -300,7 +300,7 @@ fn aws_delete_order(
             .iter()
             .filter(|d| d.kind == Kind::Vpc)
             .collect();
-        for nat in of_kind(Kind::NatGateway) {
+        for nat in of_kind(Kind::NatGateway).chain(of_kind(Kind::NatInstance)) {
             let in_vpc = nat
                 .dependencies
                 .iter()

@@ -28,6 +28,8 @@ pub struct Stack {
     pub state: Option<String>,
     /// The state's encryption key: `env:NAME` or `kms:KEY`.
     pub encryption: Option<String>,
+    /// Estimated traffic out to the internet each month (GB), for the cost estimate's per-GB lines.
+    pub egress_gb_per_month: Option<f64>,
     pub tags: BTreeMap<String, String>,
     pub span: Span,
 }
@@ -68,6 +70,8 @@ pub struct Config {
 pub struct LoadOptions {
     /// The region from the AWS config chain / `--region`, used when `[stack]` has none.
     pub default_region: Option<String>,
+    /// Load the config as if its networks used this egress design (`netplan cost`).
+    pub design: Option<crate::design::Design>,
 }
 
 impl Config {
@@ -151,7 +155,10 @@ pub fn load_str(
         diags: &mut diags,
         dir,
     };
-    let (stack, decls) = parser.parse_document();
+    let (stack, mut decls) = parser.parse_document();
+    if let Some(design) = opts.design {
+        design.apply(&mut decls);
+    }
     let Some(stack) = stack else {
         diags.sort();
         return Err(diags);

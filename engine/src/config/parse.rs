@@ -12,6 +12,16 @@ use std::path::Path;
 use std::sync::Arc;
 use toml_edit::{Item, TableLike};
 
+/// The keys `[stack]` takes.
+const STACK_KEYS: [&str; 6] = [
+    "name",
+    "region",
+    "state",
+    "encryption",
+    "egress_gb_per_month",
+    "tags",
+];
+
 pub(super) struct Parser<'a> {
     pub src: Arc<SourceFile>,
     pub diags: &'a mut Diagnostics,
@@ -248,6 +258,7 @@ impl Parser<'_> {
             region: None,
             state: None,
             encryption: None,
+            egress_gb_per_month: None,
             tags: BTreeMap::new(),
             span: span.clone().unwrap_or(0..0),
         };
@@ -304,6 +315,28 @@ impl Parser<'_> {
                         _ => stack.state = Some(s.to_string()),
                     }
                 }
+                "egress_gb_per_month" => {
+                    let n = item
+                        .as_integer()
+                        .map(|i| i as f64)
+                        .or_else(|| item.as_float());
+                    match n {
+                        Some(n) if n.is_finite() && (0.0..=1.0e9).contains(&n) => {
+                            stack.egress_gb_per_month = Some(n)
+                        }
+                        _ => {
+                            self.err(
+                                vspan,
+                                format!(
+                                    "`stack.egress_gb_per_month` must be a number of GB from 0 up, found {}",
+                                    type_name(item)
+                                ),
+                            )
+                            .hint("egress_gb_per_month = 100   # the traffic the functions send out to the internet each month, for the cost estimate");
+                            ok = false;
+                        }
+                    }
+                }
                 "tags" => {
                     if let Some(Value::Map(m)) = self.parse_value(
                         &Ty::StrMap,
@@ -321,9 +354,9 @@ impl Parser<'_> {
                 }
                 other => {
                     let hint =
-                        match closest(other, ["name", "region", "state", "encryption", "tags"]) {
+                        match closest(other, STACK_KEYS) {
                             Some(c) => format!("did you mean `{c}`?"),
-                            None => "[stack] takes name, region, state, encryption and tags".into(),
+                            None => "[stack] takes name, region, state, encryption, egress_gb_per_month and tags".into(),
                         };
                     self.err(
                         Self::key_span(t, other),
@@ -562,8 +595,57 @@ impl Parser<'_> {
             }
             Ty::Ref(kinds) => {
                 let s = expect!(item.as_str(), "a reference string \"KIND.NAME\"");
-                self.parse_ref(s, kinds, span, what)
-                    .map(|a| Value::reference(a, "id"))
+                self.parse_ref(s, kinds, span, what).map(|a| {
+                    let attr = crate::schema::reference_attr(a.kind);
+                    Value::reference(a, attr)
+                })
+            }
+            Ty::BoolOr(words) => {
+                if let Some(b) = item.as_bool() {
+                    return Some(Value::Bool(b));
+                }
+                let want = format!(
+                    "true, false or {}",
+                    words
+                        .iter()
+                        .map(|w| format!("\"{w}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                let s = expect!(item.as_str(), want);
+                if !words.contains(&s) {
+                    self.err(span, format!("`{what}`: `{s}` is not {want}"));
+                    return None;
+                }
+                Some(Value::str(s))
+            }
+            Ty::Sources(kinds) => {
+                let arr = expect!(
+                    item.as_array(),
+                    "an array of CIDR blocks or \"KIND.NAME\" strings"
+                );
+                let mut out = Vec::new();
+                for (i, v) in arr.iter().enumerate() {
+                    let vspan = v.span();
+                    if let Some(s) = vspan.clone() {
+                        spans.insert(format!("{path}[{i}]"), s);
+                    }
+                    let Some(s) = v.as_str() else {
+                        self.err(
+                            vspan,
+                            format!("`{what}` must hold CIDR blocks or \"KIND.NAME\" strings"),
+                        );
+                        continue;
+                    };
+                    if s.contains('/') {
+                        if let Some(c) = self.check_cidr(s, vspan, what) {
+                            out.push(Value::Str(c));
+                        }
+                    } else if let Some(a) = self.parse_ref(s, kinds, vspan, what) {
+                        out.push(Value::reference(a, "cidr"));
+                    }
+                }
+                Some(Value::List(out))
             }
             Ty::RefList(kinds) => {
                 let arr = expect!(item.as_array(), "an array of \"KIND.NAME\" strings");

@@ -56,7 +56,7 @@ impl Validator<'_, '_, '_> {
     fn vpc_of(&self, r: &Resource) -> Option<ResourceAddr> {
         match r.addr.kind {
             Kind::Vpc => Some(r.addr.clone()),
-            Kind::NatGateway => r
+            Kind::NatGateway | Kind::NatInstance => r
                 .ref_attr("subnet")
                 .and_then(|s| self.get(s))
                 .and_then(|s| self.vpc_of(s)),
@@ -76,6 +76,7 @@ pub(super) fn validate(p: &mut Parser<'_>, _stack: &Stack, region: Option<&str>,
     vpcs_and_subnets(&mut v, region);
     route_tables(&mut v);
     one_nat_per_elastic_ip(&mut v);
+    nat_instances(&mut v);
     security_group_rules(&mut v);
     function_placement(&mut v);
     unique_names(&mut v);
@@ -385,6 +386,7 @@ fn route_tables(v: &mut Validator<'_, '_, '_>) {
             let ok = match (&d, t.kind) {
                 (IpNet::V4(_), Kind::EgressOnlyInternetGateway) => Err("an egress-only internet gateway carries IPv6 only"),
                 (IpNet::V6(_), Kind::NatGateway) => Err("a NAT gateway carries IPv4 only (use an egress-only internet gateway for ::/0)"),
+                (IpNet::V6(_), Kind::NatInstance) => Err("a NAT instance carries IPv4 only (use an egress-only internet gateway for ::/0)"),
                 _ => Ok(()),
             };
             if let Err(why) = ok {
@@ -433,14 +435,14 @@ fn route_tables(v: &mut Validator<'_, '_, '_>) {
     }
 }
 
-/// One Elastic IP serves one NAT gateway.
+/// One Elastic IP serves one NAT (gateway or instance).
 fn one_nat_per_elastic_ip(v: &mut Validator<'_, '_, '_>) {
     let ex = v.ex;
     let mut eips: HashMap<&ResourceAddr, &Resource> = HashMap::new();
     for nat in ex
         .resources
         .values()
-        .filter(|r| r.addr.kind == Kind::NatGateway)
+        .filter(|r| matches!(r.addr.kind, Kind::NatGateway | Kind::NatInstance))
     {
         if let Some(e) = nat.ref_attr("elastic_ip") {
             if let Some(prev) = eips.insert(e, nat) {
@@ -449,10 +451,68 @@ fn one_nat_per_elastic_ip(v: &mut Validator<'_, '_, '_>) {
                     "elastic_ip",
                     format!("{e} is used by both {} and {}", prev.addr, nat.addr),
                 )
-                .hint("each NAT gateway needs its own Elastic IP");
+                .hint("each NAT needs its own Elastic IP");
             }
         }
     }
+}
+
+/// A NAT instance's type names an instance type, and it forwards for someone.
+fn nat_instances(v: &mut Validator<'_, '_, '_>) {
+    let ex = v.ex;
+    for nat in ex
+        .resources
+        .values()
+        .filter(|r| r.addr.kind == Kind::NatInstance && r.existing.is_none())
+    {
+        if let Some(ty) = nat.str_attr("instance_type") {
+            if !valid_instance_type(ty) {
+                let path = if nat.spans.contains_key("instance_type") {
+                    "instance_type"
+                } else {
+                    "nat_instance_type"
+                };
+                v.err(
+                    nat,
+                    path,
+                    format!("{}: `{ty}` is not an EC2 instance type", nat.addr),
+                )
+                .hint("e.g. t4g.nano (Graviton, the cheapest) or t3.nano");
+            }
+        }
+        if nat
+            .attrs
+            .get("allow_from")
+            .map(Value::as_list)
+            .is_some_and(<[Value]>::is_empty)
+        {
+            v.err(
+                nat,
+                "allow_from",
+                format!(
+                    "{}: `allow_from` is empty, so it forwards nothing",
+                    nat.addr
+                ),
+            )
+            .hint("allow_from = [\"subnet.private_a\"]   # or CIDR blocks");
+        }
+    }
+}
+
+/// `family.size`: `t4g.nano`, `c7gn.16xlarge`, `m5.metal`.
+pub(crate) fn valid_instance_type(ty: &str) -> bool {
+    let Some((family, size)) = ty.split_once('.') else {
+        return false;
+    };
+    let lower_alnum = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    lower_alnum(family)
+        && lower_alnum(size)
+        && family.starts_with(|c: char| c.is_ascii_lowercase())
+        && family.chars().any(|c| c.is_ascii_digit())
 }
 
 /// Port ranges run upwards.

@@ -139,7 +139,8 @@ fn apply(seed: &[u8], other: &[u8], ms: &[Mutation]) -> Vec<u8> {
                 b.drain(i..end);
             }
             Mutation::DuplicateLine(i) | Mutation::SwapLines(i, _) => {
-                let mut lines: Vec<Vec<u8>> = b.split(|c| *c == b'\n').map(<[u8]>::to_vec).collect();
+                let mut lines: Vec<Vec<u8>> =
+                    b.split(|c| *c == b'\n').map(<[u8]>::to_vec).collect();
                 let a = i % lines.len();
                 if let Mutation::SwapLines(_, j) = m {
                     let j = j % lines.len();

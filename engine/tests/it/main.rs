@@ -7,6 +7,7 @@
 //! - `reach`: the reachability model: every seed rule broken one at a time, network ACLs, DNS, and the
 //!   gate that validate, plan and apply share.
 
+mod cost;
 mod fuzz;
 mod lifecycle;
 mod props;

@@ -432,3 +432,281 @@ fn ll_dns_resolution_off() {
         "DNS resolution off",
     );
 }
+
+// --- NAT instances and IPv6-only egress (issue 11) ------------------------------------------------
+
+/// The low-level fixture with NAT instance `a` (allowing `allow_from`) in place of NAT gateway `a`.
+fn with_nat_instance(t: &str, extra: &str) -> String {
+    t.replace(
+        "[nat_gateway.a]\nsubnet = \"subnet.public_a\"\n",
+        &format!("[nat_instance.a]\nsubnet = \"subnet.public_a\"\n{extra}"),
+    )
+    .replace(
+        "{ destination = \"0.0.0.0/0\", target = \"nat_gateway.a\" }",
+        "{ destination = \"0.0.0.0/0\", target = \"nat_instance.a\" }",
+    )
+}
+
+#[test]
+fn hl_nat_instances_reach_the_internet_through_the_instance() {
+    let c = load_edited(HL, |t| {
+        t.replace(
+            "nat_gateways = \"per_az\"",
+            "nat_gateways = \"per_az\"\nnat_type = \"instance\"",
+        )
+    });
+    assert_eq!(c.of_kind(netplan_engine::Kind::NatGateway).count(), 0);
+    assert_eq!(c.of_kind(netplan_engine::Kind::NatInstance).count(), 2);
+    let f = findings(&c);
+    assert!(f.iter().all(|(l, _, _)| *l == Severity::Info), "{f:#?}");
+    let hops: Vec<String> = reach::check(&c)
+        .into_iter()
+        .flat_map(|v| v.paths)
+        .map(|p| p.hops.join(" → "))
+        .collect();
+    assert!(hops.iter().any(|h| h == "subnet.main_private_a → route_table.main_private_a → 0.0.0.0/0 → nat_instance.main_a in subnet.main_public_a → route_table.main_public → 0.0.0.0/0 → internet_gateway.main (attached)"), "{hops:#?}");
+}
+
+#[test]
+fn ll_nat_instance_that_admits_the_subnet_passes() {
+    let c = load_edited(LL, |t| {
+        with_nat_instance(t, "allow_from = [\"subnet.private_a\"]\n")
+    });
+    let f = findings(&c);
+    assert!(f.iter().all(|(l, _, _)| *l == Severity::Info), "{f:#?}");
+}
+
+#[test]
+fn ll_nat_instance_with_its_source_dest_check_on() {
+    expect(
+        LL,
+        |t| {
+            with_nat_instance(
+                t,
+                "allow_from = [\"subnet.private_a\"]\nsource_dest_check = true\n",
+            )
+        },
+        Severity::Error,
+        "nat_instance.a",
+        "source/destination check on",
+    );
+}
+
+#[test]
+fn ll_nat_instance_whose_group_does_not_admit_the_function() {
+    expect(
+        LL,
+        |t| with_nat_instance(t, "allow_from = [\"10.0.144.0/20\"]\n"),
+        Severity::Error,
+        "nat_instance.a",
+        "does not admit subnet.private_a (10.0.128.0/20)",
+    );
+}
+
+#[test]
+fn ll_nat_instance_in_a_private_subnet() {
+    expect(
+        LL,
+        |t| {
+            with_nat_instance(t, "allow_from = [\"10.0.0.0/16\"]\n").replace(
+                "[nat_instance.a]\nsubnet = \"subnet.public_a\"",
+                "[nat_instance.a]\nsubnet = \"subnet.private_b\"",
+            )
+        },
+        Severity::Error,
+        "nat_instance.a",
+        "which is not public",
+    );
+}
+
+#[test]
+fn ll_nat_instance_route_for_ipv6_is_refused() {
+    let dir = repo().join(LL);
+    let text = std::fs::read_to_string(dir.join("netplan.toml")).unwrap();
+    let edited = with_nat_instance(&text, "allow_from = [\"subnet.private_a\"]\n").replace(
+        "{ destination = \"::/0\", target = \"egress_only_internet_gateway.main\" },\n]\n\n[route_table.private_b]",
+        "{ destination = \"::/0\", target = \"nat_instance.a\" },\n]\n\n[route_table.private_b]",
+    );
+    let d = config::load_str("t.toml", &edited, &dir, &LoadOptions::default()).unwrap_err();
+    assert!(
+        d.to_string().contains("a NAT instance carries IPv4 only"),
+        "{d}"
+    );
+}
+
+#[test]
+fn live_nat_instance_stopped_or_without_a_public_address_is_named() {
+    use netplan_engine::live::overlay;
+    use netplan_engine::provider::{Discovered, ObjectState};
+    use netplan_engine::state::State;
+    use netplan_engine::Kind;
+    let o = |kind: Kind, id: &str, attrs: serde_json::Value| {
+        let serde_json::Value::Object(attrs) = attrs else {
+            unreachable!()
+        };
+        (kind, ObjectState::new(id, attrs.into_iter().collect()))
+    };
+    let c = config::load_str(
+        "t.toml",
+        "[stack]\nname = \"t\"\nregion = \"us-east-1\"\n",
+        std::path::Path::new("."),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let account = |instance: serde_json::Value| Discovered {
+        objects: vec![
+            o(
+                Kind::Vpc,
+                "vpc-1",
+                serde_json::json!({ "cidr": "10.0.0.0/16" }),
+            ),
+            o(
+                Kind::Subnet,
+                "subnet-pub",
+                serde_json::json!({ "vpc": "vpc-1", "cidr": "10.0.0.0/24", "az": "us-east-1a" }),
+            ),
+            o(
+                Kind::Subnet,
+                "subnet-priv",
+                serde_json::json!({ "vpc": "vpc-1", "cidr": "10.0.1.0/24", "az": "us-east-1a" }),
+            ),
+            o(
+                Kind::InternetGateway,
+                "igw-1",
+                serde_json::json!({ "vpc": "vpc-1" }),
+            ),
+            o(
+                Kind::RouteTable,
+                "rtb-pub",
+                serde_json::json!({ "vpc": "vpc-1", "subnets": ["subnet-pub"], "routes": [{ "destination": "0.0.0.0/0", "target": "igw-1" }] }),
+            ),
+            o(
+                Kind::RouteTable,
+                "rtb-priv",
+                serde_json::json!({ "vpc": "vpc-1", "subnets": ["subnet-priv"], "routes": [{ "destination": "0.0.0.0/0", "target": "eni-9" }] }),
+            ),
+            o(Kind::NatInstance, "i-1", instance),
+            o(
+                Kind::SecurityGroup,
+                "sg-1",
+                serde_json::json!({ "vpc": "vpc-1", "egress": [{ "protocol": "all", "cidr": "0.0.0.0/0" }] }),
+            ),
+            o(
+                Kind::LambdaFunction,
+                "f",
+                serde_json::json!({ "subnets": ["subnet-priv"], "security_groups": ["sg-1"] }),
+            ),
+        ],
+    };
+    let verdict = |instance: serde_json::Value| {
+        let model = overlay(&c, &State::new("t"), &account(instance));
+        let v = reach::check(&model);
+        assert_eq!(v.len(), 1);
+        v.into_iter().next().unwrap()
+    };
+    let healthy = serde_json::json!({ "subnet": "subnet-pub", "eni": "eni-9", "state": "running", "source_dest_check": false, "allow_from": ["10.0.1.0/24"], "public_ip": "3.3.3.3" });
+    let v = verdict(healthy.clone());
+    assert!(!v.blocked(), "{v:#?}");
+    assert!(
+        v.paths[0]
+            .hops
+            .join(" → ")
+            .contains("nat_instance.i_1 in subnet.subnet_pub"),
+        "{v:#?}"
+    );
+
+    for (change, component_says) in [
+        (
+            serde_json::json!({ "state": "stopped" }),
+            "is stopped, not running",
+        ),
+        (
+            serde_json::json!({ "public_ip": null }),
+            "no public IPv4 address",
+        ),
+        (
+            serde_json::json!({ "source_dest_check": true }),
+            "--no-source-dest-check",
+        ),
+        (
+            serde_json::json!({ "allow_from": ["10.0.9.0/24"] }),
+            "does not admit",
+        ),
+    ] {
+        let mut broken = healthy.clone();
+        for (k, v) in change.as_object().unwrap() {
+            if v.is_null() {
+                broken.as_object_mut().unwrap().remove(k);
+            } else {
+                broken[k] = v.clone();
+            }
+        }
+        let v = verdict(broken);
+        assert!(v.blocked(), "{change}: {v:#?}");
+        assert!(
+            v.findings
+                .iter()
+                .any(|f| f.component.to_string() == "nat_instance.i_1"
+                    && (f.message.contains(component_says)
+                        || f.fix.as_deref().unwrap_or("").contains(component_says))),
+            "{change}: {:#?}",
+            v.findings
+        );
+    }
+}
+
+#[test]
+fn hl_ipv6_only_functions_need_no_nat() {
+    let c = load_edited(HL, |t| {
+        t.replace("nat_gateways = \"per_az\"", "nat_gateways = \"none\"")
+            .replace(
+                "ipv6_dual_stack = true\nenvironment",
+                "internet = \"ipv6\"\nenvironment",
+            )
+            .replace(
+                "timeout = 10\nipv6_dual_stack = true\n",
+                "timeout = 10\ninternet = \"ipv6\"\n",
+            )
+    });
+    let verdicts = reach::check(&c);
+    assert_eq!(verdicts.len(), 2);
+    for v in &verdicts {
+        assert!(v.ipv6_only && !v.blocked(), "{v:#?}");
+        assert_eq!(v.ipv6, Some(true));
+        assert!(v.paths.iter().all(|p| p.family == "IPv6"));
+        assert!(v.findings.iter().any(|f| f
+            .message
+            .contains("IPv4 destinations are not reachable, by design")));
+    }
+    assert!(ops::gate(&c).is_ok());
+}
+
+#[test]
+fn hl_ipv6_only_without_dual_stack_is_refused_with_the_fix() {
+    expect(
+        HL,
+        |t| {
+            t.replace("nat_gateways = \"per_az\"", "nat_gateways = \"none\"")
+                .replace(
+                    "ipv6_dual_stack = true\nenvironment",
+                    "ipv6_dual_stack = false\ninternet = \"ipv6\"\nenvironment",
+                )
+        },
+        Severity::Error,
+        "lambda_function.probe",
+        "needs a dual-stack function",
+    );
+    // A network without IPv6: the function cannot be dual-stack.
+    expect(
+        HL,
+        |t| {
+            t.replace("ipv6 = true\n", "ipv6 = false\n")
+                .replace("egress_only_igw = true", "egress_only_igw = false")
+                .replace("nat_gateways = \"per_az\"", "nat_gateways = \"none\"")
+                .replace("ipv6_dual_stack = true\n", "internet = \"ipv6\"\n")
+        },
+        Severity::Error,
+        "lambda_function.probe",
+        "needs a dual-stack function",
+    );
+}

@@ -12,8 +12,9 @@
 //!   (`create::create_once`), which looks for what it may have made before sending it again. An
 //!   endpoint that does not answer at all fails within three attempts, naming itself and the call.
 //! - **Eventual consistency.** An id this process made (or adopted) in the last minutes may be unknown
-//!   to other calls for a while: a NotFound naming one is retried — unless the request is a delete an
-//!   earlier attempt of which may have taken effect (its answer was lost: it is done, not unseen).
+//!   to other calls for a while: a NotFound naming one is retried. A delete an earlier attempt of which
+//!   failed with a 5xx is ambiguous when it then answers NotFound (done and its answer lost, or not
+//!   seen yet): it is sent again for a bounded while (20 s) before the NotFound is believed.
 //! - **Lambda busy.** A function Pending or mid-update answers ResourceConflictException to writes:
 //!   retried while it settles.
 //! - **Visibility.** Every attempt is a tracing event (`-v`: action, target, duration, retries and why;
@@ -38,6 +39,7 @@ pub(crate) enum Service {
     Ec2,
     Iam,
     Lambda,
+    Ssm,
 }
 
 /// What a request does, which decides how it may be retried.
@@ -81,6 +83,9 @@ impl Call {
     pub fn lambda(action: &'static str, effect: Effect) -> Call {
         Call::new(Service::Lambda, action, effect)
     }
+    pub fn ssm(action: &'static str, effect: Effect) -> Call {
+        Call::new(Service::Ssm, action, effect)
+    }
     /// The ids (or names) this request names.
     pub fn on<I, S>(mut self, ids: I) -> Call
     where
@@ -114,6 +119,10 @@ pub(crate) struct Limits {
     pub unanswered_attempts: u32,
     /// How long an id this process made may answer NotFound.
     pub consistency_window: Duration,
+    /// A delete of a fresh id whose earlier attempt failed with a 5xx, then answered NotFound: either
+    /// the attempt took effect (its answer was lost) or AWS does not know the id yet. Sent again for
+    /// this long, after which the NotFound is believed.
+    pub ambiguous_delete_window: Duration,
 }
 
 impl Default for Limits {
@@ -125,6 +134,7 @@ impl Default for Limits {
             retry_budget: Duration::from_secs(120),
             unanswered_attempts: 3,
             consistency_window: Duration::from_secs(180),
+            ambiguous_delete_window: Duration::from_secs(20),
         }
     }
 }
@@ -181,6 +191,8 @@ fn bucket_size(service: Service, action: &str) -> (f64, f64) {
         Service::Ec2 => (200.0, 5.0),
         Service::Lambda => (15.0, 15.0),
         Service::Iam => (20.0, 10.0),
+        // GetParameter: 40 transactions a second by default.
+        Service::Ssm => (40.0, 40.0),
     }
 }
 
@@ -283,6 +295,23 @@ impl Api {
         T: RequestId,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        self.send_accepting(call, &[], f).await
+    }
+
+    /// `send`, where an answer with one of the `final_codes` is returned at once, never retried (an
+    /// `ensure`'s "it already holds": a rule already gone is not a group AWS does not know yet).
+    async fn send_accepting<T, E, F, Fut>(
+        &self,
+        call: Call,
+        final_codes: &[&str],
+        f: F,
+    ) -> Result<T, ProviderError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        T: RequestId,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
         if let Some(verdict) = self.unreachable.lock().expect("unreachable").clone() {
             return Err(ProviderError::new(
                 ErrorKind::Unreachable,
@@ -294,6 +323,8 @@ impl Api {
         let mut unanswered: u32 = 0;
         // An earlier attempt may have been carried out (its answer was lost).
         let mut maybe_done = false;
+        // When a delete that may have been carried out first answered NotFound.
+        let mut first_ambiguous: Option<Instant> = None;
         loop {
             attempt += 1;
             self.take_token(&call).await;
@@ -335,6 +366,20 @@ impl Api {
                 e.request_id().unwrap_or("-")
             );
             let (err, ending) = from_sdk(call.action, &e);
+            if err
+                .code
+                .as_deref()
+                .is_some_and(|c| final_codes.contains(&c))
+            {
+                tracing::debug!(
+                    "{}{} failed in {}ms: {} — it already holds",
+                    call.action,
+                    call.target(),
+                    took.as_millis(),
+                    err
+                );
+                return Err(err);
+            }
             let retry = match err.kind {
                 ErrorKind::Throttled => {
                     self.bucket(&call, Bucket::throttled);
@@ -375,10 +420,17 @@ impl Api {
                     maybe_done = true;
                     started.elapsed() < self.limits.retry_budget
                 }
-                // A delete answered NotFound after an attempt whose answer was lost is done; for
-                // anything else a fresh id's NotFound is AWS not knowing it yet.
+                // A fresh id's NotFound is AWS not knowing it yet. A delete answered NotFound after
+                // a failed attempt is ambiguous for a fresh id (done, or not seen yet): it is sent
+                // again for a bounded while, then the NotFound is believed.
                 ErrorKind::NotFound => {
-                    !(call.effect == Effect::Delete && maybe_done) && self.is_fresh(&call)
+                    if call.effect == Effect::Delete && maybe_done {
+                        let since = *first_ambiguous.get_or_insert_with(Instant::now);
+                        self.is_fresh(&call)
+                            && since.elapsed() < self.limits.ambiguous_delete_window
+                    } else {
+                        self.is_fresh(&call)
+                    }
                 }
                 ErrorKind::DependencyViolation => {
                     call.service == Service::Lambda
@@ -425,7 +477,7 @@ impl Api {
         T: RequestId,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        match self.send(call, f).await {
+        match self.send_accepting(call, holds_if, f).await {
             Ok(_) => Ok(()),
             Err(e) if e.code.as_deref().is_some_and(|c| holds_if.contains(&c)) => Ok(()),
             Err(e) => Err(e),

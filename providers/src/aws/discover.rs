@@ -200,6 +200,8 @@ pub(super) async fn discover(
         }
         objects.push((Kind::Subnet, obj(id, a)));
     }
+    // Network interfaces routes send traffic to: a NAT instance's, followed below.
+    let mut route_enis: BTreeSet<String> = BTreeSet::new();
     for t in rt?.route_tables() {
         let Some(id) = t.route_table_id() else {
             continue;
@@ -235,6 +237,9 @@ pub(super) async fn discover(
                 let target = if r.state() == Some(&RouteState::Blackhole) {
                     format!("{target} (blackhole: the target no longer exists)")
                 } else {
+                    if let Some(eni) = r.network_interface_id() {
+                        route_enis.insert(eni.to_string());
+                    }
                     target.to_string()
                 };
                 Some(json!({ "destination": dest, "target": target }))
@@ -317,5 +322,50 @@ pub(super) async fn discover(
         );
         objects.push((Kind::NetworkAcl, obj(id, a)));
     }
+    objects.extend(nat_instances(p, route_enis).await?);
     Ok(Discovered { objects })
+}
+
+/// The instances behind these network interfaces, as NAT instances (state, source/destination check,
+/// what their group admits, public address): what `check` follows a route to an instance through.
+async fn nat_instances(
+    p: &AwsProvider,
+    enis: BTreeSet<String>,
+) -> Result<Vec<(Kind, ObjectState)>, ProviderError> {
+    use super::kinds::AwsKind;
+    if enis.is_empty() {
+        return Ok(vec![]);
+    }
+    let enis: Vec<String> = enis.into_iter().collect();
+    let out = p
+        .api
+        .send(
+            Call::ec2("DescribeNetworkInterfaces", Effect::Read).on(enis.clone()),
+            || {
+                p.ec2
+                    .describe_network_interfaces()
+                    .filters(
+                        Filter::builder()
+                            .name("network-interface-id")
+                            .set_values(Some(enis.clone()))
+                            .build(),
+                    )
+                    .send()
+            },
+        )
+        .await?;
+    let instances: Vec<String> = out
+        .network_interfaces()
+        .iter()
+        .filter_map(|n| n.attachment()?.instance_id().map(str::to_string))
+        .collect();
+    if instances.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(super::nat_instance::NatInstance
+        .describe(p, &super::attrs::Select::Ids(instances))
+        .await?
+        .into_iter()
+        .map(|o| (Kind::NatInstance, o))
+        .collect())
 }

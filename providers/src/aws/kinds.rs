@@ -44,6 +44,7 @@ pub(crate) fn of(kind: Kind) -> Result<&'static dyn AwsKind, ProviderError> {
         Kind::EgressOnlyInternetGateway => &egress_only_internet_gateway::EgressOnlyInternetGateway,
         Kind::ElasticIp => &elastic_ip::ElasticIp,
         Kind::NatGateway => &nat_gateway::NatGateway,
+        Kind::NatInstance => &nat_instance::NatInstance,
         Kind::RouteTable => &route_table::RouteTable,
         Kind::VpcEndpoint => &vpc_endpoint::VpcEndpoint,
         Kind::SecurityGroup => &security_group::SecurityGroup,

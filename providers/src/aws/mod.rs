@@ -1,4 +1,5 @@
-//! The AWS provider: every kind through the official SDK (aws-sdk-ec2, -iam, -lambda).
+//! The AWS provider: every kind through the official SDK (aws-sdk-ec2, -iam, -lambda; -ssm for AWS's
+//! public AMI parameters, -kms and -s3 for the state).
 //!
 //! - `kinds`: the table of kinds; one module per kind (`vpc`, `subnet`, …) does describe, create, update
 //!   and delete.
@@ -26,6 +27,7 @@ mod kinds;
 mod kms;
 mod lambda_function;
 mod nat_gateway;
+mod nat_instance;
 mod network_acl;
 mod route_table;
 mod security_group;
@@ -77,6 +79,8 @@ pub struct AwsProvider {
     pub(crate) ec2: aws_sdk_ec2::Client,
     pub(crate) iam: aws_sdk_iam::Client,
     pub(crate) lambda: aws_sdk_lambda::Client,
+    /// AWS's public parameters (the latest Amazon Linux AMI for a NAT instance).
+    pub(crate) ssm: aws_sdk_ssm::Client,
     pub(crate) region: String,
     pub(crate) poll: Duration,
     pub(crate) api: api::Api,
@@ -150,6 +154,7 @@ impl AwsProvider {
             ec2: aws_sdk_ec2::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
+            ssm: aws_sdk_ssm::Client::new(&config),
             region,
             poll,
             api: api::Api::new(endpoint, limits),
@@ -220,8 +225,13 @@ impl Provider for AwsProvider {
             .describe(self, &Select::made_by(&req.idempotency))
             .await?;
         let object = found.into_iter().next();
-        if let Some(o) = &object {
-            self.api.made(&o.id);
+        match &object {
+            Some(o) => self.api.made(&o.id),
+            // A NAT instance that never came may have left its security group (a part made first).
+            None if req.address.kind == netplan_engine::Kind::NatInstance => {
+                nat_instance::remove_orphan_group(self, &req.idempotency, &req.address).await?
+            }
+            None => {}
         }
         Ok(FindResponse { object })
     }

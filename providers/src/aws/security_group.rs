@@ -128,7 +128,11 @@ async fn raw(
         .collect())
 }
 
-async fn converge(p: &AwsProvider, id: &str, want: &JsonAttrs) -> Result<(), ProviderError> {
+pub(super) async fn converge(
+    p: &AwsProvider,
+    id: &str,
+    want: &JsonAttrs,
+) -> Result<(), ProviderError> {
     let current = raw(p, &Select::one(id)).await?;
     let Some(g) = current.first() else {
         return Err(ProviderError::new(

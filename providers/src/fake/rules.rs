@@ -1,5 +1,5 @@
 //! AWS's rules, as the fake enforces them: what a create checks (a subnet inside its VPC and clear of
-//! the others, one internet gateway per VPC, an Elastic IP on one NAT gateway, unique role, function and
+//! the others, one internet gateway per VPC, an Elastic IP on one NAT (gateway or instance), unique role, function and
 //! group names, a role Lambda can assume), the ids it hands out, the network interfaces a function in a
 //! VPC gets, and what refuses to be deleted while something still uses it (DependencyViolation) — the
 //! checks moto does not make. Teach the fake a new AWS rule here.
@@ -190,15 +190,15 @@ pub(super) fn create_object(
                     .flatten()
                 {
                     let target = r.get("target").and_then(J::as_str).unwrap_or("");
-                    if !cloud.objects.values().any(|o| {
-                        o.id == target
-                            && matches!(
-                                o.kind,
-                                Kind::InternetGateway
-                                    | Kind::NatGateway
-                                    | Kind::EgressOnlyInternetGateway
-                            )
-                    }) {
+                    let is_target = |o: &FakeObject| match o.kind {
+                        Kind::InternetGateway
+                        | Kind::NatGateway
+                        | Kind::EgressOnlyInternetGateway => o.id == target,
+                        // A NAT instance is routed to by its network interface.
+                        Kind::NatInstance => text(&o.attrs, "eni") == Some(target),
+                        _ => false,
+                    };
+                    if !cloud.objects.values().any(is_target) {
                         return Err(err(
                             ErrorKind::NotFound,
                             "InvalidGatewayID.NotFound",
@@ -221,10 +221,7 @@ pub(super) fn create_object(
             exists(cloud, Kind::Subnet, text(attrs, "subnet"), "Subnet")?;
             let eip = text(attrs, "elastic_ip");
             exists(cloud, Kind::ElasticIp, eip, "Allocation")?;
-            if cloud
-                .of_kind(Kind::NatGateway)
-                .any(|o| text(&o.attrs, "elastic_ip") == eip)
-            {
+            if elastic_ip_holder(cloud, eip.unwrap_or("")).is_some() {
                 return Err(err(
                     ErrorKind::InvalidInput,
                     "Resource.AlreadyAssociated",
@@ -234,6 +231,45 @@ pub(super) fn create_object(
                     ),
                 ));
             }
+        }
+        Kind::NatInstance => {
+            exists(cloud, Kind::Subnet, text(attrs, "subnet"), "Subnet")?;
+            let n = cloud.next_id;
+            let public_ip = match text(attrs, "elastic_ip") {
+                Some(eip) => {
+                    exists(cloud, Kind::ElasticIp, Some(eip), "Allocation")?;
+                    if let Some(holder) = elastic_ip_holder(cloud, eip) {
+                        return Err(err(
+                            ErrorKind::InvalidInput,
+                            "Resource.AlreadyAssociated",
+                            format!(
+                                "Elastic IP address [{eip}] is already associated with {holder}"
+                            ),
+                        ));
+                    }
+                    cloud
+                        .get(Kind::ElasticIp, eip)
+                        .and_then(|e| text(&e.attrs, "public_ip"))
+                        .unwrap_or("")
+                        .to_string()
+                }
+                None => format!("203.0.113.{}", n % 250 + 1),
+            };
+            out.insert("public_ip".into(), json!(public_ip));
+            out.insert("eni".into(), json!(format!("eni-{:017x}", n + 1_000_000)));
+            out.insert(
+                "private_ip".into(),
+                json!(format!("10.0.0.{}", n % 250 + 4)),
+            );
+            out.insert(
+                "security_group".into(),
+                json!(format!("sg-{:017x}", n + 2_000_000)),
+            );
+            out.insert("state".into(), json!("running"));
+            out.entry("ami".to_string())
+                .or_insert_with(|| json!("ami-0fa4e0a1b2c3d4e5f"));
+            out.entry("source_dest_check".to_string())
+                .or_insert(json!(true));
         }
         Kind::IamRole => {
             let name = text(attrs, "name").unwrap_or("");
@@ -330,6 +366,16 @@ pub(super) fn attach_enis(cloud: &mut FakeCloud, function: &str, attrs: &JsonAtt
     }
 }
 
+/// The NAT gateway or instance an Elastic IP is associated with.
+fn elastic_ip_holder(cloud: &FakeCloud, eip: &str) -> Option<String> {
+    cloud
+        .objects
+        .values()
+        .filter(|o| matches!(o.kind, Kind::NatGateway | Kind::NatInstance))
+        .find(|o| text(&o.attrs, "elastic_ip") == Some(eip))
+        .map(|o| format!("{} {}", o.kind, o.id))
+}
+
 /// AWS's dependency rules: what refuses to go while something still uses it.
 pub(super) fn check_delete(cloud: &FakeCloud, obj: &FakeObject) -> Result<(), ProviderError> {
     let id = obj.id.as_str();
@@ -355,12 +401,14 @@ pub(super) fn check_delete(cloud: &FakeCloud, obj: &FakeObject) -> Result<(), Pr
         }
         Kind::Subnet => {
             if let Some(n) = cloud
-                .of_kind(Kind::NatGateway)
+                .objects
+                .values()
+                .filter(|o| matches!(o.kind, Kind::NatGateway | Kind::NatInstance))
                 .find(|o| text(&o.attrs, "subnet") == Some(id))
             {
                 return dv(format!(
-                    "The subnet '{id}' has dependencies and cannot be deleted (NAT gateway {})",
-                    n.id
+                    "The subnet '{id}' has dependencies and cannot be deleted ({} {})",
+                    n.kind, n.id
                 ));
             }
             if let Some(e) = cloud.enis.iter().find(|e| e.subnet == id) {
@@ -387,21 +435,17 @@ pub(super) fn check_delete(cloud: &FakeCloud, obj: &FakeObject) -> Result<(), Pr
                 .map(|o| o.id.as_str())
                 .collect();
             if let Some(n) = cloud
-                .of_kind(Kind::NatGateway)
+                .objects
+                .values()
+                .filter(|o| matches!(o.kind, Kind::NatGateway | Kind::NatInstance))
                 .find(|o| text(&o.attrs, "subnet").is_some_and(|sb| subnets.contains(&sb)))
             {
-                return dv(format!("Network {} has some mapped public address(es) (NAT gateway {}). Please unmap those public address(es) before detaching the gateway.", vpc.unwrap_or(""), n.id));
+                return dv(format!("Network {} has some mapped public address(es) ({} {}). Please unmap those public address(es) before detaching the gateway.", vpc.unwrap_or(""), n.kind, n.id));
             }
         }
         Kind::ElasticIp => {
-            if let Some(n) = cloud
-                .of_kind(Kind::NatGateway)
-                .find(|o| text(&o.attrs, "elastic_ip") == Some(id))
-            {
-                return dv(format!(
-                    "The address {id} is in use by NAT gateway {}",
-                    n.id
-                ));
+            if let Some(holder) = elastic_ip_holder(cloud, id) {
+                return dv(format!("The address {id} is in use by {holder}"));
             }
         }
         Kind::IamRole => {

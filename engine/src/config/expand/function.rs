@@ -86,6 +86,11 @@ pub(super) fn expand(x: &mut Expander<'_, '_>, stack: &Stack, d: &Decl) {
             a.insert(k.into(), v.clone());
         }
     }
+    if a.get("internet") == Some(&Value::str("ipv6")) && !a.contains_key("ipv6_dual_stack") {
+        // IPv6-only egress needs a dual-stack function: the network's IPv6 decides (without it the
+        // reachability check refuses the function and says what to set).
+        a.insert("ipv6_dual_stack".into(), Value::Bool(info.ipv6));
+    }
     lambda_defaults(&mut a, &format!("{}-{name}", stack.name));
     a.insert("role".into(), role);
     a.insert(

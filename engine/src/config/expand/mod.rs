@@ -185,6 +185,13 @@ fn plain(stack: &Stack, d: &Decl) -> Resource {
                 def("managed_policies", Value::List(vec![]));
             }
             Kind::LambdaFunction => lambda_defaults(&mut attrs, &default_name),
+            Kind::NatInstance => {
+                def(
+                    "instance_type",
+                    string(crate::schema::DEFAULT_NAT_INSTANCE_TYPE),
+                );
+                def("source_dest_check", Value::Bool(false));
+            }
             _ => {}
         }
         attrs.insert("tags".into(), tags_value(stack, &[&d.tags]));

@@ -1,7 +1,7 @@
 //! `[network.NAME]` → the "VPC and more" layout, in named steps: the AZs, the subnets of each tier
 //! (carved from fixed slots or listed), the VPC, its subnets, the internet and egress-only gateways, the
-//! NAT gateways (none, one, or one per AZ with private subnets), the route tables (one public, one
-//! private per AZ or a shared one) and the S3 gateway endpoint.
+//! NAT gateways or NAT instances (none, one, or one per AZ with private subnets, each with an Elastic
+//! IP), the route tables (one public, one private per AZ or a shared one) and the S3 gateway endpoint.
 
 use super::slots::{cidr_slot, SlotError, Tier, MAX_AZS, MAX_ROUNDS};
 use super::{id_ref, string, tags_value, Expander, Generator, NetworkInfo};
@@ -316,7 +316,7 @@ impl Layout<'_> {
         &self,
         x: &mut Expander<'_, '_>,
         has_igw: bool,
-    ) -> (String, BTreeMap<String, String>) {
+    ) -> (String, BTreeMap<String, Value>) {
         let d = self.decl;
         let default_mode = if !self.public.is_empty() && !self.private.is_empty() {
             "per_az"
@@ -344,8 +344,31 @@ impl Layout<'_> {
             )
             .hint("a NAT gateway sits in a public subnet: set public_subnets = 1 or more");
         }
-        let mut nat_for_az: BTreeMap<String, String> = BTreeMap::new();
-        let add_nat = |x: &mut Expander<'_, '_>, public: &SubnetPlan| {
+        let instances = d.fields.get("nat_type").and_then(Value::as_str) == Some("instance");
+        if !instances {
+            if let Some(span) = d.spans.get("nat_instance_type") {
+                x.p.err(
+                    Some(span.clone()),
+                    format!(
+                        "{}: nat_instance_type is set, but the network uses NAT gateways",
+                        d.addr
+                    ),
+                )
+                .hint(
+                    "set nat_type = \"instance\" to use NAT instances, or drop nat_instance_type",
+                );
+            }
+        }
+        let instance_type = d
+            .fields
+            .get("nat_instance_type")
+            .and_then(Value::as_str)
+            .unwrap_or(crate::schema::DEFAULT_NAT_INSTANCE_TYPE)
+            .to_string();
+        let mut nat_for_az: BTreeMap<String, Value> = BTreeMap::new();
+        // The NAT in `public` for the private subnets of `azs`: its Elastic IP, the NAT, and the route
+        // target private tables use.
+        let add_nat = |x: &mut Expander<'_, '_>, public: &SubnetPlan, azs: &[String]| -> Value {
             let name = format!("{}_{}", self.name, public.suffix);
             x.add(
                 self.generator
@@ -354,33 +377,58 @@ impl Layout<'_> {
             let mut a = Attrs::new();
             a.insert("subnet".into(), id_ref(Kind::Subnet, &public.name));
             a.insert("elastic_ip".into(), id_ref(Kind::ElasticIp, &name));
+            let kind = if instances {
+                a.insert("instance_type".into(), string(&instance_type));
+                a.insert("source_dest_check".into(), Value::Bool(false));
+                a.insert(
+                    "allow_from".into(),
+                    Value::List(
+                        self.private
+                            .iter()
+                            .filter(|p| azs.contains(&p.suffix))
+                            .map(|p| {
+                                Value::reference(ResourceAddr::new(Kind::Subnet, &p.name), "cidr")
+                            })
+                            .collect(),
+                    ),
+                );
+                Kind::NatInstance
+            } else {
+                Kind::NatGateway
+            };
             let mut r = self.generator.make(
-                Kind::NatGateway,
+                kind,
                 name.clone(),
                 a,
-                &[("subnet", "nat_gateways")],
+                &[
+                    ("subnet", "nat_gateways"),
+                    ("instance_type", "nat_instance_type"),
+                    ("allow_from", "nat_type"),
+                ],
             );
             if has_igw {
-                // AWS: a NAT gateway's EIP needs the VPC's internet gateway.
+                // AWS: an Elastic IP is associated only in a VPC with an internet gateway.
                 r.depends_on
                     .push(ResourceAddr::new(Kind::InternetGateway, &self.name));
             }
             x.add(r);
-            name
+            let target = ResourceAddr::new(kind, &name);
+            let attr = crate::schema::reference_attr(kind);
+            Value::reference(target, attr)
         };
         match mode.as_str() {
             "single" if !self.public.is_empty() && !self.private.is_empty() => {
-                let name = add_nat(x, &self.public[0]);
+                let target = add_nat(x, &self.public[0], &self.private_azs());
                 for az in self.private_azs() {
-                    nat_for_az.insert(az, name.clone());
+                    nat_for_az.insert(az, target.clone());
                 }
             }
             "per_az" if !self.public.is_empty() => {
                 for az in self.private_azs() {
                     match self.public.iter().find(|p| p.suffix == az) {
                         Some(public) => {
-                            let name = add_nat(x, public);
-                            nat_for_az.insert(az, name);
+                            let target = add_nat(x, public, std::slice::from_ref(&az));
+                            nat_for_az.insert(az, target);
                         }
                         None => {
                             x.p.err(Some(nat_span.clone()), format!("{}: nat_gateways = \"per_az\", but AZ `{az}` has private subnets and no public subnet to hold its NAT gateway", d.addr))
@@ -408,7 +456,7 @@ impl Layout<'_> {
         &self,
         x: &mut Expander<'_, '_>,
         per_az: bool,
-        nat_for_az: &BTreeMap<String, String>,
+        nat_for_az: &BTreeMap<String, Value>,
         egress_only: bool,
     ) -> Vec<String> {
         let n = &self.name;
@@ -435,7 +483,7 @@ impl Layout<'_> {
             ));
             tables.push(name);
         }
-        let private: Vec<(String, Vec<&SubnetPlan>, Option<String>)> = if per_az {
+        let private: Vec<(String, Vec<&SubnetPlan>, Option<Value>)> = if per_az {
             self.private_azs()
                 .into_iter()
                 .map(|az| {
@@ -459,7 +507,7 @@ impl Layout<'_> {
         for (name, subs, nat) in private {
             let mut routes = Vec::new();
             if let Some(nat) = nat {
-                routes.push(route("0.0.0.0/0", Kind::NatGateway, &nat));
+                routes.push(route_to("0.0.0.0/0", nat));
             }
             if egress_only {
                 routes.push(route("::/0", Kind::EgressOnlyInternetGateway, n));
@@ -502,8 +550,12 @@ impl Layout<'_> {
 }
 
 fn route(dest: &str, kind: Kind, name: &str) -> Value {
+    route_to(dest, id_ref(kind, name))
+}
+
+fn route_to(dest: &str, target: Value) -> Value {
     let mut m = BTreeMap::new();
     m.insert("destination".to_string(), string(dest));
-    m.insert("target".to_string(), id_ref(kind, name));
+    m.insert("target".to_string(), target);
     Value::Map(m)
 }
