@@ -10,6 +10,11 @@ use netplan_engine::state::store::{self, StateStore};
 use netplan_providers::aws::AwsOptions;
 use std::sync::{Arc, OnceLock};
 
+/// AWS requests in flight at once by default. AWS limits the request *rate* (EC2's token buckets, which
+/// the request layer keeps under), not concurrency; 32 keeps a large apply from queueing behind its own
+/// slow calls (measured in BENCHMARKS.md: 20 copies of the seed through the realism proxy).
+pub const DEFAULT_PARALLELISM: u16 = 32;
+
 pub struct Session<'g> {
     pub globals: &'g Globals,
     /// AWS requests in flight at once (`--parallelism`).
@@ -37,7 +42,7 @@ impl<'g> Session<'g> {
     pub fn without_config(globals: &'g Globals) -> Session<'g> {
         Session {
             globals,
-            parallelism: 10,
+            parallelism: DEFAULT_PARALLELISM as usize,
             config: None,
             aws: OnceLock::new(),
             provider: tokio::sync::OnceCell::new(),

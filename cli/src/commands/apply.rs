@@ -20,8 +20,9 @@ pub struct Args {
     /// Apply without asking.
     #[arg(long)]
     pub auto_approve: bool,
-    /// At most this many AWS requests in flight (objects waited on hold none).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    /// At most this many AWS requests in flight (objects waited on hold none; the request rate is kept
+    /// under AWS's documented limits whatever this is).
+    #[arg(long, default_value_t = crate::session::DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
     /// On failure, keep what succeeded instead of undoing it.
     #[arg(long)]
@@ -38,7 +39,8 @@ pub struct DestroyArgs {
     /// Destroy without asking.
     #[arg(long)]
     pub auto_approve: bool,
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    /// At most this many AWS requests in flight.
+    #[arg(long, default_value_t = crate::session::DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
     /// Delete objects that do not carry this stack's netplan tags without asking.
     #[arg(long)]

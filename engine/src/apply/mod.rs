@@ -154,7 +154,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            initial: Duration::from_secs(1),
+            initial: Duration::from_millis(500),
             max: Duration::from_secs(30),
             create_budget: Duration::from_secs(10 * 60),
             delete_budget: Duration::from_secs(50 * 60),

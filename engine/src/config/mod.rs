@@ -5,6 +5,7 @@
 mod expand;
 mod parse;
 mod validate;
+mod values;
 
 pub use parse::closest;
 

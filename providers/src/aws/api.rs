@@ -42,6 +42,17 @@ pub(crate) enum Service {
     Ssm,
 }
 
+impl Service {
+    /// The service whose API names objects of `kind`.
+    pub fn of(kind: netplan_engine::Kind) -> Service {
+        match kind {
+            netplan_engine::Kind::IamRole => Service::Iam,
+            netplan_engine::Kind::LambdaFunction => Service::Lambda,
+            _ => Service::Ec2,
+        }
+    }
+}
+
 /// What a request does, which decides how it may be retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Effect {
@@ -128,7 +139,7 @@ pub(crate) struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_in_flight: 10,
+            max_in_flight: 32,
             first_pause: Duration::from_millis(250),
             max_pause: Duration::from_secs(10),
             retry_budget: Duration::from_secs(120),
@@ -189,6 +200,8 @@ fn bucket_size(service: Service, action: &str) -> (f64, f64) {
         Service::Ec2 if action == "RunInstances" => (50.0, 5.0),
         Service::Ec2 if action.starts_with("Describe") => (100.0, 20.0),
         Service::Ec2 => (200.0, 5.0),
+        // Lambda: GetFunction 100 a second, the rest of the control plane 15 (its quotas page).
+        Service::Lambda if action == "GetFunction" => (100.0, 100.0),
         Service::Lambda => (15.0, 15.0),
         Service::Iam => (20.0, 10.0),
         // GetParameter: 40 transactions a second by default.
@@ -201,8 +214,9 @@ pub(crate) struct Api {
     limits: Limits,
     in_flight: Semaphore,
     buckets: Mutex<HashMap<(Service, &'static str), Bucket>>,
-    /// Ids this process made or adopted, and when.
-    fresh: Mutex<HashMap<String, Instant>>,
+    /// Ids this process made or adopted, per service (a role and a function may share a name), and
+    /// when.
+    fresh: Mutex<HashMap<(Service, String), Instant>>,
     /// Once the endpoint has failed to answer a request three times, every later request fails at
     /// once with the same verdict: a hung endpoint ends the run in minutes, not in hours of timeouts.
     unreachable: Mutex<Option<String>>,
@@ -221,18 +235,18 @@ impl Api {
     }
 
     /// Marks an id as just made: for a while, NotFound for it is eventual consistency.
-    pub fn made(&self, id: &str) {
+    pub fn made(&self, service: Service, id: &str) {
         self.fresh
             .lock()
             .expect("fresh")
-            .insert(id.to_string(), Instant::now());
+            .insert((service, id.to_string()), Instant::now());
     }
 
     /// A delete went through: a NotFound for these ids is no longer news.
     fn forget(&self, call: &Call) {
         let mut fresh = self.fresh.lock().expect("fresh");
         for n in &call.names {
-            fresh.remove(n);
+            fresh.remove(&(call.service, n.clone()));
         }
     }
 
@@ -240,7 +254,7 @@ impl Api {
         let fresh = self.fresh.lock().expect("fresh");
         call.names.iter().any(|n| {
             fresh
-                .get(n)
+                .get(&(call.service, n.clone()))
                 .is_some_and(|t| t.elapsed() < self.limits.consistency_window)
         })
     }

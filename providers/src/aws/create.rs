@@ -12,6 +12,7 @@
 //!   create made (a lost answer that a lookup missed) and deletes it: it carries this create's token,
 //!   so it is this step's own duplicate and nothing else's.
 
+use super::api::Service;
 use super::attrs::Select;
 use super::kinds::AwsKind;
 use super::AwsProvider;
@@ -41,7 +42,7 @@ where
     let mut unknown = false;
     let mut chosen = None;
     if req.attempt > 0 {
-        chosen = kind.describe(p, &mine).await?.into_iter().next();
+        chosen = kind.made_before(p, req).await?;
         unknown = chosen.is_some();
     }
     let mut resends = 0;
@@ -51,7 +52,7 @@ where
             Err(e) if e.kind == ErrorKind::Unavailable && resends < RESENDS => {
                 unknown = true;
                 resends += 1;
-                chosen = look_patiently(p, kind, &mine).await?;
+                chosen = look_patiently(p, kind, req).await?;
                 if chosen.is_none() {
                     tracing::debug!(
                         "{}: the create's outcome is unknown and nothing it made is visible: sending it again",
@@ -63,7 +64,7 @@ where
         }
     }
     let chosen = chosen.expect("set in the loop");
-    p.api.made(&chosen.id);
+    p.api.made(Service::of(req.address.kind), &chosen.id);
     if unknown {
         remove_duplicates(p, kind, req, &mine, &chosen.id).await?;
     }
@@ -74,11 +75,11 @@ where
 async fn look_patiently(
     p: &AwsProvider,
     kind: &dyn AwsKind,
-    mine: &Select,
+    req: &CreateRequest,
 ) -> Result<Option<ObjectState>, ProviderError> {
     for pause in [1, 2, 4] {
         tokio::time::sleep(p.poll / 2 * pause).await;
-        if let Some(o) = kind.describe(p, mine).await?.into_iter().next() {
+        if let Some(o) = kind.made_before(p, req).await? {
             return Ok(Some(o));
         }
     }
@@ -105,7 +106,7 @@ async fn remove_duplicates(
             req.address,
             dup.id
         );
-        p.api.made(&dup.id);
+        p.api.made(Service::of(req.address.kind), &dup.id);
         kind.delete(
             p,
             &DeleteRequest {

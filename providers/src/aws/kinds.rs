@@ -32,6 +32,19 @@ pub(crate) trait AwsKind: Send + Sync {
     ) -> Result<ObjectState, ProviderError>;
     /// Deletes it and what must go first; returns when it is gone.
     async fn delete(&self, p: &AwsProvider, req: &DeleteRequest) -> Result<(), ProviderError>;
+    /// What an earlier attempt of this create made, if anything: by default a describe by netplan's
+    /// tags and the create's token. A kind with unique names looks its name up instead (one call).
+    async fn made_before(
+        &self,
+        p: &AwsProvider,
+        req: &CreateRequest,
+    ) -> Result<Option<ObjectState>, ProviderError> {
+        Ok(self
+            .describe(p, &Select::made_by(&req.idempotency))
+            .await?
+            .into_iter()
+            .next())
+    }
 }
 
 /// The module that handles `kind` (high-level kinds are expanded by the engine and have none).

@@ -99,18 +99,18 @@ async fn wait_ready(
         progress,
         Duration::from_secs(15 * 60),
         || async {
-            let f = p
+            // GetFunction, not GetFunctionConfiguration: Lambda allows it 100 requests a second
+            // (the rest of the control plane shares 15), so forty functions waited on at once are
+            // seen Active when they are.
+            let out = p
                 .api
-                .send(
-                    Call::lambda("GetFunctionConfiguration", Effect::Read).on([name]),
-                    || {
-                        p.lambda
-                            .get_function_configuration()
-                            .function_name(name)
-                            .send()
-                    },
-                )
+                .send(Call::lambda("GetFunction", Effect::Read).on([name]), || {
+                    p.lambda.get_function().function_name(name).send()
+                })
                 .await?;
+            let Some(f) = out.configuration() else {
+                return Ok(None);
+            };
             let state = f.state();
             let update = f.last_update_status();
             if matches!(state, Some(State::Failed))
@@ -234,6 +234,38 @@ impl AwsKind for LambdaFunction {
             .into_iter()
             .flatten()
             .collect())
+    }
+
+    /// Function names are unique: one GetFunction (with the tags) says whether an earlier attempt made
+    /// it — not a ListFunctions and every function's tags, which forty retried creates would each pay.
+    async fn made_before(
+        &self,
+        p: &AwsProvider,
+        req: &CreateRequest,
+    ) -> Result<Option<ObjectState>, ProviderError> {
+        let name = required(&req.attrs, "name")?;
+        let out = match p
+            .api
+            .send(Call::lambda("GetFunction", Effect::Read).on([name]), || {
+                p.lambda.get_function().function_name(name).send()
+            })
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Some(mut o) = out.configuration().and_then(|f| function_obj!(f)) else {
+            return Ok(None);
+        };
+        let tags = out.tags().cloned().unwrap_or_default();
+        let pairs = || tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        if !Select::made_by(&req.idempotency).keeps(pairs()) {
+            // Someone else's function of that name: the create says so (never an adoption).
+            return Ok(None);
+        }
+        o.attrs.insert("tags".into(), user_tags(pairs()));
+        Ok(Some(o.owned_by(pairs())))
     }
 
     async fn create(

@@ -145,7 +145,7 @@ impl AwsProvider {
         let emulated = opts.endpoint_url.is_some();
         let poll = opts.poll.unwrap_or(Duration::from_secs(2));
         let limits = api::Limits {
-            max_in_flight: opts.max_in_flight.unwrap_or(10),
+            max_in_flight: opts.max_in_flight.unwrap_or(32),
             first_pause: (poll / 8).max(Duration::from_millis(50)),
             ..Default::default()
         };
@@ -226,7 +226,7 @@ impl Provider for AwsProvider {
             .await?;
         let object = found.into_iter().next();
         match &object {
-            Some(o) => self.api.made(&o.id),
+            Some(o) => self.api.made(api::Service::of(req.address.kind), &o.id),
             // A NAT instance that never came may have left its security group (a part made first).
             None if req.address.kind == netplan_engine::Kind::NatInstance => {
                 nat_instance::remove_orphan_group(self, &req.idempotency, &req.address).await?

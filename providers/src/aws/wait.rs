@@ -54,7 +54,7 @@ where
         if let Some(f) = progress {
             f(addr, &format!("{what}… {}s", waited.as_secs()));
         }
-        tokio::time::sleep(pause(p.poll / 4, waited)).await;
+        tokio::time::sleep(pause(p.poll / 8, waited)).await;
     }
 }
 
@@ -110,6 +110,9 @@ impl<O: Clone> Poller<O> {
             let next = {
                 let mut s = self.state.lock().await;
                 s.wanted.insert(id.to_string());
+                // Proportional: a tenth of the time waited, from an eighth of `interval` up to it, so
+                // a short wait is seen soon and a long one costs no more calls.
+                let interval = (start.elapsed() / 10).clamp(interval / 8, interval);
                 let stale = s.at.is_none_or(|t| t.elapsed() >= interval);
                 if stale || !s.asked.contains(id) {
                     let ids: Vec<String> = s.wanted.iter().cloned().collect();
