@@ -111,6 +111,10 @@ pub struct CreateRequest {
     /// The function's zip, for `lambda_function` (the engine packages it; providers never read files).
     pub code: Option<Arc<Vec<u8>>>,
     pub progress: Option<ProgressFn>,
+    /// How long (estimated seconds) the run's longest chain still takes from this create on: a provider
+    /// that queues requests serves higher priorities first, so the chain to a NAT gateway is not held
+    /// up behind a hundred security-group rules. 0: no preference.
+    pub priority: u32,
 }
 
 #[derive(Debug, Clone)]

@@ -93,6 +93,8 @@ pub(crate) struct RunContext {
     pub salt: String,
     /// The sensitive values the plan holds in clear, by their digest (a rollback restores with them).
     pub known_secrets: BTreeMap<String, String>,
+    /// Each step's priority: the estimated seconds of the longest chain from it to the end.
+    pub tails: HashMap<StepId, u32>,
 }
 
 impl RunContext {
@@ -484,6 +486,7 @@ async fn create_object(
         attempt: 0,
         code,
         progress,
+        priority: ctx.tails.get(step).copied().unwrap_or(0),
     };
     let attempts = AtomicU32::new(0);
     let result = ctx

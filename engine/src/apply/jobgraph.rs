@@ -404,6 +404,28 @@ pub(crate) fn undo(
     (undo, not_undoable)
 }
 
+/// Each job's tail: the estimated seconds of the longest chain from its start to the end of the run
+/// (its own typical duration on AWS plus its longest dependent's tail) — the priority of its requests.
+pub(crate) fn tails(g: &JobGraph) -> Result<HashMap<StepId, u32>, ApplyError> {
+    fn typical(kind: crate::Kind) -> u32 {
+        use crate::Kind;
+        match kind {
+            Kind::NatGateway => 120,
+            Kind::LambdaFunction => 75,
+            Kind::NatInstance => 60,
+            Kind::IamRole => 10,
+            Kind::VpcEndpoint => 5,
+            _ => 1,
+        }
+    }
+    let mut tail: HashMap<NodeIndex, u32> = HashMap::new();
+    for i in g.order()?.into_iter().rev() {
+        let after = g.dependents(i).map(|d| tail[&d]).max().unwrap_or(0);
+        tail.insert(i, after + typical(g.g[i].step.address.kind));
+    }
+    Ok(g.nodes().map(|(i, n)| (n.step.clone(), tail[&i])).collect())
+}
+
 /// The longest chain of latencies through the plan's jobs: the floor for an apply's wall time.
 pub fn critical_path(
     plan: &Plan,

@@ -328,6 +328,7 @@ pub async fn apply(
         resume_tokens: std::mem::take(&mut opts.resume_tokens),
         salt,
         known_secrets,
+        tails: jobgraph::tails(&graph)?,
     });
     let run = scheduler::run(&ctx, &graph, true, &mut opts.interrupt).await;
     let statuses = run.statuses;

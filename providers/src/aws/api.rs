@@ -4,7 +4,7 @@
 //!   (mutating 200 tokens refilled at 5/s, describe 100 at 20/s, resource-intensive 50 at 5/s; Lambda and
 //!   IAM conservatively), so a large apply stays under AWS's limits; a throttled answer empties the
 //!   bucket and halves its refill rate, which recovers step by step with each success (AIMD).
-//! - **Concurrency.** At most `max_in_flight` requests at once (`--parallelism`): a semaphore held for
+//! - **Concurrency.** At most `max_in_flight` requests at once (`--parallelism`): a gate held for
 //!   the request alone, never while an object is waited on, so forty NAT gateways pending hold nothing.
 //! - **Retries.** The SDK's own retries are off: a repeated create is not always safe. Throttling is
 //!   retried (AWS refused before acting). A 5xx, timeout or broken connection leaves the outcome unknown:
@@ -29,7 +29,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 type HttpResponse = aws_sdk_ec2::config::http::HttpResponse;
@@ -212,7 +211,7 @@ fn bucket_size(service: Service, action: &str) -> (f64, f64) {
 pub(crate) struct Api {
     endpoint: String,
     limits: Limits,
-    in_flight: Semaphore,
+    in_flight: Gate,
     buckets: Mutex<HashMap<(Service, &'static str), Bucket>>,
     /// Ids this process made or adopted, per service (a role and a function may share a name), and
     /// when.
@@ -226,7 +225,7 @@ impl Api {
     pub fn new(endpoint: String, limits: Limits) -> Api {
         Api {
             endpoint,
-            in_flight: Semaphore::new(limits.max_in_flight.max(1)),
+            in_flight: Gate::new(limits.max_in_flight.max(1)),
             limits,
             buckets: Mutex::new(HashMap::new()),
             fresh: Mutex::new(HashMap::new()),
@@ -344,7 +343,7 @@ impl Api {
             self.take_token(&call).await;
             let sent = Instant::now();
             let result = {
-                let _slot = self.in_flight.acquire().await.expect("never closed");
+                let _slot = self.in_flight.enter(priority()).await;
                 f().await
             };
             let took = sent.elapsed();
@@ -496,5 +495,168 @@ impl Api {
             Err(e) if e.code.as_deref().is_some_and(|c| holds_if.contains(&c)) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+tokio::task_local! {
+    /// The priority of the create being carried out on this task (`CreateRequest::priority`).
+    pub(crate) static PRIORITY: u32;
+}
+
+fn priority() -> u32 {
+    PRIORITY.try_with(|p| *p).unwrap_or(0)
+}
+
+/// At most `n` requests in flight; a freed slot goes to the waiting request of the highest priority
+/// (the longest chain still ahead of its step), the earliest first among equals — so when a run has
+/// hundreds of requests queued, the ones on its critical path go first.
+struct Gate {
+    state: Mutex<GateState>,
+}
+
+struct GateState {
+    free: usize,
+    waiting: std::collections::BinaryHeap<Waiter>,
+    seq: u64,
+}
+
+struct Waiter {
+    priority: u32,
+    seq: u64,
+    tx: tokio::sync::oneshot::Sender<()>,
+}
+
+impl PartialEq for Waiter {
+    fn eq(&self, o: &Self) -> bool {
+        (self.priority, self.seq) == (o.priority, o.seq)
+    }
+}
+impl Eq for Waiter {}
+impl PartialOrd for Waiter {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Waiter {
+    /// Higher priority first, then the earlier arrival.
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.priority
+            .cmp(&o.priority)
+            .then_with(|| o.seq.cmp(&self.seq))
+    }
+}
+
+/// A slot in flight; given to the next waiter (or back to the pool) when dropped.
+struct Slot<'g>(&'g Gate);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+/// A wait for a slot; if dropped after a slot was handed to it, the slot is passed on.
+struct Waiting<'g> {
+    gate: &'g Gate,
+    rx: Option<tokio::sync::oneshot::Receiver<()>>,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Some(mut rx) = self.rx.take() {
+            rx.close();
+            if rx.try_recv().is_ok() {
+                self.gate.release();
+            }
+        }
+    }
+}
+
+impl Gate {
+    fn new(n: usize) -> Gate {
+        Gate {
+            state: Mutex::new(GateState {
+                free: n,
+                waiting: std::collections::BinaryHeap::new(),
+                seq: 0,
+            }),
+        }
+    }
+
+    async fn enter(&self, priority: u32) -> Slot<'_> {
+        let rx = {
+            let mut s = self.state.lock().expect("gate");
+            if s.free > 0 && s.waiting.is_empty() {
+                s.free -= 1;
+                return Slot(self);
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            s.seq += 1;
+            let seq = s.seq;
+            s.waiting.push(Waiter { priority, seq, tx });
+            rx
+        };
+        let mut w = Waiting {
+            gate: self,
+            rx: Some(rx),
+        };
+        let handed = w.rx.as_mut().expect("set above").await;
+        w.rx = None;
+        // The sender is only dropped with the gate itself.
+        debug_assert!(handed.is_ok());
+        Slot(self)
+    }
+
+    fn release(&self) {
+        let mut s = self.state.lock().expect("gate");
+        while let Some(w) = s.waiting.pop() {
+            if w.tx.send(()).is_ok() {
+                return;
+            }
+        }
+        s.free += 1;
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_freed_slot_goes_to_the_highest_priority_then_the_earliest() {
+        let gate = std::sync::Arc::new(Gate::new(1));
+        let first = gate.enter(0).await;
+        let order = std::sync::Arc::new(Mutex::new(vec![]));
+        let mut tasks = vec![];
+        for (name, p) in [("low", 1u32), ("high", 100), ("high2", 100), ("mid", 50)] {
+            let (g, o) = (gate.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                let _slot = g.enter(p).await;
+                o.lock().unwrap().push(name);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        drop(first);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["high", "high2", "mid", "low"]);
+    }
+
+    #[tokio::test]
+    async fn a_wait_given_up_passes_its_slot_on() {
+        let gate = std::sync::Arc::new(Gate::new(1));
+        let first = gate.enter(0).await;
+        let g = gate.clone();
+        let abandoned = tokio::spawn(async move {
+            let _ = g.enter(5).await;
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        abandoned.abort();
+        let _ = abandoned.await;
+        drop(first);
+        let later = tokio::time::timeout(Duration::from_secs(1), gate.enter(1)).await;
+        assert!(later.is_ok(), "the slot was not lost");
     }
 }

@@ -206,7 +206,11 @@ impl Provider for AwsProvider {
     }
 
     async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-        let object = kinds::of(req.address.kind)?.create(self, &req).await?;
+        let kind = kinds::of(req.address.kind)?;
+        // Every request this create makes is queued at its priority.
+        let object = api::PRIORITY
+            .scope(req.priority, kind.create(self, &req))
+            .await?;
         Ok(CreateResponse { object })
     }
 
