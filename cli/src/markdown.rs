@@ -60,7 +60,12 @@ pub fn plan(plan: &Plan, verdicts: &[Verdict]) -> String {
             plan.drift.len()
         );
         for d in &plan.drift {
-            let _ = writeln!(out, "- `{}`: {}", d.address, escape(&drift_text(d)));
+            let _ = writeln!(
+                out,
+                "- `{}`: {}",
+                d.address,
+                escape(&crate::render::drift_text(d))
+            );
         }
         out.push_str("\n</details>\n\n");
     }
@@ -179,15 +184,6 @@ pub fn plan(plan: &Plan, verdicts: &[Verdict]) -> String {
         out.push_str("\n</details>\n");
     }
     out
-}
-
-fn drift_text(d: &netplan_engine::plan::Drift) -> String {
-    use netplan_engine::plan::DriftKind;
-    match &d.kind {
-        DriftKind::Deleted => "deleted".into(),
-        DriftKind::Changed { attributes } => format!("{} changed", attributes.join(", ")),
-        DriftKind::NotOwned { owner } => format!("not this stack's any more: {owner}"),
-    }
 }
 
 /// A line of the text plan with its change symbol moved to column 0 (`diff` colours by it).

@@ -210,6 +210,15 @@ fn render_attr(out: &mut String, action: Action, a: &AttrChange, width: usize) {
     }
 }
 
+/// What changed outside netplan, in a few words (the map's tooltips, the Markdown plan).
+pub fn drift_text(d: &netplan_engine::plan::Drift) -> String {
+    match &d.kind {
+        DriftKind::Deleted => "deleted outside netplan".into(),
+        DriftKind::Changed { attributes } => format!("{} changed", attributes.join(", ")),
+        DriftKind::NotOwned { owner } => format!("not this stack's any more: {owner}"),
+    }
+}
+
 /// The human form of a plan without colours (for Markdown).
 pub fn plan_plain(plan: &Plan) -> String {
     anstream::adapter::strip_str(&self::plan(plan)).to_string()

@@ -23,10 +23,7 @@ pub struct Output {
 /// The outputs of `state` for `config`, in the config's order (tables by address).
 pub fn collect(config: &Config, state: &State) -> Vec<Output> {
     let attr = |addr: &ResourceAddr, name: &str| -> Option<String> {
-        let r = state
-            .resources
-            .iter()
-            .find(|r| &r.address == addr && !r.deposed)?;
+        let r = record(state, addr)?;
         if name == "id" {
             return Some(r.id.clone());
         }
@@ -153,12 +150,7 @@ pub fn collect(config: &Config, state: &State) -> Vec<Output> {
 /// The public addresses NAT traffic of a network leaves from: its NAT gateways' Elastic IPs and its NAT
 /// instances' public addresses.
 fn nat_ips(config: &Config, state: &State, members: &[&ResourceAddr]) -> Option<Value> {
-    let record = |a: &ResourceAddr| {
-        state
-            .resources
-            .iter()
-            .find(|r| &r.address == a && !r.deposed)
-    };
+    let record = |a: &ResourceAddr| record(state, a);
     let mut ips: Vec<Value> = vec![];
     for a in members {
         let ip = match a.kind {
@@ -181,6 +173,14 @@ fn nat_ips(config: &Config, state: &State, members: &[&ResourceAddr]) -> Option<
         }
     }
     (!ips.is_empty()).then_some(Value::Array(ips))
+}
+
+/// The live (not deposed) object the state holds for `addr`.
+fn record<'s>(state: &'s State, addr: &ResourceAddr) -> Option<&'s crate::state::ResourceState> {
+    state
+        .resources
+        .iter()
+        .find(|r| &r.address == addr && !r.deposed)
 }
 
 /// A value as `--raw` prints it: a string as is, a list one item per line.

@@ -6,7 +6,7 @@ use crate::map::{self, Status};
 use crate::session::Session;
 use crate::{ConfigArg, Exit, Globals};
 use netplan_engine::ops::{self, PrepareOptions};
-use netplan_engine::plan::{Action, DriftKind};
+use netplan_engine::plan::Action;
 use netplan_engine::reach;
 use netplan_engine::state::State;
 use netplan_engine::{Kind, ResourceAddr};
@@ -67,12 +67,10 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
             status.insert(c.address.clone(), s);
         }
         for d in &prepared.plan.drift {
-            let what = match &d.kind {
-                DriftKind::Deleted => "deleted outside netplan".to_string(),
-                DriftKind::Changed { attributes } => format!("{} changed", attributes.join(", ")),
-                DriftKind::NotOwned { owner } => format!("not this stack's any more: {owner}"),
-            };
-            status.insert(d.address.clone(), Status::Drift(what));
+            status.insert(
+                d.address.clone(),
+                Status::Drift(crate::render::drift_text(d)),
+            );
         }
         let state = prepared.working;
         let found = provider

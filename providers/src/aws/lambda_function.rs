@@ -102,12 +102,7 @@ async fn wait_ready(
             // GetFunction, not GetFunctionConfiguration: Lambda allows it 100 requests a second
             // (the rest of the control plane shares 15), so forty functions waited on at once are
             // seen Active when they are.
-            let out = p
-                .api
-                .send(Call::lambda("GetFunction", Effect::Read).on([name]), || {
-                    p.lambda.get_function().function_name(name).send()
-                })
-                .await?;
+            let out = get_function(p, name).await?;
             let Some(f) = out.configuration() else {
                 return Ok(None);
             };
@@ -151,6 +146,25 @@ async fn function_tags(
     Ok(out.tags().cloned().unwrap_or_default())
 }
 
+/// GetFunction: the configuration and the tags in one call, on Lambda's 100/s quota.
+async fn get_function(
+    p: &AwsProvider,
+    name: &str,
+) -> Result<aws_sdk_lambda::operation::get_function::GetFunctionOutput, ProviderError> {
+    p.api
+        .send(Call::lambda("GetFunction", Effect::Read).on([name]), || {
+            p.lambda.get_function().function_name(name).send()
+        })
+        .await
+}
+
+/// A function read with its tags: the user's tags as the `tags` attribute, the owner from netplan's.
+fn tagged(mut o: ObjectState, tags: &HashMap<String, String>) -> ObjectState {
+    let pairs = || tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    o.attrs.insert("tags".into(), user_tags(pairs()));
+    o.owned_by(pairs())
+}
+
 /// The name is taken: the function is this address's if it carries this stack's and address's tags;
 /// anything else is named and left alone.
 async fn adopt_if_ours(
@@ -159,12 +173,7 @@ async fn adopt_if_ours(
     name: &str,
     e: ProviderError,
 ) -> Result<ObjectState, ProviderError> {
-    let f = p
-        .api
-        .send(Call::lambda("GetFunction", Effect::Read).on([name]), || {
-            p.lambda.get_function().function_name(name).send()
-        })
-        .await?;
+    let f = get_function(p, name).await?;
     let tags = f.tags().cloned().unwrap_or_default();
     let mine = Select::Tags {
         stack: req.idempotency.stack.clone(),
@@ -219,17 +228,15 @@ impl AwsKind for LambdaFunction {
             })
             .filter_map(|f| function_obj!(f).map(|o| (o, f.function_arn().map(str::to_string))))
             .collect();
-        let tagged = candidates.into_iter().map(|(mut o, arn)| async move {
+        let read = candidates.into_iter().map(|(o, arn)| async move {
             let tags = match &arn {
                 Some(arn) => function_tags(p, arn).await?,
                 None => HashMap::new(),
             };
-            let pairs = || tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-            let keep = sel.keeps(pairs());
-            o.attrs.insert("tags".into(), user_tags(pairs()));
-            Ok::<_, ProviderError>(keep.then(|| o.owned_by(pairs())))
+            let keep = sel.keeps(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            Ok::<_, ProviderError>(keep.then(|| tagged(o, &tags)))
         });
-        Ok(futures::future::try_join_all(tagged)
+        Ok(futures::future::try_join_all(read)
             .await?
             .into_iter()
             .flatten()
@@ -244,28 +251,22 @@ impl AwsKind for LambdaFunction {
         req: &CreateRequest,
     ) -> Result<Option<ObjectState>, ProviderError> {
         let name = required(&req.attrs, "name")?;
-        let out = match p
-            .api
-            .send(Call::lambda("GetFunction", Effect::Read).on([name]), || {
-                p.lambda.get_function().function_name(name).send()
-            })
-            .await
-        {
+        let out = match get_function(p, name).await {
             Ok(out) => out,
             Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let Some(mut o) = out.configuration().and_then(|f| function_obj!(f)) else {
+        let Some(o) = out.configuration().and_then(|f| function_obj!(f)) else {
             return Ok(None);
         };
         let tags = out.tags().cloned().unwrap_or_default();
-        let pairs = || tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        if !Select::made_by(&req.idempotency).keeps(pairs()) {
+        if !Select::made_by(&req.idempotency)
+            .keeps(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        {
             // Someone else's function of that name: the create says so (never an adoption).
             return Ok(None);
         }
-        o.attrs.insert("tags".into(), user_tags(pairs()));
-        Ok(Some(o.owned_by(pairs())))
+        Ok(Some(tagged(o, &tags)))
     }
 
     async fn create(
