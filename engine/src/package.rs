@@ -183,6 +183,12 @@ fn too_big(root: &Path, e: std::io::Error) -> std::io::Error {
 pub fn resolve_source(dir: &Path, source: &str) -> Result<PathBuf, String> {
     let written = Path::new(source);
     let path = dir.join(written);
+    if written.is_relative() && climbs_out(written) {
+        return Err(format!(
+            "leaves the config's folder ({}): write a path outside it as an absolute path",
+            dir.display()
+        ));
+    }
     let real = std::fs::canonicalize(&path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "does not exist".to_string(),
         _ => e.to_string(),
@@ -204,6 +210,24 @@ pub fn resolve_source(dir: &Path, source: &str) -> Result<PathBuf, String> {
         }
     }
     Ok(path)
+}
+
+/// Whether a relative path, read component by component, climbs above where it starts
+/// (`a/../../b` does; `a/../b` does not). Decided from the text alone, so the answer does not depend
+/// on what happens to exist outside the folder; links inside it are judged after resolving.
+fn climbs_out(written: &Path) -> bool {
+    let mut depth: usize = 0;
+    for part in written.components() {
+        match part {
+            std::path::Component::ParentDir => match depth.checked_sub(1) {
+                Some(up) => depth = up,
+                None => return true,
+            },
+            std::path::Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -280,6 +304,10 @@ mod tests {
         assert!(super::resolve_source(dir.path(), "fn").is_ok());
         let e = super::resolve_source(dir.path(), "../../../../etc/passwd").unwrap_err();
         assert!(e.contains("leaves the config's folder"), "{e}");
+        // Decided from the text, whether or not something exists out there.
+        let e = super::resolve_source(dir.path(), "../netplan-no-such-folder/x").unwrap_err();
+        assert!(e.contains("leaves the config's folder"), "{e}");
+        assert!(super::resolve_source(dir.path(), "fn/../fn").is_ok());
         assert!(super::resolve_source(dir.path(), "/etc/hostname").is_ok());
         let e = super::resolve_source(dir.path(), "/proc/self/environ").unwrap_err();
         assert!(e.contains("never packaged"), "{e}");
