@@ -72,21 +72,36 @@ def seed_config(dirname, copies):
 
 
 def critical_path(plan, scale):
-    """Longest chain of the proxy's latencies through the plan's create steps."""
+    """Longest chain of the proxy's latencies through the plan's create steps. A route table needs its
+    NAT gateway only for the NAT's route (one CreateRoute once the NAT is available): what needs the
+    table itself (an endpoint) does not wait for the NAT — the floor for any tool, and what netplan's
+    job graph does (rule (f))."""
     changes = {c["address"]: c for c in plan["changes"]}
     finish = {}
+    slow = ("nat_gateway.", "nat_instance.")
 
-    def done(addr):
+    def made(addr):
+        """When the object exists (and what references it may start)."""
         if addr in finish:
             return finish[addr]
         c = changes[addr]
         kind = addr.split(".")[0]
-        start = max([done(d) for d in c.get("depends_on", []) if d in changes] or [0.0])
+        deps = [d for d in c.get("depends_on", []) if d in changes]
+        early = [d for d in deps if not (kind == "route_table" and d.startswith(slow))]
+        start = max([made(d) for d in early] or [0.0])
         if kind == "lambda_function":
-            roles = [d for d in c.get("depends_on", []) if d.startswith("iam_role.")]
-            start = max([start] + [done(r) + PROPAGATION * scale for r in roles])
+            roles = [d for d in deps if d.startswith("iam_role.")]
+            start = max([start] + [made(r) + PROPAGATION * scale for r in roles])
         finish[addr] = start + WAIT.get(kind, 0) * scale + CALLS.get(kind, 1) * CALL_MS / 1000
         return finish[addr]
+
+    def done(addr):
+        """When the object is complete: a route table's NAT routes added."""
+        late = [d for d in changes[addr].get("depends_on", [])
+                if addr.startswith("route_table.") and d.startswith(slow) and d in changes]
+        if not late:
+            return made(addr)
+        return max([made(addr)] + [done(d) for d in late]) + CALL_MS / 1000
 
     return max(done(a) for a in changes)
 

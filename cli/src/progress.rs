@@ -15,6 +15,7 @@ fn past(step: &StepId) -> &'static str {
         StepKind::Read => "read",
         StepKind::Create => "created",
         StepKind::Update => "updated",
+        StepKind::Complete => "completed",
         StepKind::Delete | StepKind::DeleteDeposed => "deleted",
         StepKind::Forget => "forgot",
         StepKind::UndoCreate => "rolled back (deleted)",

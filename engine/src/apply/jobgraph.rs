@@ -9,7 +9,11 @@
 //!   gone (the deletes of their subnets and security groups wait for those), an internet gateway after
 //!   the VPC's NAT gateways and their Elastic IPs;
 //! - (e) irreversible jobs (deletes of objects that existed before the run) wait for every reversible job
-//!   that does not depend on one, so a failure before them still rolls back cleanly.
+//!   that does not depend on one, so a failure before them still rolls back cleanly;
+//! - (f) a new route table whose routes go through a NAT gateway or instance made in the same run is
+//!   created without those routes, and a second job (`Complete`) adds them once the NAT is available:
+//!   what needs only the table (its subnets' associations, an S3 endpoint) does not wait minutes for
+//!   the NAT. Its undo is the create's: deleting the table.
 //!
 //! Also here: the undo graph a rollback runs (the inverse of each finished job, edges reversed) and the
 //! critical path (the longest chain of latencies: the floor for a run's wall time).
@@ -18,9 +22,10 @@ use super::job::Job;
 use super::{ApplyError, StepId, StepKind, StepStatus};
 use crate::addr::{Kind, ResourceAddr};
 use crate::graph::stable_topo_order;
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Change, Plan};
 use crate::schema::ReplaceOrder;
 use crate::state::{ResourceState, State};
+use crate::value::{Attrs, Value};
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::Direction;
 use std::collections::{HashMap, HashSet};
@@ -89,6 +94,15 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Result<JobGraph, ApplyError> 
     let mut deletes: HashMap<(ResourceAddr, bool), NodeIndex> = HashMap::new();
     let mut updates: HashMap<ResourceAddr, NodeIndex> = HashMap::new();
     let mut replaced_delete_first: HashSet<ResourceAddr> = HashSet::new();
+    // (f) what a route table's late routes wait for, and the job that adds them.
+    let mut completes: HashMap<ResourceAddr, (NodeIndex, HashSet<ResourceAddr>)> = HashMap::new();
+    let slow_creates: HashSet<ResourceAddr> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .filter(|c| matches!(c.address.kind, Kind::NatGateway | Kind::NatInstance))
+        .map(|c| c.address.clone())
+        .collect();
     let step = |a: &ResourceAddr, kind: StepKind| StepId {
         address: a.clone(),
         kind,
@@ -117,10 +131,40 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Result<JobGraph, ApplyError> 
                 );
                 ready.insert(a.clone(), i);
             }
-            Action::Create => {
-                let i = g.add(step(a, StepKind::Create), create(false), false);
-                ready.insert(a.clone(), i);
-            }
+            Action::Create => match deferred_routes(c, &slow_creates) {
+                Some(split) => {
+                    let i = g.add(
+                        step(a, StepKind::Create),
+                        Job::Create {
+                            config: split.early,
+                            deps: c
+                                .depends_on
+                                .iter()
+                                .filter(|d| !split.waits_for.contains(d))
+                                .cloned()
+                                .collect(),
+                            depose_first: false,
+                        },
+                        false,
+                    );
+                    let complete = g.add(
+                        step(a, StepKind::Complete),
+                        Job::Update {
+                            config: c.config.clone().unwrap_or_default(),
+                            changed: vec!["routes".into()],
+                            deps: c.depends_on.clone(),
+                        },
+                        false,
+                    );
+                    g.edge(i, complete);
+                    ready.insert(a.clone(), i);
+                    completes.insert(a.clone(), (complete, split.waits_for));
+                }
+                None => {
+                    let i = g.add(step(a, StepKind::Create), create(false), false);
+                    ready.insert(a.clone(), i);
+                }
+            },
             Action::Update => {
                 let changed = c.attributes.iter().map(|x| x.name.clone()).collect();
                 let i = g.add(
@@ -188,10 +232,14 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Result<JobGraph, ApplyError> 
         let Some(&me) = ready.get(&c.address) else {
             continue;
         };
+        let complete = completes.get(&c.address);
         for d in &c.depends_on {
-            // (a)
+            // (a), and (f): a late route's target before the job that adds it
             if let Some(&dep) = ready.get(d) {
-                g.edge(dep, me);
+                match complete {
+                    Some((late, waits_for)) if waits_for.contains(d) => g.edge(dep, *late),
+                    _ => g.edge(dep, me),
+                }
             }
             // (b)
             if let Some(&old) = deletes.get(&(d.clone(), true)) {
@@ -259,6 +307,55 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Result<JobGraph, ApplyError> 
     }
     g.order()?;
     Ok(g)
+}
+
+/// Rule (f): a route table created with the routes through slow objects made in this run left out.
+struct DeferredRoutes {
+    early: Attrs,
+    waits_for: HashSet<ResourceAddr>,
+}
+
+fn deferred_routes(c: &Change, slow: &HashSet<ResourceAddr>) -> Option<DeferredRoutes> {
+    if c.address.kind != Kind::RouteTable || c.action != Action::Create {
+        return None;
+    }
+    let config = c.config.as_ref()?;
+    let Some(Value::List(routes)) = config.get("routes") else {
+        return None;
+    };
+    let slow_in = |v: &Value| {
+        let mut refs = vec![];
+        v.references(&mut refs);
+        refs.into_iter()
+            .map(|r| r.addr)
+            .filter(|a| slow.contains(a))
+            .collect::<Vec<_>>()
+    };
+    let (late, early): (Vec<&Value>, Vec<&Value>) =
+        routes.iter().partition(|r| !slow_in(r).is_empty());
+    if late.is_empty() {
+        return None;
+    }
+    let waits_for: HashSet<ResourceAddr> = late.iter().flat_map(|r| slow_in(r)).collect();
+    // Only when nothing else of the table needs those objects.
+    let mut others = vec![];
+    config
+        .iter()
+        .filter(|(k, _)| k.as_str() != "routes")
+        .for_each(|(_, v)| v.references(&mut others));
+    early.iter().for_each(|r| r.references(&mut others));
+    if others.iter().any(|r| waits_for.contains(&r.addr)) {
+        return None;
+    }
+    let mut early_config = config.clone();
+    early_config.insert(
+        "routes".into(),
+        Value::List(early.into_iter().cloned().collect()),
+    );
+    Some(DeferredRoutes {
+        early: early_config,
+        waits_for,
+    })
 }
 
 /// Rule (d): pairs (before, after) of delete jobs that AWS refuses in the other order.
@@ -366,6 +463,8 @@ pub(crate) fn undo(
                     restore_deposed: *depose_first,
                 },
             ),
+            // (f) the create's undo deletes the table, late routes and all.
+            Job::Update { .. } if node.step.kind == StepKind::Complete => continue,
             Job::Update { .. } => match before_of() {
                 Some(b) => (StepKind::UndoUpdate, Job::UndoUpdate { before: b }),
                 None => continue,

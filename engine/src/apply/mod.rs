@@ -47,6 +47,9 @@ pub enum StepKind {
     Read,
     Create,
     Update,
+    /// The second half of a create split in two (rule (f) of the job graph): what waited for a slow
+    /// object — a route table's routes through a NAT made in the same run — added by an update.
+    Complete,
     Delete,
     DeleteDeposed,
     Forget,
@@ -69,6 +72,7 @@ impl StepId {
             StepKind::Read => "reading",
             StepKind::Create => "creating",
             StepKind::Update => "updating",
+            StepKind::Complete => "completing",
             StepKind::Delete | StepKind::DeleteDeposed | StepKind::UndoCreate => "deleting",
             StepKind::Forget => "forgetting",
             StepKind::UndoUpdate => "restoring",

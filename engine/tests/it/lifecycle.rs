@@ -164,7 +164,18 @@ async fn seed_apply_then_no_op_then_destroy() {
     let w = World::new("examples/lambda-internet", seed_script());
     let r = w.apply(true).await;
     assert_eq!(r.outcome, ApplyOutcome::Applied, "{:?}", r.failures());
-    assert_eq!(r.steps.len(), 21);
+    // 21 objects; the two private route tables are completed with their NAT routes (rule (f)).
+    assert_eq!(r.steps.len(), 23);
+    let completes: Vec<String> = r
+        .steps
+        .iter()
+        .filter(|(s, _)| s.kind == apply::StepKind::Complete)
+        .map(|(s, _)| s.address.to_string())
+        .collect();
+    assert_eq!(
+        completes,
+        ["route_table.main_private_a", "route_table.main_private_b"]
+    );
     assert_consistent(&w.provider.cloud(), &w.state());
     assert_eq!(w.plan_changes().await, 0, "apply then plan: no changes");
     let r = w.destroy().await;
@@ -780,4 +791,60 @@ async fn a_full_disk_is_never_reported_as_a_clean_rollback() {
             );
         }
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_needs_only_a_route_table_does_not_wait_for_its_nat() {
+    // NAT gateways take 120 s: the private tables are created and associated, and the S3 endpoint
+    // made on them, while the NATs are pending; the NAT routes are added once each NAT is available,
+    // and the state then holds them.
+    let w = World::new("examples/lambda-internet", seed_script());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let start = Instant::now();
+    // When each step finished, from the start of the run (simulated time).
+    let seen = tokio::spawn(async move {
+        let mut finished = std::collections::HashMap::new();
+        while let Some(e) = rx.recv().await {
+            if let Event::Finished { step, .. } = e {
+                finished.insert(step.to_string(), start.elapsed());
+            }
+        }
+        finished
+    });
+    let r = w.run(false, true, Some(tx), None).await;
+    assert_eq!(r.outcome, ApplyOutcome::Applied, "{:?}", r.failures());
+    let finished = seen.await.unwrap();
+    let at = |what: &str| {
+        *finished
+            .get(what)
+            .unwrap_or_else(|| panic!("{what}: {finished:?}"))
+    };
+    assert!(at("creating nat_gateway.main_a") >= Duration::from_secs(120));
+    for early in [
+        "creating route_table.main_private_a",
+        "creating route_table.main_private_b",
+        "creating vpc_endpoint.main_s3",
+    ] {
+        assert!(at(early) < Duration::from_secs(60), "{early}: {finished:?}");
+    }
+    assert!(at("completing route_table.main_private_a") >= at("creating nat_gateway.main_a"));
+    assert!(at("completing route_table.main_private_b") >= at("creating nat_gateway.main_b"));
+    let routes = |addr: &str| {
+        w.state()
+            .resources
+            .iter()
+            .find(|r| r.address.to_string() == addr)
+            .map(|r| r.attributes["routes"].to_string())
+            .unwrap()
+    };
+    assert!(
+        routes("route_table.main_private_a").contains("nat-"),
+        "{}",
+        routes("route_table.main_private_a")
+    );
+    assert_eq!(
+        w.plan_changes().await,
+        0,
+        "the completed tables are what the config asks"
+    );
 }

@@ -85,15 +85,19 @@ macro_rules! function_obj {
     }};
 }
 
-/// Waits until the function is Active and its last update Successful.
+/// Waits until the function is Active and its last update Successful. `changing`: Lambda has just
+/// answered a create or update (so it is Pending or InProgress): the first look is a pause away, and
+/// looks are at least that far apart.
 async fn wait_ready(
     p: &AwsProvider,
     name: &str,
     addr: &ResourceAddr,
     progress: &Option<ProgressFn>,
+    changing: bool,
 ) -> Result<ObjectState, ProviderError> {
-    super::wait::wait_for(
+    super::wait::wait_changing(
         p,
+        changing,
         "waiting for the function to be Active",
         addr,
         progress,
@@ -365,7 +369,7 @@ impl AwsKind for LambdaFunction {
             o.attrs.remove("ready");
             o
         } else {
-            wait_ready(p, name, &req.address, &req.progress).await?
+            wait_ready(p, name, &req.address, &req.progress, true).await?
         };
         if detach_after {
             // Least privilege (the seed's advice): the VPC policy is needed to create the function's
@@ -410,7 +414,7 @@ impl AwsKind for LambdaFunction {
                     },
                 )
                 .await?;
-            wait_ready(p, name, &req.address, &req.progress).await?;
+            wait_ready(p, name, &req.address, &req.progress, true).await?;
         }
         let config_keys = [
             "runtime",
@@ -423,11 +427,11 @@ impl AwsKind for LambdaFunction {
             "security_groups",
             "ipv6_dual_stack",
         ];
-        if req
+        let configured = req
             .changed
             .iter()
-            .any(|c| config_keys.contains(&c.as_str()))
-        {
+            .any(|c| config_keys.contains(&c.as_str()));
+        if configured {
             let (runtime, handler, role) = (
                 required(a, "runtime")?,
                 required(a, "handler")?,
@@ -452,7 +456,7 @@ impl AwsKind for LambdaFunction {
                 )
                 .await?;
         }
-        let o = wait_ready(p, name, &req.address, &req.progress).await?;
+        let o = wait_ready(p, name, &req.address, &req.progress, configured).await?;
         if let Some(arn) = text(&o.attrs, "arn") {
             let current = function_tags(p, arn).await?;
             let stale: Vec<String> = current

@@ -87,6 +87,8 @@ pub struct AwsProvider {
     horizon: Duration,
     /// NAT gateways waited on (available, or deleted): one describe per interval for all of them.
     pub(crate) nat_poller: wait::Poller<nat_gateway::Observed>,
+    /// VPC endpoints waited on (available): one describe per interval for all of them.
+    pub(crate) endpoint_poller: wait::Poller<ObjectState>,
     /// VPC id → its Amazon IPv6 /56, as seen by this process (a subnet's /64 is carved from it): saves
     /// each subnet create a DescribeVpcs. Filled by VPC creates and describes.
     pub(crate) vpc_ipv6: std::sync::Mutex<BTreeMap<String, String>>,
@@ -160,6 +162,7 @@ impl AwsProvider {
             api: api::Api::new(endpoint, limits),
             horizon: opts.in_flight_horizon.unwrap_or(Duration::from_secs(10)),
             nat_poller: Default::default(),
+            endpoint_poller: Default::default(),
             vpc_ipv6: Default::default(),
         })
     }

@@ -152,22 +152,32 @@ impl AwsKind for VpcEndpoint {
             return Ok(object(made.id, JsonAttrs::new()));
         }
         let id = made.id.clone();
-        super::wait::wait_for(
-            p,
-            "waiting for the endpoint to be available",
-            &req.address,
-            &req.progress,
-            Duration::from_secs(600),
-            || async {
-                let found = with_state(p, &Select::one(&id)).await?;
-                Ok(found
-                    .into_iter()
-                    .next()
-                    .filter(|o| text(&o.attrs, "state") == Some("available")))
-            },
-        )
-        .await
-        .map(without_state)
+        p.endpoint_poller
+            .wait(
+                &id,
+                "waiting for the endpoint to be available",
+                &req.address,
+                &req.progress,
+                p.poll,
+                Duration::from_secs(600),
+                |ids| async move {
+                    Ok(with_state(p, &Select::Ids(ids))
+                        .await?
+                        .into_iter()
+                        .map(|o| (o.id.clone(), o))
+                        .collect())
+                },
+                |seen| match seen.and_then(|o| text(&o.attrs, "state")) {
+                    Some("available") => seen.cloned().map(Ok),
+                    Some("failed") => Some(Err(ProviderError::new(
+                        ErrorKind::Failed,
+                        format!("VPC endpoint {id} failed"),
+                    ))),
+                    _ => None,
+                },
+            )
+            .await
+            .map(without_state)
     }
 
     async fn update(

@@ -33,6 +33,43 @@ pub(crate) async fn wait_for<T, F, Fut>(
     addr: &ResourceAddr,
     progress: &Option<ProgressFn>,
     budget: Duration,
+    check: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ProviderError>>,
+{
+    wait_paced(p.poll / 8, false, what, addr, progress, budget, check).await
+}
+
+/// `wait_for`, or — `changing`: AWS has just answered that the object is not ready (a function
+/// `Pending` after its create) — with the first look after a pause and looks never closer than
+/// `poll / 4`: many such waits at once (forty functions) then cost a few calls each, not one every
+/// few hundred milliseconds.
+pub(crate) async fn wait_changing<T, F, Fut>(
+    p: &AwsProvider,
+    changing: bool,
+    what: &str,
+    addr: &ResourceAddr,
+    progress: &Option<ProgressFn>,
+    budget: Duration,
+    check: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ProviderError>>,
+{
+    let min = if changing { p.poll / 4 } else { p.poll / 8 };
+    wait_paced(min, changing, what, addr, progress, budget, check).await
+}
+
+async fn wait_paced<T, F, Fut>(
+    min: Duration,
+    pause_first: bool,
+    what: &str,
+    addr: &ResourceAddr,
+    progress: &Option<ProgressFn>,
+    budget: Duration,
     mut check: F,
 ) -> Result<T, ProviderError>
 where
@@ -40,6 +77,9 @@ where
     Fut: Future<Output = Result<Option<T>, ProviderError>>,
 {
     let start = Instant::now();
+    if pause_first {
+        tokio::time::sleep(min).await;
+    }
     loop {
         if let Some(v) = check().await? {
             return Ok(v);
@@ -54,7 +94,7 @@ where
         if let Some(f) = progress {
             f(addr, &format!("{what}… {}s", waited.as_secs()));
         }
-        tokio::time::sleep(pause(p.poll / 8, waited)).await;
+        tokio::time::sleep(pause(min, waited)).await;
     }
 }
 
@@ -106,6 +146,10 @@ impl<O: Clone> Poller<O> {
         Fut: Future<Output = Result<HashMap<String, O>, ProviderError>>,
     {
         let start = Instant::now();
+        // AWS has just answered that the object is not ready: the first look is a round away (an
+        // eighth of `interval`), and by then the round covers every waiter registered meanwhile.
+        self.state.lock().await.wanted.insert(id.to_string());
+        tokio::time::sleep(interval / 8).await;
         loop {
             let next = {
                 let mut s = self.state.lock().await;
