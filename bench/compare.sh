@@ -4,6 +4,7 @@
 # calls counted by moto (terraform-anchor/tools/count_calls.py), for each N given (default: 1 20).
 #
 # usage: bench/compare.sh [N ...]        TOOLS="netplan terraform" (default both)
+#        NETPLAN=PATH runs that binary instead of building this checkout
 #        KEEP=DIR keeps each phase's log and per-action call breakdown (TOOL-N-PHASE.{log,calls}) in DIR
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,10 +15,13 @@ BENCH=$(mktemp -d)
 trap 'kill $MOTO_PID 2>/dev/null || true; rm -rf "$BENCH"' EXIT
 
 PROFILE=${PROFILE:-release}   # PROFILE=debug skips the ~16-minute release build of the AWS SDK
-case " $TOOLS " in *" netplan "*)
-  if [ "$PROFILE" = release ]; then cargo build --release -q -p netplan; else cargo build -q -p netplan; fi ;;
-esac
-NETPLAN=${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE/netplan
+# NETPLAN=PATH runs that binary (e.g. an older build, to compare) instead of building this checkout.
+if [ -z "${NETPLAN:-}" ]; then
+  case " $TOOLS " in *" netplan "*)
+    if [ "$PROFILE" = release ]; then cargo build --release -q -p netplan; else cargo build -q -p netplan; fi ;;
+  esac
+  NETPLAN=${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE/netplan
+fi
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 E=http://127.0.0.1:$PORT

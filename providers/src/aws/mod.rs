@@ -271,7 +271,7 @@ pub(crate) async fn retag_ec2(
 ) -> Result<(), ProviderError> {
     use api::{Call, Effect};
     use aws_sdk_ec2::types::Filter;
-    let current: Vec<(String, String)> = attrs::all_pages(
+    let current = attrs::all_pages(
         p,
         Call::ec2("DescribeTags", Effect::Read).on([id]),
         |token| {
@@ -290,6 +290,17 @@ pub(crate) async fn retag_ec2(
         |o| o.next_token().map(str::to_string),
     )
     .await?;
+    retag_ec2_from(p, id, &current, want).await
+}
+
+/// `retag_ec2` when the object's tags are already known (from a describe of it just made).
+pub(crate) async fn retag_ec2_from(
+    p: &AwsProvider,
+    id: &str,
+    current: &[(String, String)],
+    want: &netplan_engine::value::JsonAttrs,
+) -> Result<(), ProviderError> {
+    use api::{Call, Effect};
     let stale: Vec<aws_sdk_ec2::types::Tag> = current
         .iter()
         .filter(|(k, _)| !k.starts_with("aws:") && k != attrs::TOKEN_TAG && !want.contains_key(k))

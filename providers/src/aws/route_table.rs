@@ -5,7 +5,7 @@ use super::api::{Call, Effect};
 use super::attrs::*;
 use super::create::create_once;
 use super::kinds::AwsKind;
-use super::{read_back, retag_ec2, AwsProvider};
+use super::{read_back, retag_ec2_from, AwsProvider};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 use netplan_engine::provider::*;
@@ -93,7 +93,12 @@ async fn remove_route(p: &AwsProvider, table: &str, dest: &str) -> Result<(), Pr
 }
 
 /// Converges routes and associations of `table` to `want`, from what DescribeRouteTables shows.
-async fn converge(p: &AwsProvider, table: &str, want: &JsonAttrs) -> Result<(), ProviderError> {
+/// Converges `table` from what a describe shows; answers the tags it had.
+async fn converge(
+    p: &AwsProvider,
+    table: &str,
+    want: &JsonAttrs,
+) -> Result<Vec<(String, String)>, ProviderError> {
     let current = raw(p, &Select::one(table)).await?;
     let Some(t) = current.first() else {
         return Err(ProviderError::new(
@@ -101,7 +106,11 @@ async fn converge(p: &AwsProvider, table: &str, want: &JsonAttrs) -> Result<(), 
             format!("route table {table} not found"),
         ));
     };
-    converge_from(p, table, t, want).await
+    converge_from(p, table, t, want).await?;
+    Ok(t.tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect())
 }
 
 /// Converges `table` from `t`, what it holds now.
@@ -295,8 +304,9 @@ impl AwsKind for RouteTable {
         p: &AwsProvider,
         req: &UpdateRequest,
     ) -> Result<ObjectState, ProviderError> {
-        converge(p, &req.id, &req.after).await?;
-        retag_ec2(p, &req.id, &req.tags).await?;
+        // The describe that converges the routes has the tags too: no DescribeTags.
+        let tags = converge(p, &req.id, &req.after).await?;
+        retag_ec2_from(p, &req.id, &tags, &req.tags).await?;
         read_back(p, Kind::RouteTable, &req.id).await
     }
 
