@@ -39,7 +39,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, ProviderError>>,
 {
-    wait_paced(p.poll / 8, false, what, addr, progress, budget, check).await
+    wait_changing(p, false, what, addr, progress, budget, check).await
 }
 
 /// `wait_for`, or — `changing`: AWS has just answered that the object is not ready (a function
@@ -53,31 +53,15 @@ pub(crate) async fn wait_changing<T, F, Fut>(
     addr: &ResourceAddr,
     progress: &Option<ProgressFn>,
     budget: Duration,
-    check: F,
-) -> Result<T, ProviderError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>, ProviderError>>,
-{
-    let min = if changing { p.poll / 4 } else { p.poll / 8 };
-    wait_paced(min, changing, what, addr, progress, budget, check).await
-}
-
-async fn wait_paced<T, F, Fut>(
-    min: Duration,
-    pause_first: bool,
-    what: &str,
-    addr: &ResourceAddr,
-    progress: &Option<ProgressFn>,
-    budget: Duration,
     mut check: F,
 ) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, ProviderError>>,
 {
+    let min = if changing { p.poll / 4 } else { p.poll / 8 };
     let start = Instant::now();
-    if pause_first {
+    if changing {
         tokio::time::sleep(min).await;
     }
     loop {
