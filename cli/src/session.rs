@@ -17,7 +17,7 @@ pub const DEFAULT_PARALLELISM: u16 = 32;
 
 pub struct Session<'g> {
     pub globals: &'g Globals,
-    /// AWS requests in flight at once (`--parallelism`).
+    /// AWS requests in flight at once to each service (`--parallelism`).
     parallelism: usize,
     config: Option<Config>,
     aws: OnceLock<AwsOptions>,

@@ -20,8 +20,8 @@ pub struct Args {
     /// Apply without asking.
     #[arg(long)]
     pub auto_approve: bool,
-    /// At most this many AWS requests in flight (objects waited on hold none; the request rate is kept
-    /// under AWS's documented limits whatever this is).
+    /// At most this many AWS requests in flight to each service — EC2, IAM, Lambda — (objects waited on
+    /// hold none; the request rate is kept under AWS's documented limits whatever this is).
     #[arg(long, default_value_t = crate::session::DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
     /// On failure, keep what succeeded instead of undoing it.
@@ -39,7 +39,7 @@ pub struct DestroyArgs {
     /// Destroy without asking.
     #[arg(long)]
     pub auto_approve: bool,
-    /// At most this many AWS requests in flight.
+    /// At most this many AWS requests in flight to each service.
     #[arg(long, default_value_t = crate::session::DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
     /// Delete objects that do not carry this stack's netplan tags without asking.

@@ -4,8 +4,10 @@
 //!   (mutating 200 tokens refilled at 5/s, describe 100 at 20/s, resource-intensive 50 at 5/s; Lambda and
 //!   IAM conservatively), so a large apply stays under AWS's limits; a throttled answer empties the
 //!   bucket and halves its refill rate, which recovers step by step with each success (AIMD).
-//! - **Concurrency.** At most `max_in_flight` requests at once (`--parallelism`): a gate held for
-//!   the request alone, never while an object is waited on, so forty NAT gateways pending hold nothing.
+//! - **Concurrency.** At most `max_in_flight` requests at once to each service (`--parallelism`; AWS
+//!   bounds EC2, IAM and Lambda each on its own, so a role's create never queues behind a hundred EC2
+//!   calls): a gate held for the request alone, never while an object is waited on, so forty NAT
+//!   gateways pending hold nothing.
 //! - **Retries.** The SDK's own retries are off: a repeated create is not always safe. Throttling is
 //!   retried (AWS refused before acting). A 5xx, timeout or broken connection leaves the outcome unknown:
 //!   a request that can be repeated is retried; a create that cannot is returned to its caller
@@ -211,7 +213,9 @@ fn bucket_size(service: Service, action: &str) -> (f64, f64) {
 pub(crate) struct Api {
     endpoint: String,
     limits: Limits,
-    in_flight: Gate,
+    /// One gate per service: AWS bounds each service on its own, so an IAM call never waits for an
+    /// EC2 slot.
+    in_flight: HashMap<Service, Gate>,
     buckets: Mutex<HashMap<(Service, &'static str), Bucket>>,
     /// Ids this process made or adopted, per service (a role and a function may share a name), and
     /// when.
@@ -225,7 +229,10 @@ impl Api {
     pub fn new(endpoint: String, limits: Limits) -> Api {
         Api {
             endpoint,
-            in_flight: Gate::new(limits.max_in_flight.max(1)),
+            in_flight: [Service::Ec2, Service::Iam, Service::Lambda, Service::Ssm]
+                .into_iter()
+                .map(|s| (s, Gate::new(limits.max_in_flight.max(1))))
+                .collect(),
             limits,
             buckets: Mutex::new(HashMap::new()),
             fresh: Mutex::new(HashMap::new()),
@@ -343,7 +350,7 @@ impl Api {
             self.take_token(&call).await;
             let sent = Instant::now();
             let result = {
-                let _slot = self.in_flight.enter(priority()).await;
+                let _slot = self.in_flight[&call.service].enter(priority()).await;
                 f().await
             };
             let took = sent.elapsed();
