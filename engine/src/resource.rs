@@ -60,6 +60,11 @@ impl Resource {
             .map(|r| &r.addr)
     }
 
+    /// A list attribute's items (none when absent or not a list).
+    pub fn list_attr(&self, name: &str) -> &[Value] {
+        self.attrs.get(name).map(Value::as_list).unwrap_or(&[])
+    }
+
     pub fn ref_list(&self, name: &str) -> Vec<&ResourceAddr> {
         self.attrs
             .get(name)

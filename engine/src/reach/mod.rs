@@ -118,32 +118,33 @@ impl<'c> Model<'c> {
     /// The subnet's effective route table: an explicit association (the config's before the account's),
     /// else its VPC's main table (known only from the account: netplan never declares one).
     fn table_of(&self, subnet: &ResourceAddr) -> Option<&'c Resource> {
-        let explicit = |discovered: bool| {
-            self.c.of_kind(Kind::RouteTable).find(|t| {
-                t.bool_attr("discovered") == discovered && t.ref_list("subnets").contains(&subnet)
-            })
-        };
-        explicit(false).or_else(|| explicit(true)).or_else(|| {
-            let vpc = self.vpc_of_subnet(subnet)?;
-            self.c
-                .of_kind(Kind::RouteTable)
-                .find(|t| t.bool_attr("main") && t.ref_attr("vpc") == Some(&vpc))
-        })
+        self.associated(Kind::RouteTable, subnet, "main")
     }
 
     /// The subnet's network ACL: an explicit association (the config's first), else its VPC's default
     /// ACL; `None` when neither is known (a VPC's default ACL allows everything).
     fn acl_of(&self, subnet: &ResourceAddr) -> Option<&'c Resource> {
+        self.associated(Kind::NetworkAcl, subnet, "default")
+    }
+
+    /// The object of `kind` a subnet is associated with: the config's explicit association, else the
+    /// account's, else its VPC's object flagged `fallback` (the main table, the default ACL).
+    fn associated(
+        &self,
+        kind: Kind,
+        subnet: &ResourceAddr,
+        fallback: &str,
+    ) -> Option<&'c Resource> {
         let explicit = |discovered: bool| {
-            self.c.of_kind(Kind::NetworkAcl).find(|t| {
+            self.c.of_kind(kind).find(|t| {
                 t.bool_attr("discovered") == discovered && t.ref_list("subnets").contains(&subnet)
             })
         };
         explicit(false).or_else(|| explicit(true)).or_else(|| {
             let vpc = self.vpc_of_subnet(subnet)?;
             self.c
-                .of_kind(Kind::NetworkAcl)
-                .find(|t| t.bool_attr("default") && t.ref_attr("vpc") == Some(&vpc))
+                .of_kind(kind)
+                .find(|t| t.bool_attr(fallback) && t.ref_attr("vpc") == Some(&vpc))
         })
     }
 
@@ -155,10 +156,7 @@ impl<'c> Model<'c> {
         dest: IpAddr,
     ) -> Option<(IpNet, Result<ResourceAddr, String>)> {
         table
-            .attrs
-            .get("routes")
-            .map(Value::as_list)
-            .unwrap_or(&[])
+            .list_attr("routes")
             .iter()
             .filter_map(|r| match r {
                 Value::Map(m) => {
@@ -418,36 +416,29 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
         }
         let allows = groups.iter().any(|g| {
             g.existing.is_some()
-                || g.attrs
-                    .get("egress")
-                    .map(Value::as_list)
-                    .unwrap_or(&[])
-                    .iter()
-                    .any(|r| match r {
-                        Value::Map(r) => {
-                            let proto = r.get("protocol").and_then(Value::as_str).unwrap_or("");
-                            let cidr = r
-                                .get("cidr")
-                                .and_then(Value::as_str)
-                                .and_then(|c| c.parse::<IpNet>().ok());
-                            let port_ok = match proto {
-                                "all" | "-1" => true,
-                                "tcp" => {
-                                    let from =
-                                        r.get("from_port").and_then(Value::as_int).unwrap_or(0);
-                                    let to =
-                                        r.get("to_port").and_then(Value::as_int).unwrap_or(65535);
-                                    from <= 443 && 443 <= to
-                                }
-                                _ => false,
-                            };
-                            port_ok
-                                && cidr.is_some_and(|c| {
-                                    c.prefix_len() == 0 && matches!(c, IpNet::V6(_)) == v6
-                                })
-                        }
-                        _ => false,
-                    })
+                || g.list_attr("egress").iter().any(|r| match r {
+                    Value::Map(r) => {
+                        let proto = r.get("protocol").and_then(Value::as_str).unwrap_or("");
+                        let cidr = r
+                            .get("cidr")
+                            .and_then(Value::as_str)
+                            .and_then(|c| c.parse::<IpNet>().ok());
+                        let port_ok = match proto {
+                            "all" | "-1" => true,
+                            "tcp" => {
+                                let from = r.get("from_port").and_then(Value::as_int).unwrap_or(0);
+                                let to = r.get("to_port").and_then(Value::as_int).unwrap_or(65535);
+                                from <= 443 && 443 <= to
+                            }
+                            _ => false,
+                        };
+                        port_ok
+                            && cidr.is_some_and(|c| {
+                                c.prefix_len() == 0 && matches!(c, IpNet::V6(_)) == v6
+                            })
+                    }
+                    _ => false,
+                })
         });
         if !allows {
             let component = groups
@@ -469,10 +460,7 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
     if let Some(Value::Ref(r)) = f.attrs.get("role") {
         if let Some(role) = m.get(&r.addr).filter(|role| role.existing.is_none()) {
             let policies: Vec<&str> = role
-                .attrs
-                .get("managed_policies")
-                .map(Value::as_list)
-                .unwrap_or(&[])
+                .list_attr("managed_policies")
                 .iter()
                 .filter_map(Value::as_str)
                 .collect();

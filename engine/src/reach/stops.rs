@@ -16,10 +16,7 @@ pub(super) struct Flow {
 /// Returns the deciding rule number (or `None` for the implicit deny) when the flow is denied.
 pub(super) fn acl_denies(acl: &Resource, f: &Flow) -> Option<Option<i64>> {
     let mut entries: Vec<&BTreeMap<String, Value>> = acl
-        .attrs
-        .get(if f.egress { "egress" } else { "ingress" })
-        .map(Value::as_list)
-        .unwrap_or(&[])
+        .list_attr(if f.egress { "egress" } else { "ingress" })
         .iter()
         .filter_map(|e| match e {
             Value::Map(m) => Some(m),
@@ -127,18 +124,13 @@ pub(super) fn acls_allow(m: &Model<'_>, path: &Path, dest: IpAddr, add: Report<'
             continue;
         };
         let has_family = |key: &str| {
-            acl.attrs
-                .get(key)
-                .map(Value::as_list)
-                .unwrap_or(&[])
-                .iter()
-                .any(|e| match e {
-                    Value::Map(e) => e
-                        .get("cidr")
-                        .and_then(Value::as_str)
-                        .is_some_and(|c| c.contains(':') == v6),
-                    _ => false,
-                })
+            acl.list_attr(key).iter().any(|e| match e {
+                Value::Map(e) => e
+                    .get("cidr")
+                    .and_then(Value::as_str)
+                    .is_some_and(|c| c.contains(':') == v6),
+                _ => false,
+            })
         };
         if v6 && acl.bool_attr("default") && !has_family("egress") && !has_family("ingress") {
             // AWS gives a default ACL `::/0` allow entries when its VPC gets an IPv6 block; an
@@ -214,21 +206,15 @@ pub(super) fn instance_forwards(
             .flat_map(|f| f.ref_list("security_groups"))
             .filter_map(|g| m.get(g).and_then(|g| g.str_attr("id")).map(str::to_string))
             .collect();
-    let admitted = nat
-        .attrs
-        .get("allow_from")
-        .map(Value::as_list)
-        .unwrap_or(&[])
-        .iter()
-        .any(|v| match v {
-            Value::Ref(r) => &r.addr == subnet,
-            Value::Str(s) if s.starts_with("sg-") => function_groups.contains(s),
-            Value::Str(s) => match (s.parse::<IpNet>(), cidr) {
-                (Ok(allowed), Some(c)) => allowed.contains(&c),
-                _ => false,
-            },
+    let admitted = nat.list_attr("allow_from").iter().any(|v| match v {
+        Value::Ref(r) => &r.addr == subnet,
+        Value::Str(s) if s.starts_with("sg-") => function_groups.contains(s),
+        Value::Str(s) => match (s.parse::<IpNet>(), cidr) {
+            (Ok(allowed), Some(c)) => allowed.contains(&c),
             _ => false,
-        });
+        },
+        _ => false,
+    });
     if !admitted {
         let what = cidr
             .map(|c| c.to_string())
