@@ -176,7 +176,6 @@ impl<'g> Session<'g> {
 pub fn load_options(globals: &Globals) -> LoadOptions {
     LoadOptions {
         default_region: default_region(globals),
-        design: None,
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo run --release -p netplan-engine --example critical_path [SCALE]` (default 0.01)
 
-use netplan_engine::apply::{self, ApplyOptions, StepId, StepKind};
+use netplan_engine::apply::{self, StepId, StepKind};
 use netplan_engine::config::{self, LoadOptions};
 use netplan_engine::ops::{self, PrepareOptions};
 use netplan_engine::state::store::LocalFileStore;
@@ -59,7 +59,7 @@ async fn main() {
         .await
         .unwrap();
         let critical = apply::critical_path(&prepared.plan, &prepared.working, &latency).unwrap();
-        let opts = ApplyOptions::for_config(&config);
+        let opts = prepared.apply_options();
         let start = Instant::now();
         let report = apply::apply(
             &prepared.plan,

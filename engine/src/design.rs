@@ -1,15 +1,15 @@
 //! The egress designs `netplan cost` compares for one config: the same networks and functions with NAT
-//! gateways per AZ, one NAT gateway, NAT instances, or IPv6 only — each loaded as a config of its own,
-//! priced, and proven (or not) by the reachability check.
+//! gateways per AZ, one NAT gateway, NAT instances, or IPv6 only — each a transformation of the loaded
+//! config (`Config::rebuild`: its declarations rewritten, expanded and validated again, nothing read
+//! again), priced, and proven (or not) by the reachability check.
 
 use crate::addr::Kind;
-use crate::config::{self, Config, Decl, LoadOptions};
+use crate::config::{Config, Decl};
 use crate::diag::Diagnostics;
 use crate::pricing::{self, Cost};
 use crate::reach::{self, Verdict};
 use crate::value::Value;
 use serde::Serialize;
-use std::path::Path;
 
 /// How every `[network]` of the config reaches the internet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -58,8 +58,13 @@ impl Design {
         }
     }
 
+    /// The config as it would be with this design.
+    pub fn applied_to(self, config: &Config) -> Result<Config, Diagnostics> {
+        config.rebuild(|decls| self.apply(decls))
+    }
+
     /// Rewrites the config's high-level tables to this design.
-    pub(crate) fn apply(self, decls: &mut [Decl]) {
+    fn apply(self, decls: &mut [Decl]) {
         for d in decls.iter_mut() {
             let f = &mut d.fields;
             match (d.addr.kind, self) {
@@ -151,8 +156,8 @@ pub enum Outcome {
     },
 }
 
-/// Every design for the config at `path`. `None` when it has no `[network]` table to vary.
-pub fn compare(path: &Path, opts: &LoadOptions, current: &Config) -> Option<Vec<Evaluated>> {
+/// Every design for the config. `None` when it has no `[network]` table to vary.
+pub fn compare(current: &Config) -> Option<Vec<Evaluated>> {
     let now = Design::of(current);
     if !current.expansions.keys().any(|a| a.kind == Kind::Network) {
         return None;
@@ -161,11 +166,7 @@ pub fn compare(path: &Path, opts: &LoadOptions, current: &Config) -> Option<Vec<
         Design::ALL
             .into_iter()
             .map(|design| {
-                let opts = LoadOptions {
-                    design: Some(design),
-                    ..opts.clone()
-                };
-                let outcome = match config::load(path, &opts) {
+                let outcome = match design.applied_to(current) {
                     Ok(c) => evaluate(&c),
                     Err(d) => does_not_fit(&d),
                 };

@@ -21,17 +21,26 @@ pub enum OpsError {
     Plan(#[from] PlanError),
     #[error("reconciling the operations a previous run left pending failed: {0}")]
     Reconcile(ProviderError),
+    /// A function's code cannot be packaged where the plan needs it (a function to create whose
+    /// source is gone, a source too big for Lambda).
+    #[error("{0}")]
+    Package(Diagnostics),
 }
 
 /// A plan with the state it was computed from.
 pub struct Prepared {
+    /// The config as planned: each function's desired `code_sha256` from its package.
+    pub config: Config,
+    /// The functions' code the plan needs (what apply uploads).
+    pub packages: crate::package::Packages,
     /// The state as stored (`None`: no state yet).
     pub stored: Option<State>,
     /// The stored state after reconciliation and refresh: what apply starts from.
     pub working: State,
     pub reconciled: Vec<Reconciled>,
     pub plan: Plan,
-    /// The gate's findings below error level (single-AZ and cross-AZ NAT warnings).
+    /// The gate's findings below error level (single-AZ and cross-AZ NAT warnings), and a function
+    /// whose source is gone keeping its deployed code.
     pub warnings: Diagnostics,
 }
 
@@ -47,6 +56,15 @@ impl Prepared {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The options an apply of this plan starts from: the config's stack, the functions' code, the
+    /// tokens of creates a killed run started.
+    pub fn apply_options(&self) -> crate::apply::ApplyOptions {
+        let mut opts = crate::apply::ApplyOptions::for_config(&self.config);
+        opts.packages = self.packages.zips.clone();
+        opts.resume_tokens = self.resume_tokens();
+        opts
     }
 }
 
@@ -104,6 +122,24 @@ pub async fn prepare(
     if opts.refresh && (!working.resources.is_empty() || has_existing) {
         drift = plan::refresh(provider, Some(config), &mut working).await?;
     }
+    // Function code, where the plan needs it: a destroy needs none; a function whose source is gone
+    // keeps the code it has deployed.
+    let (packages, kept) = if opts.destroy {
+        Default::default()
+    } else {
+        let deployed = |a: &crate::ResourceAddr| {
+            working
+                .get(a)
+                .filter(|r| !r.existing)
+                .and_then(|r| r.attributes.get("code_sha256"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        crate::package::Packages::for_plan(config, &deployed).map_err(OpsError::Package)?
+    };
+    let mut warnings = warnings;
+    warnings.0.extend(kept.0);
+    let config = &packages.apply_to(config);
     let mut plan = plan::plan(
         config,
         Some(&working),
@@ -130,6 +166,8 @@ pub async fn prepare(
     plan.state_lineage = stored.as_ref().map(|s| s.lineage.clone());
     plan.state_serial = stored.as_ref().map(|s| s.serial).unwrap_or(0);
     Ok(Prepared {
+        config: config.clone(),
+        packages,
         stored,
         working,
         reconciled,

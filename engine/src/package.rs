@@ -1,11 +1,22 @@
 //! Reproducible Lambda packages: a file or folder zipped with sorted entries, fixed timestamps and
 //! modes, so the same source always hashes the same and an unchanged function plans as a no-op.
 //! The hash is Lambda's `CodeSha256`: base64 of the SHA-256 of the zip.
+//!
+//! Loading a config never reads function code (only `check_written` judges a source's text). Code is
+//! read where it is needed: `Packages::for_plan` zips each function's source for a plan (its hash is
+//! the desired `code_sha256`, its bytes what apply uploads) — and a function whose source is gone keeps
+//! the code it has deployed, so destroy, output, show, map, check and cost never need the code, and a
+//! plan needs it only for a function it must create.
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+
+use crate::addr::{Kind, ResourceAddr};
+use crate::diag::{Diagnostic, Diagnostics, Location};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct Package {
@@ -174,6 +185,126 @@ fn too_big(root: &Path, e: std::io::Error) -> std::io::Error {
         ))
     } else {
         e
+    }
+}
+
+/// What can be said of a `source` from its text alone, when the config is loaded: a relative path stays
+/// inside the config's folder, and the kernel's and devices' pseudo-files are never packaged. Whether it
+/// exists, and where its links lead, is judged when it is packaged (`resolve_source`).
+pub fn check_written(source: &str) -> Result<(), String> {
+    let written = Path::new(source);
+    if written.is_relative() && climbs_out(written) {
+        return Err(
+            "leaves the config's folder: write a path outside it as an absolute path".into(),
+        );
+    }
+    for system in ["/proc", "/sys", "/dev"] {
+        if written.starts_with(system) {
+            return Err(format!(
+                "is under {system}: the kernel's and devices' files are never packaged"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Each function's code as a plan needs it: zipped from its source, or — when the source is gone and
+/// the function exists — the code it has deployed, kept.
+#[derive(Debug, Clone, Default)]
+pub struct Packages {
+    /// The zips, by function: what apply uploads.
+    pub zips: BTreeMap<ResourceAddr, Arc<Vec<u8>>>,
+    /// The desired `code_sha256` of every function the config creates or keeps.
+    pub hashes: BTreeMap<ResourceAddr, String>,
+    /// Functions whose source is gone: their deployed code is kept (said as a warning).
+    pub kept: Vec<ResourceAddr>,
+}
+
+impl Packages {
+    /// Zips every function of `config` (not `existing` ones). `deployed` tells the code a function has
+    /// now (its `code_sha256` in the state), for one whose source is gone: that code is kept, said as a
+    /// warning. A source that is gone for a function that must be created, or that cannot be packaged
+    /// (too big, a pipe, a loop of links), is an error at its `source` line.
+    pub fn for_plan(
+        config: &crate::config::Config,
+        deployed: &dyn Fn(&ResourceAddr) -> Option<String>,
+    ) -> Result<(Packages, Diagnostics), Diagnostics> {
+        let mut out = Packages::default();
+        let mut diags = Diagnostics::default();
+        for r in config
+            .of_kind(Kind::LambdaFunction)
+            .filter(|r| r.existing.is_none())
+        {
+            let Some(source) = r.str_attr("source") else {
+                continue;
+            };
+            let place = Location::new(
+                &config.source,
+                r.spans.get("source").unwrap_or(&r.header).clone(),
+            );
+            let packaged = resolve_source(&config.dir, source)
+                .and_then(|path| package(&path).map_err(|e| e.to_string()));
+            match packaged {
+                Ok(pkg) => {
+                    out.hashes.insert(r.addr.clone(), pkg.sha256_base64);
+                    out.zips.insert(r.addr.clone(), Arc::new(pkg.bytes));
+                }
+                Err(why) => match deployed(&r.addr) {
+                    Some(hash) if why == "does not exist" => {
+                        out.hashes.insert(r.addr.clone(), hash);
+                        out.kept.push(r.addr.clone());
+                        diags.push(
+                            Diagnostic::warning(format!(
+                                "`source`: `{source}` does not exist: {} keeps the code it has deployed",
+                                r.addr
+                            ))
+                            .at(Some(place))
+                            .resource(&r.addr)
+                            .hint("put the source back to change the function's code")
+                            .clone(),
+                        );
+                    }
+                    _ => {
+                        let hint = if why == "does not exist" {
+                            format!(
+                                "{} must be created, so its code must be there; paths are relative to the config's folder ({})",
+                                r.addr,
+                                config.dir.display()
+                            )
+                        } else {
+                            format!(
+                                "paths are relative to the config's folder ({})",
+                                config.dir.display()
+                            )
+                        };
+                        diags.push(
+                            Diagnostic::error(format!("`source`: `{source}` {why}"))
+                                .at(Some(place))
+                                .resource(&r.addr)
+                                .hint(hint)
+                                .clone(),
+                        );
+                    }
+                },
+            }
+        }
+        if diags.has_errors() {
+            diags.sort();
+            return Err(diags);
+        }
+        Ok((out, diags))
+    }
+
+    /// The config with each function's desired `code_sha256`: what the plan diffs.
+    pub fn apply_to(&self, config: &crate::config::Config) -> crate::config::Config {
+        let mut c = config.clone();
+        for (addr, hash) in &self.hashes {
+            if let Some(r) = c.resources.get_mut(addr) {
+                r.attrs
+                    .insert("code_sha256".into(), crate::value::Value::Str(hash.clone()));
+            }
+        }
+        c
     }
 }
 

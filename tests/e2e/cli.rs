@@ -552,3 +552,69 @@ fn hostile_text_in_a_config_is_neither_obeyed_nor_echoed_whole() {
     );
     assert!(shown.contains("own\\u{202e}er\\u{7}"), "{shown}");
 }
+
+#[test]
+fn once_a_functions_source_is_gone_only_what_must_upload_it_needs_it() {
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    let cloud = tmp.path().join("cloud.json");
+    let out = netplan(tmp.path(), &["apply", "--auto-approve"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::remove_dir_all(tmp.path().join("functions")).unwrap();
+    // Reading commands never touch the code.
+    for args in [
+        &["output"][..],
+        &["show"],
+        &["graph"],
+        &["check"],
+        &["cost"],
+        &["map", "-o", "map.html"],
+    ] {
+        let out = netplan(tmp.path(), args, Some(&cloud));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    }
+    // A plan with no function change: no changes, and it says the deployed code is kept.
+    let out = netplan(tmp.path(), &["plan", "--detailed-exitcode"], Some(&cloud));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("No changes."), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("`functions/probe` does not exist: lambda_function.probe keeps the code it has deployed"),
+        "{}",
+        stderr(&out)
+    );
+    // A change that needs no upload applies.
+    let cfg = tmp.path().join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("memory = 128", "memory = 256")).unwrap();
+    let out = netplan(tmp.path(), &["apply", "--auto-approve"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A function to create needs its code: said, naming the source and its line.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        format!(
+            "{text}\n[function.extra]\nnetwork = \"network.main\"\nruntime = \"python3.12\"\nhandler = \"x.handler\"\nsource = \"functions/extra\"\n"
+        ),
+    )
+    .unwrap();
+    let out = netplan(tmp.path(), &["plan"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("`functions/extra` does not exist"), "{err}");
+    assert!(err.contains("must be created"), "{err}");
+    std::fs::write(&cfg, text).unwrap();
+    // And destroy removes everything.
+    let out = netplan(tmp.path(), &["destroy", "--auto-approve"], Some(&cloud));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let left: serde_json::Value = serde_json::from_slice(&std::fs::read(&cloud).unwrap()).unwrap();
+    assert_eq!(
+        left["objects"].as_object().map(|o| o.len()),
+        Some(0),
+        "{left}"
+    );
+}

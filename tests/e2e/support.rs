@@ -47,16 +47,26 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Copies a folder (config + function sources) into a fresh temp dir.
+/// Copies a folder (config + function sources) into a fresh temp dir: what git tracks, never what a
+/// run left beside it (a state file, its backup and lock, `.netplan/`) — the README's quick start
+/// followed by the tests must pass.
 pub fn copy_dir(from: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     copy_into(from, dir.path());
     dir
 }
 
+/// What a run leaves beside a config (gitignored): never copied into a test's folder.
+pub fn left_by_a_run(name: &str) -> bool {
+    name.contains(".state.json") || name == ".netplan" || name == "map.html"
+}
+
 pub fn copy_into(from: &Path, to: &Path) {
     for e in std::fs::read_dir(from).expect("readable") {
         let e = e.expect("entry");
+        if left_by_a_run(&e.file_name().to_string_lossy()) {
+            continue;
+        }
         let target = to.join(e.file_name());
         if e.file_type().expect("type").is_dir() {
             std::fs::create_dir_all(&target).expect("mkdir");

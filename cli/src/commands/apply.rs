@@ -5,7 +5,7 @@ use crate::error::{CliError, CliResult};
 use crate::render::{self, paint, BOLD, GREEN, RED};
 use crate::session::Session;
 use crate::{ConfigArg, Exit, Globals};
-use netplan_engine::apply::{self, ApplyOptions, ApplyOutcome, ApplyReport, StepStatus};
+use netplan_engine::apply::{self, ApplyOutcome, ApplyReport, StepStatus};
 use netplan_engine::ops::{self, PrepareOptions};
 use netplan_engine::plan::{Plan, SavedPlan};
 use std::io::{BufRead, IsTerminal, Write};
@@ -120,13 +120,13 @@ async fn converge(
     if !prepared.warnings.0.is_empty() {
         render::diagnostics(&prepared.warnings);
     }
-    let resume_tokens = prepared.resume_tokens();
     for r in &prepared.reconciled {
         anstream::eprintln!("reconciled: {r}");
     }
+    let mut opts = prepared.apply_options();
     let plan: Plan = prepared.plan;
     if let Some(s) = saved {
-        s.check_current(config, prepared.stored.as_ref())
+        s.check_current(&prepared.config, prepared.stored.as_ref())
             .and_then(|()| s.matches(&plan))
             .map_err(|e| {
                 CliError::with_hint(
@@ -188,9 +188,7 @@ async fn converge(
     });
     let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
     let renderer = tokio::spawn(crate::progress::render(ev_rx));
-    let mut opts = ApplyOptions::for_config(config);
     opts.rollback = rollback;
-    opts.resume_tokens = resume_tokens;
     opts.interrupt = Some(int_rx);
     opts.events = Some(ev_tx);
     let started = std::time::Instant::now();

@@ -4,7 +4,7 @@
 
 use crate::error::{CliError, CliResult};
 use crate::render::{paint, BOLD, DIM, GREEN, RED};
-use crate::session::{load_options, Session};
+use crate::session::Session;
 use crate::{ConfigArg, Exit, Globals};
 use netplan_engine::design::{self, Evaluated, Outcome};
 use netplan_engine::pricing;
@@ -26,7 +26,7 @@ pub fn run(g: &Globals, a: Args) -> CliResult<Exit> {
         &pricing::of_config(config),
         config.stack.egress_gb_per_month,
     );
-    let designs = design::compare(&config.path, &load_options(g), config);
+    let designs = design::compare(config);
     if a.json {
         let json =
             serde_json::json!({ "stack": config.stack.name, "cost": now, "designs": designs });

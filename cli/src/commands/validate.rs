@@ -1,4 +1,6 @@
-//! `netplan validate`: parse, expand and check the config; no cloud calls.
+//! `netplan validate`: parse, expand and check the config — the reachability gate, and each function's
+//! source packaged as apply would (a missing source is an error here: validate answers "would a first
+//! apply of this work?"); no cloud calls.
 
 use crate::error::CliResult;
 use crate::{ConfigArg, Exit, Globals};
@@ -18,10 +20,17 @@ pub fn run(g: &Globals, a: Args) -> CliResult<Exit> {
         let (valid, diagnostics) =
             match netplan_engine::config::load(&path, &crate::session::load_options(g)) {
                 // The same gate plan and apply run: a function that cannot reach the internet.
-                Ok(c) => match netplan_engine::ops::gate(&c) {
-                    Ok(reach) => (true, [c.warnings.0, reach.0].concat()),
-                    Err(reach) => (false, [c.warnings.0, reach.0].concat()),
-                },
+                Ok(c) => {
+                    let (gate_ok, reach) = match netplan_engine::ops::gate(&c) {
+                        Ok(reach) => (true, reach),
+                        Err(reach) => (false, reach),
+                    };
+                    let (code_ok, code) = match sources(&c) {
+                        Ok(d) => (true, d),
+                        Err(d) => (false, d),
+                    };
+                    (gate_ok && code_ok, [c.warnings.0, reach.0, code.0].concat())
+                }
                 Err(d) => (false, d.0),
             };
         println!(
@@ -36,6 +45,10 @@ pub fn run(g: &Globals, a: Args) -> CliResult<Exit> {
     }
     let session = crate::session::Session::open(g, &a.config)?;
     let config = session.checked_config()?;
+    let code = sources(config).map_err(crate::error::CliError::Diagnostics)?;
+    if !code.0.is_empty() {
+        crate::render::diagnostics(&code);
+    }
     let generated: usize = config.expansions.values().map(Vec::len).sum();
     let declared = config.resources.len() - generated;
     let mut line = format!("The config is valid: {} resources", config.resources.len());
@@ -55,4 +68,11 @@ pub fn run(g: &Globals, a: Args) -> CliResult<Exit> {
         crate::render::paint(crate::render::GREEN.bold(), "Success!")
     );
     Ok(Exit::Success)
+}
+
+/// Each function's source packaged as a first apply would (nothing deployed to fall back on).
+fn sources(
+    config: &netplan_engine::config::Config,
+) -> Result<netplan_engine::diag::Diagnostics, netplan_engine::diag::Diagnostics> {
+    netplan_engine::package::Packages::for_plan(config, &|_| None).map(|(_, warnings)| warnings)
 }

@@ -62,7 +62,7 @@ pub enum JobError {
     NotInState(ResourceAddr),
     #[error("the existing {kind} `{id}` was not found")]
     ExistingNotFound { kind: Kind, id: String },
-    #[error("no code package for {0}: the config did not package its source")]
+    #[error("no code package for {0}: its source was not packaged when the plan was made")]
     NoPackage(ResourceAddr),
     #[error("{address}: the earlier value of the sensitive `{path}` was never known to this run (only its digest is kept), so it cannot be restored")]
     SecretUnknown { address: ResourceAddr, path: String },
@@ -85,7 +85,7 @@ pub(crate) struct RunContext {
     pub events: Option<mpsc::UnboundedSender<Event>>,
     pub retry: RetryPolicy,
     pub stack: String,
-    /// Each function's zip, made once when the config was loaded.
+    /// Each function's zip, made when the plan was.
     pub packages: BTreeMap<ResourceAddr, Arc<Vec<u8>>>,
     /// Tokens of creates a killed run started and that never came to be, reused by the same address.
     pub resume_tokens: BTreeMap<ResourceAddr, String>,

@@ -170,7 +170,7 @@ pub struct ApplyOptions {
     pub rollback: bool,
     pub stack: String,
     pub retry: RetryPolicy,
-    /// Each function's zip (made once, when the config was loaded).
+    /// Each function's zip, made when the plan was (`ops::Prepared::apply_options`).
     pub packages: BTreeMap<ResourceAddr, Arc<Vec<u8>>>,
     /// Idempotency tokens of creates a killed run started and reconcile found no object for: the next
     /// create of the address uses the same token (`Prepared::resume_tokens`).
@@ -181,13 +181,14 @@ pub struct ApplyOptions {
 }
 
 impl ApplyOptions {
-    /// Defaults for a run of this config: its stack, its packaged function code.
+    /// Defaults for a run of this config's stack (no function code: `ops::Prepared::apply_options`
+    /// adds the plan's).
     pub fn for_config(config: &crate::config::Config) -> ApplyOptions {
         ApplyOptions {
             rollback: true,
             stack: config.stack.name.clone(),
             retry: RetryPolicy::default(),
-            packages: config.packages.clone(),
+            packages: BTreeMap::new(),
             resume_tokens: BTreeMap::new(),
             interrupt: None,
             events: None,

@@ -1,6 +1,11 @@
 //! The config: a TOML file parsed into declarations, high-level tables (`network`, `function`) expanded
 //! into plain resources, and every semantic rule checked. All problems come back together as
 //! `Diagnostics`, each with file:line:col and a hint.
+//!
+//! Loading does one job: it reads the config file and nothing else — no function code (packaging is
+//! `crate::package`, called where code is planned or sent), no cloud. A loaded config keeps its
+//! declarations, so a variation of it (an egress design, `crate::design`) is `Config::rebuild`, without
+//! reading or parsing again.
 
 mod expand;
 mod parse;
@@ -12,7 +17,7 @@ pub use parse::closest;
 use crate::addr::{Kind, ResourceAddr};
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile, Span};
 use crate::resource::Resource;
-use crate::value::{Attrs, Value};
+use crate::value::Attrs;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -62,17 +67,16 @@ pub struct Config {
     pub expansions: BTreeMap<ResourceAddr, Vec<ResourceAddr>>,
     /// Findings below error level.
     pub warnings: Diagnostics,
-    /// Each function's zip, made once here: its hash is the desired `code_sha256`, its bytes are what
-    /// apply uploads.
-    pub packages: BTreeMap<ResourceAddr, Arc<Vec<u8>>>,
+    /// The tables as written (before expansion): what `rebuild` varies.
+    pub decls: Vec<Decl>,
+    /// The region used when `[stack]` names none (from the AWS config chain or `--region`).
+    pub default_region: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// The region from the AWS config chain / `--region`, used when `[stack]` has none.
     pub default_region: Option<String>,
-    /// Load the config as if its networks used this egress design (`netplan cost`).
-    pub design: Option<crate::design::Design>,
 }
 
 impl Config {
@@ -103,6 +107,32 @@ impl Config {
 
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Resource> {
         self.resources.values().filter(move |r| r.addr.kind == kind)
+    }
+
+    /// The same config with its declarations changed by `vary` (an egress design), expanded and
+    /// validated again — the file is neither read nor parsed again.
+    pub fn rebuild(&self, vary: impl FnOnce(&mut Vec<Decl>)) -> Result<Config, Diagnostics> {
+        let mut decls = self.decls.clone();
+        vary(&mut decls);
+        let mut diags = Diagnostics::default();
+        let mut parser = parse::Parser {
+            src: self.source.clone(),
+            diags: &mut diags,
+            dir: &self.dir,
+        };
+        let mut c = build(
+            &mut parser,
+            self.stack.clone(),
+            decls,
+            self.default_region.clone(),
+        );
+        diags.sort();
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        c.path = self.path.clone();
+        c.warnings = diags;
+        Ok(c)
     }
 }
 
@@ -156,17 +186,31 @@ pub fn load_str(
         diags: &mut diags,
         dir,
     };
-    let (stack, mut decls) = parser.parse_document();
-    if let Some(design) = opts.design {
-        design.apply(&mut decls);
-    }
+    let (stack, decls) = parser.parse_document();
     let Some(stack) = stack else {
         diags.sort();
         return Err(diags);
     };
-    let region = stack.region.clone().or_else(|| opts.default_region.clone());
-    let expanded = expand::expand(&mut parser, &stack, region.as_deref(), decls);
-    validate::validate(&mut parser, &stack, region.as_deref(), &expanded);
+    let mut config = build(&mut parser, stack, decls, opts.default_region.clone());
+    diags.sort();
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    config.path = PathBuf::from(name);
+    config.warnings = diags;
+    Ok(config)
+}
+
+/// Expands and validates declarations, problems going to the parser's diagnostics.
+fn build(
+    parser: &mut parse::Parser<'_>,
+    stack: Stack,
+    decls: Vec<Decl>,
+    default_region: Option<String>,
+) -> Config {
+    let region = stack.region.clone().or_else(|| default_region.clone());
+    let expanded = expand::expand(parser, &stack, region.as_deref(), decls.clone());
+    validate::validate(parser, &stack, region.as_deref(), &expanded);
     let (mut resources, expansions) = expanded.into_parts();
     {
         let high: BTreeMap<&ResourceAddr, &Vec<ResourceAddr>> = expansions.iter().collect();
@@ -174,62 +218,18 @@ pub fn load_str(
             r.depends_on = expand_depends(&r.depends_on, &high);
         }
     }
-    let packages = if diags.has_errors() {
-        BTreeMap::new()
-    } else {
-        package_sources(&source, dir, &mut resources, &mut diags)
-    };
-    diags.sort();
-    if diags.has_errors() {
-        return Err(diags);
-    }
-    Ok(Config {
-        path: PathBuf::from(name),
-        dir: dir.to_path_buf(),
-        source,
+    Config {
+        path: PathBuf::new(),
+        dir: parser.dir.to_path_buf(),
+        source: parser.src.clone(),
         stack,
         region,
         resources,
         expansions,
-        warnings: diags,
-        packages,
-    })
-}
-
-/// Zips each function's source reproducibly and records its hash as the desired `code_sha256`;
-/// returns the zips by function.
-fn package_sources(
-    src: &Arc<SourceFile>,
-    dir: &Path,
-    resources: &mut BTreeMap<ResourceAddr, Resource>,
-    diags: &mut Diagnostics,
-) -> BTreeMap<ResourceAddr, Arc<Vec<u8>>> {
-    let mut packages = BTreeMap::new();
-    for r in resources
-        .values_mut()
-        .filter(|r| r.addr.kind == Kind::LambdaFunction && r.existing.is_none())
-    {
-        let Some(source) = r.str_attr("source").map(str::to_string) else {
-            continue;
-        };
-        match crate::package::package(&dir.join(&source)) {
-            Ok(pkg) => {
-                r.attrs
-                    .insert("code_sha256".into(), Value::Str(pkg.sha256_base64));
-                packages.insert(r.addr.clone(), Arc::new(pkg.bytes));
-            }
-            Err(e) => {
-                let span = r.spans.get("source").unwrap_or(&r.header).clone();
-                diags.push(
-                    Diagnostic::error(format!("cannot package `{source}` for {}: {e}", r.addr))
-                        .at(Some(Location::new(src, span)))
-                        .resource(&r.addr)
-                        .clone(),
-                );
-            }
-        }
+        warnings: Diagnostics::default(),
+        decls,
+        default_region,
     }
-    packages
 }
 
 /// `depends_on` may name a high-level table: it stands for everything that table expanded into.

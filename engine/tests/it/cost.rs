@@ -112,8 +112,7 @@ fn a_destroy_plan_costs_nothing_after() {
 fn cost_compares_four_designs_each_priced_and_checked() {
     let path = repo().join("examples/lambda-internet/netplan.toml");
     let c = config::load(&path, &LoadOptions::default()).unwrap();
-    let designs =
-        design::compare(&path, &LoadOptions::default(), &c).expect("the seed has a network");
+    let designs = design::compare(&c).expect("the seed has a network");
     let got: Vec<(Design, bool, Option<f64>, bool)> = designs
         .iter()
         .map(|d| match &d.outcome {

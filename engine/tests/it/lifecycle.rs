@@ -3,7 +3,7 @@
 //! each test the state passes its integrity check and matches the fake cloud exactly.
 
 use super::support::*;
-use netplan_engine::apply::{self, ApplyOptions, ApplyOutcome, ApplyReport, Event, StepStatus};
+use netplan_engine::apply::{self, ApplyOutcome, ApplyReport, Event, StepStatus};
 use netplan_engine::config::{self, Config, LoadOptions};
 use netplan_engine::ops::{self, PrepareOptions};
 use netplan_engine::state::store::{LocalFileStore, StateStore};
@@ -77,7 +77,7 @@ impl World {
         )
         .await
         .expect("prepare");
-        let mut opts = ApplyOptions::for_config(&config);
+        let mut opts = prepared.apply_options();
         opts.rollback = rollback;
         opts.events = events;
         opts.interrupt = interrupt;
@@ -758,12 +758,13 @@ async fn a_full_disk_is_never_reported_as_a_clean_rollback() {
         )
         .await
         .unwrap();
+        let opts = prepared.apply_options();
         let r = apply::apply(
             &prepared.plan,
             prepared.working,
             w.provider.clone(),
             store.clone(),
-            ApplyOptions::for_config(&config),
+            opts,
         )
         .await
         .unwrap();
