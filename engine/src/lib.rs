@@ -20,6 +20,7 @@ pub mod reach;
 pub mod reconcile;
 pub mod regions;
 pub mod resource;
+pub mod retry;
 pub mod schema;
 pub mod secrets;
 pub mod state;

@@ -363,7 +363,7 @@ pub async fn refresh(
 }
 
 /// How long after netplan made an object AWS may still answer NotFound for it.
-const CONSISTENCY_WINDOW: Duration = Duration::from_secs(3 * 60);
+const CONSISTENCY_WINDOW: Duration = crate::retry::REFRESH_REREAD;
 
 /// An object netplan made minutes ago that the cloud says is gone may not be visible yet (AWS's
 /// eventual consistency): it is read again, with growing pauses, before refresh takes it for deleted.

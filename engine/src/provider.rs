@@ -104,10 +104,10 @@ pub struct CreateRequest {
     /// Tags every taggable object carries: netplan:stack, netplan:address, plus [stack].tags.
     pub tags: JsonAttrs,
     pub idempotency: IdempotencyKey,
-    /// 0 on the first call; n on the engine's n-th retry of this create. Only a retry can follow a create
-    /// that AWS carried out but did not answer, so only a retry needs to look for what it may have made
-    /// (after a crash, reconcile does that lookup before any create runs).
-    pub attempt: u32,
+    /// What the engine's earlier attempts of this create (in this run) ended with: a retry looks for
+    /// what an earlier attempt made before sending anything — patiently when the last one's outcome is
+    /// unknown. (After a crash, reconcile does that lookup before any create runs.)
+    pub earlier: Earlier,
     /// The function's zip, for `lambda_function` (the engine packages it; providers never read files).
     pub code: Option<Arc<Vec<u8>>>,
     pub progress: Option<ProgressFn>,
@@ -115,6 +115,26 @@ pub struct CreateRequest {
     /// that queues requests serves higher priorities first, so the chain to a NAT gateway is not held
     /// up behind a hundred security-group rules. 0: no preference.
     pub priority: u32,
+}
+
+/// The engine's earlier attempts of one create, as the next attempt needs to know them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Earlier {
+    /// How many attempts failed before this one (0: this is the first).
+    pub attempts: u32,
+    /// The last one ended without an answer that says what happened (a 5xx, a timeout): it may have
+    /// made the object, which a tag-filtered describe may not show yet.
+    pub outcome_unknown: bool,
+}
+
+impl Earlier {
+    /// After an attempt that failed with `kind`.
+    pub fn after(self, kind: ErrorKind) -> Earlier {
+        Earlier {
+            attempts: self.attempts + 1,
+            outcome_unknown: matches!(kind, ErrorKind::Unavailable | ErrorKind::Unreachable),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -235,6 +255,9 @@ pub struct InvokeRequest {
     pub address: ResourceAddr,
     /// The function's name (its id in the state).
     pub name: String,
+    /// How long the function may run (its `timeout`): an invocation is given that long, and more,
+    /// before it counts as unanswered — it is never sent twice (it runs the function).
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]

@@ -52,6 +52,11 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
             .invoke(InvokeRequest {
                 address: f.address.clone(),
                 name: f.id.clone(),
+                timeout: f
+                    .attributes
+                    .get("timeout")
+                    .and_then(|t| t.as_u64())
+                    .map(std::time::Duration::from_secs),
             })
             .await;
         let took = start.elapsed().as_secs_f64();

@@ -9,9 +9,7 @@ use crate::provider::*;
 use crate::schema::LOCAL_ONLY;
 use crate::state::{now_rfc3339, Operation, PendingOperation, ResourceState};
 use crate::value::{Attrs, JsonAttrs, Reference, Value};
-use rand::Rng;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -179,8 +177,9 @@ impl RunContext {
         })
     }
 
-    /// Calls the provider, retrying what it marks retryable with jittered exponential backoff until the
-    /// budget is spent (each retry reported with its reason).
+    /// Calls the provider under the step's deadline (`budget` from now: every layer below respects
+    /// it, `crate::retry`), retrying what it marks retryable with the step's backoff while a retry
+    /// still fits before the deadline (each retry reported with its reason).
     async fn call<T, F, Fut>(
         &self,
         step: &StepId,
@@ -192,36 +191,40 @@ impl RunContext {
         Fut: std::future::Future<Output = Result<T, ProviderError>>,
     {
         let start = Instant::now();
-        let mut attempt: u32 = 0;
-        loop {
-            let result = f().await;
-            match result {
-                Ok(v) => return Ok(v),
-                Err(e) if e.kind.retryable() => {
-                    attempt += 1;
-                    let wait = backoff(&self.retry, attempt, e.retry_after);
-                    if start.elapsed() + wait > budget {
-                        return Err(ProviderError {
-                            message: format!(
-                                "{} (still failing after {:.0?} of retries)",
-                                e.message,
-                                start.elapsed()
-                            ),
-                            ..e
+        crate::retry::within(start + budget, async {
+            let mut attempt: u32 = 0;
+            loop {
+                match f().await {
+                    Ok(v) => return Ok(v),
+                    Err(e) if e.kind.retryable() => {
+                        attempt += 1;
+                        let wait = e
+                            .retry_after
+                            .unwrap_or_else(|| self.retry.backoff.pause(attempt));
+                        if !crate::retry::room_for(wait, start, budget) {
+                            return Err(ProviderError {
+                                message: format!(
+                                    "{} (still failing after {:.0?} of retries)",
+                                    e.message,
+                                    start.elapsed()
+                                ),
+                                ..e
+                            });
+                        }
+                        tracing::debug!("{step}: retrying in {wait:?} (attempt {attempt}): {e}");
+                        self.emit(Event::Retrying {
+                            step: step.clone(),
+                            reason: e.to_string(),
+                            attempt,
+                            wait,
                         });
+                        tokio::time::sleep(wait).await;
                     }
-                    tracing::debug!("{step}: retrying in {wait:?} (attempt {attempt}): {e}");
-                    self.emit(Event::Retrying {
-                        step: step.clone(),
-                        reason: e.to_string(),
-                        attempt,
-                        wait,
-                    });
-                    tokio::time::sleep(wait).await;
+                    Err(e) => return Err(e),
                 }
-                Err(e) => return Err(e),
             }
-        }
+        })
+        .await
     }
 
     /// An object as the state keeps it: the sensitive values the config gave (and the cloud may have
@@ -265,18 +268,6 @@ impl RunContext {
             .map(Some)
             .ok_or_else(|| JobError::NoPackage(addr.clone()))
     }
-}
-
-/// Jittered exponential backoff: half the capped doubling plus up to the other half at random, unless
-/// the cloud said how long to wait.
-pub(crate) fn backoff(policy: &RetryPolicy, attempt: u32, suggested: Option<Duration>) -> Duration {
-    let cap = policy
-        .initial
-        .saturating_mul(1u32 << attempt.min(16))
-        .min(policy.max);
-    let half = cap / 2;
-    let jitter = rand::thread_rng().gen_range(0..=half.as_millis().max(1) as u64);
-    suggested.unwrap_or(half + Duration::from_millis(jitter))
 }
 
 fn merged(resolved: &JsonAttrs, returned: &JsonAttrs) -> JsonAttrs {
@@ -483,17 +474,26 @@ async fn create_object(
         attrs: cloud_attrs(&resolved),
         tags: standard_tags(&ctx.stack, &addr, resolved.get("tags")),
         idempotency: key.clone(),
-        attempt: 0,
+        earlier: Earlier::default(),
         code,
         progress,
         priority: ctx.tails.get(step).copied().unwrap_or(0),
     };
-    let attempts = AtomicU32::new(0);
+    // Each attempt tells the next what it ended with (`CreateRequest::earlier`).
+    let earlier = Mutex::new(Earlier::default());
     let result = ctx
         .call(step, ctx.retry.create_budget, || {
             let mut req = req.clone();
-            req.attempt = attempts.fetch_add(1, Ordering::Relaxed);
-            ctx.provider.create(req)
+            req.earlier = *earlier.lock().expect("earlier");
+            let earlier = &earlier;
+            async move {
+                let r = ctx.provider.create(req).await;
+                if let Err(e) = &r {
+                    let mut last = earlier.lock().expect("earlier");
+                    *last = last.after(e.kind);
+                }
+                r
+            }
         })
         .await;
     match result {
@@ -516,10 +516,14 @@ async fn create_object(
                     ctx.record(ctx.kept(config, created(&addr, &resolved, o, deps)))
                         .await?
                 }
-                Ok(None) => ctx.write(Mutation::Settle(addr, Settle::Nothing)).await?,
-                // Whether the create made something is unknown: the pending operation stays, and the
-                // next run reconciles it.
-                Err(_) => {}
+                // Nothing found, and the last answer said what happened: nothing was made.
+                Ok(None) if !earlier.lock().expect("earlier").outcome_unknown => {
+                    ctx.write(Mutation::Settle(addr, Settle::Nothing)).await?
+                }
+                // Whether the create made something is unknown (no answer, and nothing visible yet;
+                // AWS may show it later): the pending operation stays, and the next run reconciles
+                // it once the in-flight horizon has passed.
+                Ok(None) | Err(_) => {}
             }
             Err(e.into())
         }

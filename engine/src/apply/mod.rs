@@ -145,10 +145,11 @@ pub enum StepStatus {
     Aborted,
 }
 
+/// How an apply step retries: its backoff and its budgets (the defaults are `crate::retry`'s table;
+/// each budget is the deadline every layer under the step respects).
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
-    pub initial: Duration,
-    pub max: Duration,
+    pub backoff: crate::retry::Backoff,
     /// How long a create or update may keep retrying.
     pub create_budget: Duration,
     /// How long a delete may keep retrying (Lambda network interfaces linger 20–45 min on AWS).
@@ -158,10 +159,9 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            initial: Duration::from_millis(500),
-            max: Duration::from_secs(30),
-            create_budget: Duration::from_secs(10 * 60),
-            delete_budget: Duration::from_secs(50 * 60),
+            backoff: crate::retry::Backoff::STEP,
+            create_budget: crate::retry::STEP_CREATE,
+            delete_budget: crate::retry::STEP_DELETE,
         }
     }
 }

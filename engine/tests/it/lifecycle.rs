@@ -849,3 +849,37 @@ async fn what_needs_only_a_route_table_does_not_wait_for_its_nat() {
         "the completed tables are what the config asks"
     );
 }
+
+/// "How long can a stuck call hold an apply?" has one answer (`netplan_engine::retry`): its step's
+/// budget. A NAT gateway whose create is throttled for ever fails its step at the budget, not later,
+/// and the run rolls back.
+#[tokio::test(start_paused = true)]
+async fn a_stuck_call_holds_an_apply_no_longer_than_its_steps_budget() {
+    let w = World::new("examples/lambda-internet", Script::default());
+    w.provider.fail(Failure {
+        op: Op::Create,
+        kind: Some(netplan_engine::Kind::NatGateway),
+        address: None,
+        nth: 1,
+        code: "Throttling".into(),
+        times: usize::MAX / 2,
+    });
+    let start = Instant::now();
+    let r = w.apply(true).await;
+    let took = start.elapsed();
+    assert_eq!(r.outcome, ApplyOutcome::Failed { rolled_back: true });
+    let bound =
+        netplan_engine::retry::longest_hold(netplan_engine::retry::STEP_CREATE, Duration::ZERO);
+    assert!(took <= bound, "{took:?} > {bound:?}");
+    assert!(
+        took >= bound - netplan_engine::retry::Backoff::STEP.longest(),
+        "gave up early: {took:?}"
+    );
+    let failure = r
+        .failures()
+        .into_iter()
+        .map(|(s, e)| format!("{s}: {e}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    assert!(failure.contains("still failing after"), "{failure}");
+}

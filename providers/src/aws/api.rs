@@ -1,32 +1,35 @@
-//! The request layer every AWS call goes through, and what it decides:
+//! The request layer every AWS call goes through. One request is sent in named steps:
 //!
-//! - **Rate.** A client-side token bucket per (service, action) sized as EC2 documents its buckets
-//!   (mutating 200 tokens refilled at 5/s, describe 100 at 20/s, resource-intensive 50 at 5/s; Lambda and
-//!   IAM conservatively), so a large apply stays under AWS's limits; a throttled answer empties the
-//!   bucket and halves its refill rate, which recovers step by step with each success (AIMD).
-//! - **Concurrency.** At most `max_in_flight` requests at once to each service (`--parallelism`; AWS
-//!   bounds EC2, IAM and Lambda each on its own, so a role's create never queues behind a hundred EC2
-//!   calls): a gate held for the request alone, never while an object is waited on, so forty NAT
-//!   gateways pending hold nothing.
-//! - **Retries.** The SDK's own retries are off: a repeated create is not always safe. Throttling is
-//!   retried (AWS refused before acting). A 5xx, timeout or broken connection leaves the outcome unknown:
-//!   a request that can be repeated is retried; a create that cannot is returned to its caller
-//!   (`create::create_once`), which looks for what it may have made before sending it again. An
-//!   endpoint that does not answer at all fails within three attempts, naming itself and the call.
-//! - **Eventual consistency.** An id this process made (or adopted) in the last minutes may be unknown
-//!   to other calls for a while: a NotFound naming one is retried. A delete an earlier attempt of which
-//!   failed with a 5xx is ambiguous when it then answers NotFound (done and its answer lost, or not
-//!   seen yet): it is sent again for a bounded while (20 s) before the NotFound is believed.
-//! - **Lambda busy.** A function Pending or mid-update answers ResourceConflictException to writes:
-//!   retried while it settles.
-//! - **Visibility.** Every attempt is a tracing event (`-v`: action, target, duration, retries and why;
-//!   `-vv`: AWS's request ids).
+//! 1. **`refused_unsent`** — an endpoint declared unreachable (per service: `UNANSWERED` attempts in a
+//!    row got no answer) fails a call at once for a while (`UNREACHABLE_PROBE`), then lets one through
+//!    as a probe; any answer clears the verdict. A hung IAM never stops EC2's calls.
+//! 2. **`take_token`** — a client-side token bucket per (service, action), sized as EC2 documents its
+//!    buckets (mutating 200 refilled at 5/s, describe 100 at 20/s, RunInstances 50 at 5/s; Lambda and
+//!    IAM conservatively); a throttled answer empties the bucket and halves its refill rate, which
+//!    recovers with each success (AIMD).
+//! 3. **`attempt`** — the request itself, holding one of at most `max_in_flight` slots of its service
+//!    (`--parallelism`; a gate that serves the highest priority first, held for the request alone,
+//!    never while an object is waited on).
+//! 4. **`decide`** — what a failed attempt means (a pure function, table-tested): throttling is
+//!    retried (AWS refused before acting); a 5xx, timeout or broken connection leaves the outcome
+//!    unknown — retried for what can be repeated (`Effect::Read`, `Repeatable`, `Delete`), returned
+//!    to the caller for what cannot (`Effect::Once`: a create looks before sending again, an Invoke
+//!    is never repeated); a NotFound whose message names an id this process made moments ago is
+//!    eventual consistency (retried within `CONSISTENCY` of its making) — a NotFound about anything
+//!    else (a managed policy that does not exist) is final; a delete that may have been done answers
+//!    NotFound ambiguously and is sent again for `AMBIGUOUS_DELETE`; a busy Lambda function's 409 is
+//!    retried.
+//! 5. Retries pause by `retry::Backoff::REQUEST` and stop at `retry::REQUEST`, and never past the
+//!    deadline of the step they run in (`netplan_engine::retry`).
+//!
+//! Every attempt is a tracing event (`-v`: action, target, duration, retries and why; `-vv`: AWS's
+//! request ids). The SDK's own retries are off.
 
 use super::errors::{from_sdk, Ending};
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::operation::RequestId;
 use netplan_engine::provider::{ErrorKind, ProviderError};
-use rand::Rng;
+use netplan_engine::retry::{self, Backoff};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
@@ -54,15 +57,18 @@ impl Service {
     }
 }
 
-/// What a request does, which decides how it may be retried.
+/// What a request does, which decides whether it may be sent again after an unknown outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Effect {
     /// Reads: always safe to repeat.
     Read,
-    /// Changes that are safe to repeat (set an attribute, attach, tag, a create with a ClientToken).
-    Write,
-    /// A create that cannot be repeated blindly: an unknown outcome goes back to the caller.
-    Create,
+    /// Changes that are safe to send again (set an attribute, attach, tag, a create with a
+    /// ClientToken): a second send ends where the first would have.
+    Repeatable,
+    /// Done at most once: a create without a ClientToken (its caller looks for what it may have made
+    /// before sending it again), an Invoke (it runs the function). An unknown outcome goes back to the
+    /// caller.
+    Once,
     /// A delete: NotFound after an attempt that may have taken effect means it did.
     Delete,
 }
@@ -73,7 +79,8 @@ pub(crate) struct Call {
     pub service: Service,
     pub action: &'static str,
     pub effect: Effect,
-    /// The ids the request names (a NotFound for one made moments ago is eventual consistency).
+    /// The ids (or names) this request names (a NotFound for one made moments ago is eventual
+    /// consistency).
     pub names: Vec<String>,
 }
 
@@ -117,18 +124,18 @@ impl Call {
     }
 }
 
-/// Timing knobs (the defaults are for AWS; tests and emulators shorten some).
+/// Timing knobs (the defaults are `netplan_engine::retry`'s table, for AWS; an emulator shortens the
+/// backoff).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
     pub max_in_flight: usize,
-    /// First retry pause; doubles per attempt up to `max_pause`.
-    pub first_pause: Duration,
-    pub max_pause: Duration,
+    pub backoff: Backoff,
     /// How long a throttled or failing (5xx) request keeps being retried before the error goes up.
     pub retry_budget: Duration,
-    /// Attempts that got no answer at all (timeouts, no connection) before the endpoint is declared
-    /// unreachable.
+    /// Unanswered attempts in a row (per service) before its endpoint is declared unreachable.
     pub unanswered_attempts: u32,
+    /// After that verdict, calls fail at once for this long; the next is sent once, as a probe.
+    pub probe_after: Duration,
     /// How long an id this process made may answer NotFound.
     pub consistency_window: Duration,
     /// A delete of a fresh id whose earlier attempt failed with a 5xx, then answered NotFound: either
@@ -141,12 +148,12 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_in_flight: 32,
-            first_pause: Duration::from_millis(250),
-            max_pause: Duration::from_secs(10),
-            retry_budget: Duration::from_secs(120),
-            unanswered_attempts: 3,
-            consistency_window: Duration::from_secs(180),
-            ambiguous_delete_window: Duration::from_secs(20),
+            backoff: Backoff::REQUEST,
+            retry_budget: retry::REQUEST,
+            unanswered_attempts: retry::UNANSWERED,
+            probe_after: retry::UNREACHABLE_PROBE,
+            consistency_window: retry::CONSISTENCY,
+            ambiguous_delete_window: retry::AMBIGUOUS_DELETE,
         }
     }
 }
@@ -210,6 +217,123 @@ fn bucket_size(service: Service, action: &str) -> (f64, f64) {
     }
 }
 
+/// One request's attempts so far: what `decide` reads and updates.
+#[derive(Debug, Clone)]
+pub(crate) struct Attempts {
+    pub count: u32,
+    pub started: Instant,
+    /// An earlier attempt may have been carried out (its answer was lost).
+    pub maybe_done: bool,
+    /// When a delete that may have been carried out first answered NotFound.
+    pub first_ambiguous: Option<Instant>,
+}
+
+impl Attempts {
+    fn new(now: Instant) -> Attempts {
+        Attempts {
+            count: 0,
+            started: now,
+            maybe_done: false,
+            first_ambiguous: None,
+        }
+    }
+}
+
+/// What the layer knows beside the error when it decides.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seen {
+    pub now: Instant,
+    /// The error's message names an id this process made, and when it was made.
+    pub fresh_since: Option<Instant>,
+    /// Unanswered attempts in a row on this service, this one counted.
+    pub unanswered_in_a_row: u32,
+}
+
+/// What to do with a failed attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Decision {
+    /// Send it again after a pause, if the pause ends before `until` (and the step's deadline).
+    Retry { until: Instant, why: &'static str },
+    /// Give the error to the caller.
+    Return,
+    /// The service's endpoint does not answer: declare it unreachable, and give up.
+    Unreachable,
+}
+
+/// Decides what a failed attempt means (the rules in the module docs). Pure: the table-driven tests
+/// below run it on many cases.
+pub(crate) fn decide(
+    call: &Call,
+    err: &ProviderError,
+    ending: Ending,
+    a: &mut Attempts,
+    seen: Seen,
+    limits: &Limits,
+) -> Decision {
+    let budget = a.started + limits.retry_budget;
+    match err.kind {
+        ErrorKind::Throttled => Decision::Retry {
+            until: budget,
+            why: "throttled",
+        },
+        ErrorKind::Unavailable => {
+            if ending != Ending::Answered && seen.unanswered_in_a_row >= limits.unanswered_attempts
+            {
+                return Decision::Unreachable;
+            }
+            if call.effect == Effect::Once {
+                // The caller looks for what the request may have made before sending it again (a
+                // create), or never sends it again (an Invoke).
+                return Decision::Return;
+            }
+            a.maybe_done = a.maybe_done || call.effect != Effect::Read;
+            Decision::Retry {
+                until: budget,
+                why: "no answer or a 5xx",
+            }
+        }
+        ErrorKind::NotFound => {
+            let Some(made) = seen.fresh_since else {
+                return Decision::Return;
+            };
+            let window = made + limits.consistency_window;
+            if call.effect == Effect::Delete && a.maybe_done {
+                // Done and its answer lost, or not visible yet: sent again for a bounded while.
+                let since = *a.first_ambiguous.get_or_insert(seen.now);
+                Decision::Retry {
+                    until: window.min(since + limits.ambiguous_delete_window),
+                    why: "a delete that may have been done answers NotFound",
+                }
+            } else {
+                Decision::Retry {
+                    until: window,
+                    why: "an id just made is not visible yet",
+                }
+            }
+        }
+        ErrorKind::DependencyViolation
+            if call.service == Service::Lambda
+                && call.effect != Effect::Once
+                && err.code.as_deref() == Some("ResourceConflictException") =>
+        {
+            Decision::Retry {
+                until: budget,
+                why: "the function is busy",
+            }
+        }
+        _ => Decision::Return,
+    }
+}
+
+/// Whether an endpoint answers, per service: unanswered attempts in a row, and the verdict once there
+/// were too many.
+#[derive(Default)]
+struct Reachability {
+    unanswered: HashMap<Service, u32>,
+    /// Since when, and why, a service's endpoint is declared unreachable.
+    verdict: HashMap<Service, (Instant, String)>,
+}
+
 pub(crate) struct Api {
     endpoint: String,
     limits: Limits,
@@ -220,9 +344,7 @@ pub(crate) struct Api {
     /// Ids this process made or adopted, per service (a role and a function may share a name), and
     /// when.
     fresh: Mutex<HashMap<(Service, String), Instant>>,
-    /// Once the endpoint has failed to answer a request three times, every later request fails at
-    /// once with the same verdict: a hung endpoint ends the run in minutes, not in hours of timeouts.
-    unreachable: Mutex<Option<String>>,
+    reach: Mutex<Reachability>,
 }
 
 impl Api {
@@ -236,7 +358,7 @@ impl Api {
             limits,
             buckets: Mutex::new(HashMap::new()),
             fresh: Mutex::new(HashMap::new()),
-            unreachable: Mutex::new(None),
+            reach: Mutex::new(Reachability::default()),
         }
     }
 
@@ -256,15 +378,48 @@ impl Api {
         }
     }
 
-    fn is_fresh(&self, call: &Call) -> bool {
+    /// When the id a NotFound is about was made, if this process made it: the message must name it
+    /// (AWS's messages do: "The vpc ID 'vpc-…' does not exist", "Function not found: …:function:NAME",
+    /// "The role with name NAME cannot be found") — a NotFound about something else the call names
+    /// (a managed policy) is not eventual consistency.
+    fn fresh_named(&self, call: &Call, err: &ProviderError) -> Option<Instant> {
         let fresh = self.fresh.lock().expect("fresh");
-        call.names.iter().any(|n| {
-            fresh
-                .get(&(call.service, n.clone()))
-                .is_some_and(|t| t.elapsed() < self.limits.consistency_window)
-        })
+        call.names
+            .iter()
+            .filter(|n| !n.is_empty() && err.message.contains(n.as_str()))
+            .filter_map(|n| fresh.get(&(call.service, n.clone())).copied())
+            .max()
     }
 
+    /// Step 1: a call to a service declared unreachable fails unsent, unless it is time for a probe.
+    fn refused_unsent(&self, call: &Call) -> Option<ProviderError> {
+        let reach = self.reach.lock().expect("reach");
+        let (since, verdict) = reach.verdict.get(&call.service)?;
+        if since.elapsed() >= self.limits.probe_after {
+            return None; // a probe: sent once
+        }
+        Some(ProviderError::new(
+            ErrorKind::Unreachable,
+            format!("{}: not sent — {verdict}", call.action),
+        ))
+    }
+
+    /// Counts an attempt that got no answer (`false`) or one that did (`true`, which also clears the
+    /// service's verdict); returns the unanswered attempts in a row.
+    fn answered(&self, service: Service, answered: bool) -> u32 {
+        let mut reach = self.reach.lock().expect("reach");
+        if answered {
+            reach.unanswered.remove(&service);
+            reach.verdict.remove(&service);
+            0
+        } else {
+            let n = reach.unanswered.entry(service).or_insert(0);
+            *n += 1;
+            *n
+        }
+    }
+
+    /// Step 2: a token of the action's bucket (waiting for one).
     async fn take_token(&self, call: &Call) {
         loop {
             let wait = {
@@ -295,18 +450,6 @@ impl Api {
         }
     }
 
-    fn pause(&self, attempt: u32) -> Duration {
-        let cap = self
-            .limits
-            .first_pause
-            .saturating_mul(1u32 << attempt.min(16))
-            .min(self.limits.max_pause);
-        let half = cap / 2;
-        half + Duration::from_millis(
-            rand::thread_rng().gen_range(0..=half.as_millis().max(1) as u64),
-        )
-    }
-
     /// Sends one request (built anew by `f` for each attempt), with the decisions in the module docs.
     pub async fn send<T, E, F, Fut>(&self, call: Call, f: F) -> Result<T, ProviderError>
     where
@@ -332,23 +475,15 @@ impl Api {
         T: RequestId,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        if let Some(verdict) = self.unreachable.lock().expect("unreachable").clone() {
-            return Err(ProviderError::new(
-                ErrorKind::Unreachable,
-                format!("{}: not sent — {verdict}", call.action),
-            ));
+        if let Some(e) = self.refused_unsent(&call) {
+            return Err(e);
         }
-        let started = Instant::now();
-        let mut attempt: u32 = 0;
-        let mut unanswered: u32 = 0;
-        // An earlier attempt may have been carried out (its answer was lost).
-        let mut maybe_done = false;
-        // When a delete that may have been carried out first answered NotFound.
-        let mut first_ambiguous: Option<Instant> = None;
+        let mut a = Attempts::new(Instant::now());
         loop {
-            attempt += 1;
+            a.count += 1;
             self.take_token(&call).await;
             let sent = Instant::now();
+            // Step 3: the attempt, holding a slot of its service.
             let result = {
                 let _slot = self.in_flight[&call.service].enter(priority()).await;
                 f().await
@@ -356,6 +491,7 @@ impl Api {
             let took = sent.elapsed();
             let e = match result {
                 Ok(out) => {
+                    self.answered(call.service, true);
                     self.bucket(&call, Bucket::succeeded);
                     if call.effect == Effect::Delete {
                         self.forget(&call);
@@ -365,8 +501,8 @@ impl Api {
                         call.action,
                         call.target(),
                         took.as_millis(),
-                        if attempt > 1 {
-                            format!(" (attempt {attempt})")
+                        if a.count > 1 {
+                            format!(" (attempt {})", a.count)
                         } else {
                             String::new()
                         }
@@ -386,6 +522,7 @@ impl Api {
                 e.request_id().unwrap_or("-")
             );
             let (err, ending) = from_sdk(call.action, &e);
+            let in_a_row = self.answered(call.service, ending == Ending::Answered);
             if err
                 .code
                 .as_deref()
@@ -400,79 +537,62 @@ impl Api {
                 );
                 return Err(err);
             }
-            let retry = match err.kind {
-                ErrorKind::Throttled => {
-                    self.bucket(&call, Bucket::throttled);
-                    started.elapsed() < self.limits.retry_budget
-                }
-                ErrorKind::Unavailable => {
-                    if ending != Ending::Answered {
-                        unanswered += 1;
-                        if unanswered >= self.limits.unanswered_attempts {
-                            let what = if ending == Ending::TimedOut {
-                                "timed out"
-                            } else {
-                                "could not connect"
-                            };
-                            tracing::debug!("{}{} {what}: giving up", call.action, call.target());
-                            let verdict = format!(
-                                "no answer from {} to {} after {unanswered} attempts ({what}; last: {})",
-                                self.endpoint, call.action, err.message
-                            );
-                            *self.unreachable.lock().expect("unreachable") = Some(verdict.clone());
-                            return Err(ProviderError::new(
-                                ErrorKind::Unreachable,
-                                format!("{}: {verdict}", call.action),
-                            ));
-                        }
-                    }
-                    if call.effect == Effect::Create {
-                        // The caller looks for what the request may have made before sending it again.
-                        tracing::debug!(
-                            "{}{} outcome unknown after {}ms: {}",
-                            call.action,
-                            call.target(),
-                            took.as_millis(),
-                            err
-                        );
-                        return Err(err);
-                    }
-                    maybe_done = true;
-                    started.elapsed() < self.limits.retry_budget
-                }
-                // A fresh id's NotFound is AWS not knowing it yet. A delete answered NotFound after
-                // a failed attempt is ambiguous for a fresh id (done, or not seen yet): it is sent
-                // again for a bounded while, then the NotFound is believed.
-                ErrorKind::NotFound => {
-                    if call.effect == Effect::Delete && maybe_done {
-                        let since = *first_ambiguous.get_or_insert_with(Instant::now);
-                        self.is_fresh(&call)
-                            && since.elapsed() < self.limits.ambiguous_delete_window
-                    } else {
-                        self.is_fresh(&call)
-                    }
-                }
-                ErrorKind::DependencyViolation => {
-                    call.service == Service::Lambda
-                        && call.effect != Effect::Create
-                        && err.code.as_deref() == Some("ResourceConflictException")
-                        && started.elapsed() < self.limits.retry_budget
+            if err.kind == ErrorKind::Throttled {
+                self.bucket(&call, Bucket::throttled);
+            }
+            // Step 4: what the failure means.
+            let seen = Seen {
+                now: Instant::now(),
+                fresh_since: if err.kind == ErrorKind::NotFound {
+                    self.fresh_named(&call, &err)
+                } else {
+                    None
+                },
+                unanswered_in_a_row: in_a_row,
+            };
+            let decision = decide(&call, &err, ending, &mut a, seen, &self.limits);
+            // Step 5: a retry only when its pause ends in time.
+            let pause = self.limits.backoff.pause(a.count);
+            let retry = match &decision {
+                Decision::Retry { until, .. } => {
+                    Instant::now() + pause <= *until
+                        && retry::current_deadline().is_none_or(|d| Instant::now() + pause <= d)
                 }
                 _ => false,
             };
-            let pause = self.pause(attempt);
             tracing::debug!(
                 "{}{} failed in {}ms: {}{}",
                 call.action,
                 call.target(),
                 took.as_millis(),
                 err,
-                if retry {
-                    format!(" — retrying in {}ms", pause.as_millis())
-                } else {
-                    String::new()
+                match &decision {
+                    Decision::Retry { why, .. } if retry =>
+                        format!(" — {why}: retrying in {}ms", pause.as_millis()),
+                    Decision::Unreachable => " — the endpoint does not answer: giving up".into(),
+                    _ => String::new(),
                 }
             );
+            if decision == Decision::Unreachable {
+                let what = if ending == Ending::TimedOut {
+                    "timed out"
+                } else {
+                    "could not connect"
+                };
+                let verdict = format!(
+                    "no answer from {} to {} after {in_a_row} attempts in a row ({what}; last: {})",
+                    self.endpoint, call.action, err.message
+                );
+                self.reach
+                    .lock()
+                    .expect("reach")
+                    .verdict
+                    .insert(call.service, (Instant::now(), verdict.clone()));
+                return Err(ProviderError::new(
+                    ErrorKind::Unreachable,
+                    format!("{}: {verdict}", call.action),
+                ));
+            }
             if !retry {
                 if call.effect == Effect::Delete && err.kind == ErrorKind::NotFound {
                     self.forget(&call);
@@ -665,5 +785,375 @@ mod gate_tests {
         drop(first);
         let later = tokio::time::timeout(Duration::from_secs(1), gate.enter(1)).await;
         assert!(later.is_ok(), "the slot was not lost");
+    }
+}
+
+#[cfg(test)]
+mod decide_tests {
+    use super::*;
+    use aws_sdk_ec2::config::http::HttpResponse;
+    use aws_sdk_ec2::error::ErrorMetadata;
+    use aws_sdk_ec2::operation::describe_vpcs::{DescribeVpcsError, DescribeVpcsOutput};
+
+    /// What a case expects: retried within `secs` of now (or of the request's start), returned, or
+    /// the endpoint declared unreachable.
+    #[derive(Debug, PartialEq)]
+    enum Want {
+        RetryFor(u64),
+        Return,
+        Unreachable,
+    }
+
+    fn err(kind: ErrorKind, code: &str, message: &str) -> ProviderError {
+        ProviderError::new(kind, message).code(code)
+    }
+
+    /// call's (service, effect, names), the error, how it ended, an earlier lost answer, when the id
+    /// the error names was made (seconds ago), unanswered in a row → what the layer does.
+    #[test]
+    fn decide_table() {
+        use Effect::*;
+        use ErrorKind as K;
+        use Service::*;
+        let limits = Limits::default();
+        #[allow(clippy::type_complexity)]
+        let cases: &[(
+            &str,
+            Service,
+            Effect,
+            ProviderError,
+            Ending,
+            bool,
+            Option<u64>,
+            u32,
+            Want,
+        )] = &[
+            (
+                "a throttle is retried for the request budget",
+                Ec2,
+                Repeatable,
+                err(K::Throttled, "RequestLimitExceeded", "slow down"),
+                Ending::Answered,
+                false,
+                None,
+                0,
+                Want::RetryFor(120),
+            ),
+            (
+                "a throttled create is retried too (refused before acting)",
+                Ec2,
+                Once,
+                err(K::Throttled, "RequestLimitExceeded", "slow down"),
+                Ending::Answered,
+                false,
+                None,
+                0,
+                Want::RetryFor(120),
+            ),
+            (
+                "a 5xx on a read is retried",
+                Ec2,
+                Read,
+                err(K::Unavailable, "InternalError", "oops"),
+                Ending::Answered,
+                false,
+                None,
+                0,
+                Want::RetryFor(120),
+            ),
+            (
+                "a 5xx on a repeatable write is retried",
+                Ec2,
+                Repeatable,
+                err(K::Unavailable, "InternalError", "oops"),
+                Ending::Answered,
+                false,
+                None,
+                0,
+                Want::RetryFor(120),
+            ),
+            (
+                "a 5xx on a create goes back to the caller, who looks first",
+                Ec2,
+                Once,
+                err(K::Unavailable, "InternalError", "oops"),
+                Ending::Answered,
+                false,
+                None,
+                0,
+                Want::Return,
+            ),
+            (
+                "an Invoke that timed out is never sent again",
+                Lambda,
+                Once,
+                err(K::Unavailable, "", "timeout"),
+                Ending::TimedOut,
+                false,
+                None,
+                1,
+                Want::Return,
+            ),
+            (
+                "a timeout on a read is retried while the endpoint has answered lately",
+                Iam,
+                Read,
+                err(K::Unavailable, "", "timeout"),
+                Ending::TimedOut,
+                false,
+                None,
+                2,
+                Want::RetryFor(120),
+            ),
+            (
+                "the third unanswered attempt in a row on a service: unreachable",
+                Iam,
+                Read,
+                err(K::Unavailable, "", "timeout"),
+                Ending::TimedOut,
+                false,
+                None,
+                3,
+                Want::Unreachable,
+            ),
+            (
+                "no connection counts as unanswered",
+                Ec2,
+                Repeatable,
+                err(K::Unavailable, "", "refused"),
+                Ending::NoConnection,
+                false,
+                None,
+                3,
+                Want::Unreachable,
+            ),
+            (
+                "a 5xx is an answer: never unreachable",
+                Ec2,
+                Read,
+                err(K::Unavailable, "InternalError", "oops"),
+                Ending::Answered,
+                false,
+                None,
+                7,
+                Want::RetryFor(120),
+            ),
+            (
+                "NotFound naming an id made 10 s ago: eventual consistency until 180 s after",
+                Ec2,
+                Repeatable,
+                err(
+                    K::NotFound,
+                    "InvalidVpcID.NotFound",
+                    "The vpc ID 'vpc-1' does not exist",
+                ),
+                Ending::Answered,
+                false,
+                Some(10),
+                0,
+                Want::RetryFor(170),
+            ),
+            (
+                "NotFound about nothing this run made is final",
+                Iam,
+                Repeatable,
+                err(
+                    K::NotFound,
+                    "NoSuchEntity",
+                    "Policy arn:aws:iam::aws:policy/x does not exist or is not attachable.",
+                ),
+                Ending::Answered,
+                false,
+                None,
+                0,
+                Want::Return,
+            ),
+            (
+                "a delete answered NotFound for an id made long ago is done",
+                Ec2,
+                Delete,
+                err(
+                    K::NotFound,
+                    "InvalidVpcID.NotFound",
+                    "The vpc ID 'vpc-1' does not exist",
+                ),
+                Ending::Answered,
+                false,
+                None,
+                0,
+                Want::Return,
+            ),
+            (
+                "a delete whose earlier attempt may have been done: ambiguous for 20 s",
+                Ec2,
+                Delete,
+                err(
+                    K::NotFound,
+                    "InvalidVpcID.NotFound",
+                    "The vpc ID 'vpc-1' does not exist",
+                ),
+                Ending::Answered,
+                true,
+                Some(1),
+                0,
+                Want::RetryFor(20),
+            ),
+            (
+                "a busy function is waited for",
+                Lambda,
+                Repeatable,
+                err(
+                    K::DependencyViolation,
+                    "ResourceConflictException",
+                    "An update is in progress",
+                ),
+                Ending::Answered,
+                false,
+                None,
+                0,
+                Want::RetryFor(120),
+            ),
+            (
+                "a busy function's create is the engine's to retry",
+                Lambda,
+                Once,
+                err(
+                    K::DependencyViolation,
+                    "ResourceConflictException",
+                    "An update is in progress",
+                ),
+                Ending::Answered,
+                false,
+                None,
+                0,
+                Want::Return,
+            ),
+            (
+                "a DependencyViolation is the engine's to retry (it knows the step)",
+                Ec2,
+                Delete,
+                err(
+                    K::DependencyViolation,
+                    "DependencyViolation",
+                    "has dependencies",
+                ),
+                Ending::Answered,
+                false,
+                None,
+                0,
+                Want::Return,
+            ),
+            (
+                "bad input is final",
+                Ec2,
+                Repeatable,
+                err(K::InvalidInput, "InvalidParameterValue", "bad"),
+                Ending::Answered,
+                false,
+                None,
+                0,
+                Want::Return,
+            ),
+            (
+                "a role propagating is the engine's to retry",
+                Lambda,
+                Once,
+                err(
+                    K::EventualConsistency,
+                    "InvalidParameterValueException",
+                    "cannot be assumed",
+                ),
+                Ending::Answered,
+                false,
+                None,
+                0,
+                Want::Return,
+            ),
+        ];
+        let mut wrong = vec![];
+        for (name, service, effect, e, ending, maybe_done, made_ago, in_a_row, want) in cases {
+            let now = Instant::now();
+            let call = Call::new(*service, "Action", *effect).on(["vpc-1"]);
+            let mut a = Attempts {
+                count: 1,
+                started: now,
+                maybe_done: *maybe_done,
+                first_ambiguous: None,
+            };
+            let seen = Seen {
+                now,
+                fresh_since: made_ago.map(|s| now - Duration::from_secs(s)),
+                unanswered_in_a_row: *in_a_row,
+            };
+            let got = match decide(&call, e, *ending, &mut a, seen, &limits) {
+                Decision::Retry { until, .. } => Want::RetryFor((until - now).as_secs()),
+                Decision::Return => Want::Return,
+                Decision::Unreachable => Want::Unreachable,
+            };
+            if got != *want {
+                wrong.push(format!("{name}: {got:?}, want {want:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    fn throttled() -> SdkError<DescribeVpcsError, HttpResponse> {
+        SdkError::service_error(
+            DescribeVpcsError::generic(
+                ErrorMetadata::builder()
+                    .code("RequestLimitExceeded")
+                    .message("Request limit exceeded.")
+                    .build(),
+            ),
+            HttpResponse::new(
+                503.try_into().expect("a status"),
+                aws_smithy_types::body::SdkBody::empty(),
+            ),
+        )
+    }
+
+    /// A request throttled for ever stops at its budget — and, inside a step, at the step's deadline.
+    #[tokio::test(start_paused = true)]
+    async fn a_stuck_request_holds_no_longer_than_its_budget_or_the_steps_deadline() {
+        let api = Api::new("test".into(), Limits::default());
+        let call = || Call::ec2("DescribeVpcs", Effect::Read);
+        let send = || async { Err::<DescribeVpcsOutput, _>(throttled()) };
+        let start = Instant::now();
+        let e = api.send(call(), send).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Throttled);
+        assert!(start.elapsed() <= retry::REQUEST, "{:?}", start.elapsed());
+        assert!(start.elapsed() >= retry::REQUEST - Duration::from_secs(11));
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(30);
+        let e = retry::within(deadline, api.send(call(), send))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Throttled);
+        assert!(Instant::now() <= deadline, "{:?}", start.elapsed());
+    }
+
+    /// An IAM endpoint that stopped answering stops neither EC2 nor, after the probe pause, IAM.
+    #[tokio::test(start_paused = true)]
+    async fn an_unreachable_service_is_its_own_and_is_probed_again() {
+        let api = Api::new("test".into(), Limits::default());
+        for _ in 0..3 {
+            api.answered(Service::Iam, false);
+        }
+        api.reach
+            .lock()
+            .unwrap()
+            .verdict
+            .insert(Service::Iam, (Instant::now(), "no answer from test".into()));
+        let iam = Call::iam("GetRole", Effect::Read);
+        let ec2 = Call::ec2("DescribeVpcs", Effect::Read);
+        assert_eq!(
+            api.refused_unsent(&iam).map(|e| e.kind),
+            Some(ErrorKind::Unreachable)
+        );
+        assert!(api.refused_unsent(&ec2).is_none(), "EC2 is not IAM");
+        tokio::time::advance(retry::UNREACHABLE_PROBE).await;
+        assert!(api.refused_unsent(&iam).is_none(), "a probe goes through");
+        api.answered(Service::Iam, true);
+        assert!(api.reach.lock().unwrap().verdict.is_empty());
     }
 }

@@ -85,7 +85,7 @@ impl AwsKind for EgressOnlyInternetGateway {
             let out = p
                 .api
                 .send(
-                    Call::ec2("CreateEgressOnlyInternetGateway", Effect::Write).on([vpc]),
+                    Call::ec2("CreateEgressOnlyInternetGateway", Effect::Repeatable).on([vpc]),
                     || {
                         p.ec2
                             .create_egress_only_internet_gateway()

@@ -55,7 +55,7 @@ impl AwsKind for ElasticIp {
         let made = create_once(p, self, req, || async {
             let out = p
                 .api
-                .send(Call::ec2("AllocateAddress", Effect::Create), || {
+                .send(Call::ec2("AllocateAddress", Effect::Once), || {
                     p.ec2
                         .allocate_address()
                         .domain(DomainType::Vpc)

@@ -8,65 +8,98 @@ use netplan_engine::provider::{ErrorKind, ProviderError};
 
 type HttpResponse = aws_sdk_ec2::config::http::HttpResponse;
 
-/// Maps an AWS error code (and message) to what the engine should do with it.
-pub(crate) fn classify(code: &str, message: &str) -> ErrorKind {
-    match code {
-        // Refused before anything was done.
-        "Throttling"
-        | "ThrottlingException"
-        | "RequestLimitExceeded"
-        | "TooManyRequestsException"
-        | "RequestThrottled"
-        | "SlowDown" => ErrorKind::Throttled,
-        // The service failed: the request may or may not have taken effect.
-        "InternalError"
-        | "InternalFailure"
-        | "ServiceFailure"
-        | "ServiceException"
-        | "ServiceUnavailable"
-        | "ServiceUnavailableException"
-        | "Unavailable"
-        | "RequestTimeout"
-        | "RequestTimeoutException" => ErrorKind::Unavailable,
-        "DependencyViolation"
-        | "DeleteConflict"
-        | "ResourceInUse"
-        | "ResourceInUseException"
-        | "InvalidIPAddress.InUse"
-        | "InvalidNetworkInterface.InUse"
-        | "ResourceConflictException"
-            if !message.contains("already exist") =>
-        {
-            ErrorKind::DependencyViolation
-        }
-        "IdempotentParameterMismatch" => ErrorKind::IdempotencyMismatch,
-        // A new role Lambda cannot assume yet, or whose policy is not effective yet.
-        "InvalidParameterValueException"
-            if message.contains("cannot be assumed")
-                || message.contains("does not have permissions") =>
-        {
-            ErrorKind::EventualConsistency
-        }
-        c if c.ends_with(".NotFound")
-            || c.ends_with("NotFound")
-            || c == "NoSuchEntity"
-            || c == "ResourceNotFoundException"
-            || c == "NotFoundException" =>
-        {
-            ErrorKind::NotFound
-        }
-        c if c.starts_with("Invalid")
-            || c.ends_with("Exception")
-            || c == "MissingParameter"
-            || c.ends_with(".Duplicate")
-            || c == "EntityAlreadyExists"
-            || c.contains("AlreadyAssociated")
-            || c.contains("Conflict") =>
-        {
-            ErrorKind::InvalidInput
-        }
-        _ => ErrorKind::Other,
+/// Codes that mean AWS refused before acting: retried after a pause.
+const THROTTLED: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "SlowDown",
+    // Lambda's own EC2 calls throttled (a 502): nothing was done.
+    "EC2ThrottledException",
+    // IAM: "multiple requests to change this object were submitted simultaneously" — refused, try
+    // again (its documentation says so).
+    "ConcurrentModification",
+    "ConcurrentModificationException",
+];
+
+/// Codes that mean the service failed: the request may or may not have taken effect.
+const UNAVAILABLE: &[&str] = &[
+    "InternalError",
+    "InternalFailure",
+    "ServiceFailure",
+    "ServiceException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "Unavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// Codes that mean something else still uses the object (and that it may go away).
+const IN_USE: &[&str] = &[
+    "DependencyViolation",
+    "DeleteConflict",
+    "ResourceInUse",
+    "ResourceInUseException",
+    "InvalidIPAddress.InUse",
+    "InvalidNetworkInterface.InUse",
+    "ResourceConflictException",
+];
+
+/// Maps an AWS error code, its message and the HTTP status to what the engine should do with it.
+/// Known codes first; then the code's shape (`*.NotFound`, `Invalid*`); a code netplan does not know
+/// answered with a 5xx is the service failing (its outcome unknown), with a 4xx the request refused.
+pub(crate) fn classify(code: &str, message: &str, status: Option<u16>) -> ErrorKind {
+    if THROTTLED.contains(&code) {
+        return ErrorKind::Throttled;
     }
+    if UNAVAILABLE.contains(&code) {
+        return ErrorKind::Unavailable;
+    }
+    if IN_USE.contains(&code) {
+        // A conflict because the object already exists is not something going away.
+        return if message.contains("already exist") {
+            ErrorKind::InvalidInput
+        } else {
+            ErrorKind::DependencyViolation
+        };
+    }
+    if code == "IdempotentParameterMismatch" {
+        return ErrorKind::IdempotencyMismatch;
+    }
+    // A new role Lambda cannot assume yet, or whose policy is not effective yet.
+    if code == "InvalidParameterValueException"
+        && (message.contains("cannot be assumed") || message.contains("does not have permissions"))
+    {
+        return ErrorKind::EventualConsistency;
+    }
+    if code.ends_with(".NotFound")
+        || code.ends_with("NotFound")
+        || code == "NoSuchEntity"
+        || code == "ResourceNotFoundException"
+        || code == "NotFoundException"
+    {
+        return ErrorKind::NotFound;
+    }
+    // Lambda answers some bad input with a 502 (InvalidSubnetIDException): "invalid" is about the
+    // request whatever the status.
+    if code.starts_with("Invalid")
+        || code == "MissingParameter"
+        || code.ends_with(".Duplicate")
+        || code == "EntityAlreadyExists"
+        || code.contains("AlreadyAssociated")
+    {
+        return ErrorKind::InvalidInput;
+    }
+    if status.is_some_and(|s| s >= 500) {
+        return ErrorKind::Unavailable;
+    }
+    if code.ends_with("Exception") || code.contains("Conflict") || code.ends_with("LimitExceeded") {
+        return ErrorKind::InvalidInput;
+    }
+    ErrorKind::Other
 }
 
 /// How a failed request ended, for the request layer's retry decisions.
@@ -96,7 +129,7 @@ where
         _ => aws_sdk_ec2::error::DisplayErrorContext(e).to_string(),
     };
     let (kind, ending) = match (&code, e) {
-        (Some(c), _) => (classify(c, &message), Ending::Answered),
+        (Some(c), _) => (classify(c, &message, status), Ending::Answered),
         (None, SdkError::TimeoutError(_)) => (ErrorKind::Unavailable, Ending::TimedOut),
         (None, SdkError::DispatchFailure(d)) if d.is_timeout() => {
             (ErrorKind::Unavailable, Ending::TimedOut)
@@ -114,4 +147,62 @@ where
     let mut err = ProviderError::new(kind, format!("{action}: {message}{request}"));
     err.code = code;
     (err, ending)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (code, message, status) → kind: one case per line, one runner.
+    #[test]
+    fn classify_table() {
+        use ErrorKind::*;
+        let cases: &[(&str, &str, Option<u16>, ErrorKind)] = &[
+            ("RequestLimitExceeded", "Request limit exceeded.", Some(503), Throttled),
+            ("Throttling", "Rate exceeded", Some(400), Throttled),
+            ("TooManyRequestsException", "Rate exceeded", Some(429), Throttled),
+            ("ConcurrentModification", "multiple requests to change this object", Some(409), Throttled),
+            ("EC2ThrottledException", "Lambda was throttled by EC2", Some(502), Throttled),
+            ("InternalError", "We encountered an internal error.", Some(500), Unavailable),
+            ("ServiceFailure", "internal", Some(500), Unavailable),
+            ("ServiceException", "internal", Some(500), Unavailable),
+            // A code netplan does not list: the status decides.
+            ("SomethingNew", "the service had a problem", Some(503), Unavailable),
+            ("SomethingNewException", "the service had a problem", Some(500), Unavailable),
+            ("SomethingNewException", "bad request", Some(400), InvalidInput),
+            ("SomethingNew", "bad request", Some(400), Other),
+            ("SomethingNew", "no status", None, Other),
+            // Invalid is about the input, even answered with a 5xx (Lambda's 502s).
+            ("InvalidSubnetIDException", "subnet-1 does not exist", Some(502), InvalidInput),
+            ("InvalidParameterValue", "bad CIDR", Some(400), InvalidInput),
+            ("InvalidSubnet.Conflict", "conflicts", Some(400), InvalidInput),
+            ("InvalidPermission.Duplicate", "exists", Some(400), InvalidInput),
+            ("EntityAlreadyExists", "Role with name x already exists.", Some(409), InvalidInput),
+            ("Resource.AlreadyAssociated", "associated", Some(400), InvalidInput),
+            ("RouteLimitExceeded", "too many routes", Some(400), InvalidInput),
+            ("AddressLimitExceeded", "too many addresses", Some(400), InvalidInput),
+            ("DependencyViolation", "has dependencies", Some(400), DependencyViolation),
+            ("DeleteConflict", "must detach all policies first", Some(409), DependencyViolation),
+            ("InvalidIPAddress.InUse", "in use", Some(400), DependencyViolation),
+            ("ResourceConflictException", "The operation cannot be performed at this time. An update is in progress", Some(409), DependencyViolation),
+            ("ResourceConflictException", "Function already exist: x", Some(409), InvalidInput),
+            ("IdempotentParameterMismatch", "other parameters", Some(400), IdempotencyMismatch),
+            ("InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda.", Some(400), EventualConsistency),
+            ("InvalidParameterValueException", "The provided execution role does not have permissions to call CreateNetworkInterface on EC2", Some(400), EventualConsistency),
+            ("InvalidParameterValueException", "Unzipped size must be smaller than 262144000 bytes", Some(400), InvalidInput),
+            ("InvalidVpcID.NotFound", "The vpc ID 'vpc-1' does not exist", Some(400), NotFound),
+            ("NoSuchEntity", "The role with name r cannot be found.", Some(404), NotFound),
+            ("ResourceNotFoundException", "Function not found", Some(404), NotFound),
+        ];
+        let mut wrong = vec![];
+        for (code, message, status, want) in cases {
+            let got = classify(code, message, *status);
+            if got != *want {
+                wrong.push(format!(
+                    "{code} {status:?} {message:?}: {got:?}, want {want:?}"
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
 }

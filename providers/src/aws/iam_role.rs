@@ -93,7 +93,7 @@ async fn set_policies(
     for arn in have.iter().filter(|a| !want.contains(a)) {
         p.api
             .ensure(
-                Call::iam("DetachRolePolicy", Effect::Write).on([name]),
+                Call::iam("DetachRolePolicy", Effect::Repeatable).on([name]),
                 &["NoSuchEntity"],
                 || {
                     p.iam
@@ -119,7 +119,7 @@ pub(super) async fn attach_policy(
 ) -> Result<(), ProviderError> {
     p.api
         .send(
-            Call::iam("AttachRolePolicy", Effect::Write).on([role]),
+            Call::iam("AttachRolePolicy", Effect::Repeatable).on([role]),
             || {
                 p.iam
                     .attach_role_policy()
@@ -287,7 +287,7 @@ impl AwsKind for IamRole {
         let made = create_once(p, self, req, || async {
             let result = p
                 .api
-                .send(Call::iam("CreateRole", Effect::Create).on([name]), || {
+                .send(Call::iam("CreateRole", Effect::Once).on([name]), || {
                     p.iam
                         .create_role()
                         .role_name(name)
@@ -351,23 +351,29 @@ impl AwsKind for IamRole {
             .collect();
         if !stale.is_empty() {
             p.api
-                .send(Call::iam("UntagRole", Effect::Write).on([&req.id]), || {
-                    p.iam
-                        .untag_role()
-                        .role_name(&req.id)
-                        .set_tag_keys(Some(stale.clone()))
-                        .send()
-                })
+                .send(
+                    Call::iam("UntagRole", Effect::Repeatable).on([&req.id]),
+                    || {
+                        p.iam
+                            .untag_role()
+                            .role_name(&req.id)
+                            .set_tag_keys(Some(stale.clone()))
+                            .send()
+                    },
+                )
                 .await?;
         }
         p.api
-            .send(Call::iam("TagRole", Effect::Write).on([&req.id]), || {
-                p.iam
-                    .tag_role()
-                    .role_name(&req.id)
-                    .set_tags(Some(iam_tags(&pairs(&req.tags))))
-                    .send()
-            })
+            .send(
+                Call::iam("TagRole", Effect::Repeatable).on([&req.id]),
+                || {
+                    p.iam
+                        .tag_role()
+                        .role_name(&req.id)
+                        .set_tags(Some(iam_tags(&pairs(&req.tags))))
+                        .send()
+                },
+            )
             .await?;
         read_back(p, Kind::IamRole, &req.id).await
     }

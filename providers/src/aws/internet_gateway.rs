@@ -17,7 +17,7 @@ pub(super) struct InternetGateway;
 async fn attach(p: &AwsProvider, id: &str, vpc: &str) -> Result<(), ProviderError> {
     p.api
         .ensure(
-            Call::ec2("AttachInternetGateway", Effect::Write).on([id, vpc]),
+            Call::ec2("AttachInternetGateway", Effect::Repeatable).on([id, vpc]),
             // Attached already (an earlier attempt whose answer was lost): a new gateway can only be
             // attached where netplan attached it.
             &["Resource.AlreadyAssociated"],
@@ -78,7 +78,7 @@ impl AwsKind for InternetGateway {
         let made = create_once(p, self, req, || async {
             let out = p
                 .api
-                .send(Call::ec2("CreateInternetGateway", Effect::Create), || {
+                .send(Call::ec2("CreateInternetGateway", Effect::Once), || {
                     p.ec2
                         .create_internet_gateway()
                         .tag_specifications(ec2_tag_spec(ResourceType::InternetGateway, req))
@@ -117,7 +117,7 @@ impl AwsKind for InternetGateway {
             // retried by the engine while they go.
             p.api
                 .ensure(
-                    Call::ec2("DetachInternetGateway", Effect::Write).on([&req.id, vpc]),
+                    Call::ec2("DetachInternetGateway", Effect::Repeatable).on([&req.id, vpc]),
                     &["Gateway.NotAttached"],
                     || {
                         p.ec2

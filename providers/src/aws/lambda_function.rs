@@ -101,7 +101,7 @@ async fn wait_ready(
         "waiting for the function to be Active",
         addr,
         progress,
-        Duration::from_secs(15 * 60),
+        netplan_engine::retry::WAIT,
         || async {
             // GetFunction, not GetFunctionConfiguration: Lambda allows it 100 requests a second
             // (the rest of the control plane shares 15), so forty functions waited on at once are
@@ -299,7 +299,7 @@ impl AwsKind for LambdaFunction {
             let result = p
                 .api
                 .send(
-                    Call::lambda("CreateFunction", Effect::Create).on([name]),
+                    Call::lambda("CreateFunction", Effect::Once).on([name]),
                     || {
                         let mut call = p
                             .lambda
@@ -377,7 +377,7 @@ impl AwsKind for LambdaFunction {
             if let Some(role) = role_name(a) {
                 p.api
                     .ensure(
-                        Call::iam("DetachRolePolicy", Effect::Write).on([role]),
+                        Call::iam("DetachRolePolicy", Effect::Repeatable).on([role]),
                         &["NoSuchEntity"],
                         || {
                             p.iam
@@ -404,7 +404,7 @@ impl AwsKind for LambdaFunction {
             let zip = code(&req.code)?;
             p.api
                 .send(
-                    Call::lambda("UpdateFunctionCode", Effect::Write).on([name]),
+                    Call::lambda("UpdateFunctionCode", Effect::Repeatable).on([name]),
                     || {
                         p.lambda
                             .update_function_code()
@@ -439,7 +439,7 @@ impl AwsKind for LambdaFunction {
             );
             p.api
                 .send(
-                    Call::lambda("UpdateFunctionConfiguration", Effect::Write).on([name]),
+                    Call::lambda("UpdateFunctionConfiguration", Effect::Repeatable).on([name]),
                     || {
                         p.lambda
                             .update_function_configuration()
@@ -467,7 +467,7 @@ impl AwsKind for LambdaFunction {
             if !stale.is_empty() {
                 p.api
                     .send(
-                        Call::lambda("UntagResource", Effect::Write).on([arn]),
+                        Call::lambda("UntagResource", Effect::Repeatable).on([arn]),
                         || {
                             p.lambda
                                 .untag_resource()
@@ -484,13 +484,16 @@ impl AwsKind for LambdaFunction {
                 .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
                 .collect();
             p.api
-                .send(Call::lambda("TagResource", Effect::Write).on([arn]), || {
-                    p.lambda
-                        .tag_resource()
-                        .resource(arn)
-                        .set_tags(Some(tags.clone()))
-                        .send()
-                })
+                .send(
+                    Call::lambda("TagResource", Effect::Repeatable).on([arn]),
+                    || {
+                        p.lambda
+                            .tag_resource()
+                            .resource(arn)
+                            .set_tags(Some(tags.clone()))
+                            .send()
+                    },
+                )
                 .await?;
         }
         Ok(o)
@@ -510,14 +513,27 @@ impl AwsKind for LambdaFunction {
 pub(super) async fn invoke(
     p: &AwsProvider,
     name: &str,
+    timeout: Option<Duration>,
 ) -> Result<(i32, Option<String>, String), ProviderError> {
+    // The function runs up to its timeout: the attempt is given that long and a margin (at least
+    // --timeout). Invoke is `Once`: an unanswered invocation is never sent again — it would run the
+    // function a second time.
+    let attempt = (timeout.unwrap_or_default() + Duration::from_secs(30)).max(p.attempt_timeout);
     let out = p
         .api
-        .send(Call::lambda("Invoke", Effect::Write).on([name]), || {
+        .send(Call::lambda("Invoke", Effect::Once).on([name]), || {
             p.lambda
                 .invoke()
                 .function_name(name)
                 .payload(Blob::new(b"{}".to_vec()))
+                .customize()
+                .config_override(
+                    aws_sdk_lambda::config::Builder::default().timeout_config(
+                        aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
+                            .operation_attempt_timeout(attempt)
+                            .build(),
+                    ),
+                )
                 .send()
         })
         .await?;

@@ -84,6 +84,8 @@ pub struct AwsProvider {
     pub(crate) region: String,
     pub(crate) poll: Duration,
     pub(crate) api: api::Api,
+    /// One attempt of a request may take this long (`--timeout`).
+    pub(crate) attempt_timeout: Duration,
     horizon: Duration,
     /// NAT gateways waited on (available, or deleted): one describe per interval for all of them.
     pub(crate) nat_poller: wait::Poller<nat_gateway::Observed>,
@@ -92,6 +94,9 @@ pub struct AwsProvider {
     /// VPC id → its Amazon IPv6 /56, as seen by this process (a subnet's /64 is carved from it): saves
     /// each subnet create a DescribeVpcs. Filled by VPC creates and describes.
     pub(crate) vpc_ipv6: std::sync::Mutex<BTreeMap<String, String>>,
+    /// What this process's creates made, by their idempotency token: a retry of a step starts from
+    /// it (no describe can lag behind what this process itself was told).
+    made: std::sync::Mutex<BTreeMap<String, String>>,
 }
 
 /// The SDK configuration these options describe (credential chain, region, endpoint, timeouts). The
@@ -148,7 +153,10 @@ impl AwsProvider {
         let poll = opts.poll.unwrap_or(Duration::from_secs(2));
         let limits = api::Limits {
             max_in_flight: opts.max_in_flight.unwrap_or(32),
-            first_pause: (poll / 8).max(Duration::from_millis(50)),
+            backoff: netplan_engine::retry::Backoff {
+                first: (poll / 8).max(Duration::from_millis(50)),
+                max: Duration::from_secs(10),
+            },
             ..Default::default()
         };
         Ok(AwsProvider {
@@ -160,11 +168,28 @@ impl AwsProvider {
             region,
             poll,
             api: api::Api::new(endpoint, limits),
+            attempt_timeout: opts.timeout(),
             horizon: opts.in_flight_horizon.unwrap_or(Duration::from_secs(10)),
             nat_poller: Default::default(),
             endpoint_poller: Default::default(),
             vpc_ipv6: Default::default(),
+            made: Default::default(),
         })
+    }
+}
+
+impl AwsProvider {
+    /// Remembers what the create with this token made.
+    pub(crate) fn remember(&self, token: &str, id: &str) {
+        self.made
+            .lock()
+            .expect("made")
+            .insert(token.to_string(), id.to_string());
+    }
+
+    /// What the create with this token made, if this process made it.
+    pub(crate) fn made_by(&self, token: &str) -> Option<String> {
+        self.made.lock().expect("made").get(token).cloned()
     }
 }
 
@@ -248,7 +273,8 @@ impl Provider for AwsProvider {
     }
 
     async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, ProviderError> {
-        let (status, function_error, payload) = lambda_function::invoke(self, &req.name).await?;
+        let (status, function_error, payload) =
+            lambda_function::invoke(self, &req.name, req.timeout).await?;
         Ok(InvokeResponse {
             status,
             function_error,
@@ -308,7 +334,7 @@ pub(crate) async fn retag_ec2_from(
         .collect();
     if !stale.is_empty() {
         p.api
-            .send(Call::ec2("DeleteTags", Effect::Write).on([id]), || {
+            .send(Call::ec2("DeleteTags", Effect::Repeatable).on([id]), || {
                 p.ec2
                     .delete_tags()
                     .resources(id)
@@ -324,7 +350,7 @@ pub(crate) async fn retag_ec2_from(
         .collect();
     if !missing.is_empty() {
         p.api
-            .send(Call::ec2("CreateTags", Effect::Write).on([id]), || {
+            .send(Call::ec2("CreateTags", Effect::Repeatable).on([id]), || {
                 p.ec2
                     .create_tags()
                     .resources(id)

@@ -14,7 +14,6 @@ use netplan_engine::value::JsonAttrs;
 use netplan_engine::Kind;
 use serde_json::json;
 use std::collections::HashMap;
-use std::time::Duration;
 
 pub(super) struct NatGateway;
 
@@ -136,7 +135,7 @@ impl AwsKind for NatGateway {
         let made = create_once(p, self, req, || async {
             let send = || {
                 p.api.send(
-                    Call::ec2("CreateNatGateway", Effect::Write).on([subnet, eip]),
+                    Call::ec2("CreateNatGateway", Effect::Repeatable).on([subnet, eip]),
                     || {
                         p.ec2
                             .create_nat_gateway()
@@ -191,7 +190,7 @@ impl AwsKind for NatGateway {
                 &req.address,
                 &req.progress,
                 p.poll,
-                Duration::from_secs(15 * 60),
+                netplan_engine::retry::WAIT,
                 |ids| observe(p, ids),
                 |seen| match seen.map(|o| (&o.state, o)) {
                     Some((Some(NatGatewayState::Available), o)) => Some(
@@ -232,7 +231,7 @@ impl AwsKind for NatGateway {
                 &req.address,
                 &req.progress,
                 p.poll,
-                Duration::from_secs(15 * 60),
+                netplan_engine::retry::WAIT,
                 |ids| observe(p, ids),
                 |seen| match seen.and_then(|o| o.state.as_ref()) {
                     None | Some(NatGatewayState::Deleted) | Some(NatGatewayState::Failed) => {
@@ -282,7 +281,7 @@ async fn free_address(
                     addr,
                     progress,
                     p.poll,
-                    Duration::from_secs(15 * 60),
+                    netplan_engine::retry::WAIT,
                     |ids| observe(p, ids),
                     |seen| match seen.and_then(|o| o.state.as_ref()) {
                         None | Some(NatGatewayState::Deleted) => Some(Ok(())),
@@ -314,7 +313,7 @@ async fn free_address(
         if let Some(association) = a.association_id() {
             p.api
                 .ensure(
-                    Call::ec2("DisassociateAddress", Effect::Write).on([association]),
+                    Call::ec2("DisassociateAddress", Effect::Repeatable).on([association]),
                     &["InvalidAssociationID.NotFound"],
                     || {
                         p.ec2

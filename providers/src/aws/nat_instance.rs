@@ -340,7 +340,7 @@ async fn latest_ami(p: &AwsProvider, instance_type: &str) -> Result<String, Prov
 async fn set_source_dest_check(p: &AwsProvider, id: &str, on: bool) -> Result<(), ProviderError> {
     p.api
         .send(
-            Call::ec2("ModifyInstanceAttribute", Effect::Write).on([id]),
+            Call::ec2("ModifyInstanceAttribute", Effect::Repeatable).on([id]),
             || {
                 p.ec2
                     .modify_instance_attribute()
@@ -364,7 +364,7 @@ async fn associate(p: &AwsProvider, id: &str, allocation: &str) -> Result<(), Pr
     }
     p.api
         .send(
-            Call::ec2("AssociateAddress", Effect::Write).on([id, allocation]),
+            Call::ec2("AssociateAddress", Effect::Repeatable).on([id, allocation]),
             || {
                 p.ec2
                     .associate_address()
@@ -385,7 +385,7 @@ async fn wait_running(p: &AwsProvider, id: &str, req: &CreateRequest) -> Result<
         "waiting for the NAT instance to run",
         &req.address,
         &req.progress,
-        Duration::from_secs(10 * 60),
+        netplan_engine::retry::WAIT,
         || async {
             let seen = instances(p, &Select::one(id)).await?;
             match seen.first().and_then(|i| i.state()).and_then(|s| s.name()) {
@@ -571,7 +571,8 @@ impl AwsKind for NatInstance {
                 let out = p
                     .api
                     .send(
-                        Call::ec2("RunInstances", Effect::Write).on([subnet, group.id.as_str()]),
+                        Call::ec2("RunInstances", Effect::Repeatable)
+                            .on([subnet, group.id.as_str()]),
                         || {
                             p.ec2
                                 .run_instances()
@@ -689,7 +690,7 @@ impl AwsKind for NatInstance {
                 "waiting for the NAT instance to terminate",
                 &req.address,
                 &req.progress,
-                Duration::from_secs(10 * 60),
+                netplan_engine::retry::WAIT,
                 || async {
                     let gone = instances(p, &Select::one(&req.id)).await?.is_empty();
                     Ok(gone.then_some(()))
@@ -703,7 +704,7 @@ impl AwsKind for NatInstance {
         {
             p.api
                 .ensure(
-                    Call::ec2("DisassociateAddress", Effect::Write).on([association.as_str()]),
+                    Call::ec2("DisassociateAddress", Effect::Repeatable).on([association.as_str()]),
                     &["InvalidAssociationID.NotFound"],
                     || {
                         p.ec2

@@ -174,7 +174,7 @@ async fn associate(p: &AwsProvider, to: &str, subnets: &[String]) -> Result<(), 
                 // A lost answer leaves the old association id gone: the subnet was moved then.
                 p.api
                     .ensure(
-                        Call::ec2("ReplaceNetworkAclAssociation", Effect::Write).on([aid, to]),
+                        Call::ec2("ReplaceNetworkAclAssociation", Effect::Repeatable).on([aid, to]),
                         &["InvalidAssociationID.NotFound"],
                         || {
                             p.ec2
@@ -195,7 +195,7 @@ async fn add_entries(p: &AwsProvider, id: &str, entries: &[Entry]) -> Result<(),
     for (egress, rule, proto, from, to, cidr, action) in entries {
         p.api
             .ensure(
-                Call::ec2("CreateNetworkAclEntry", Effect::Write).on([id]),
+                Call::ec2("CreateNetworkAclEntry", Effect::Repeatable).on([id]),
                 &["NetworkAclEntryAlreadyExists"],
                 || {
                     let mut call = p
@@ -230,7 +230,7 @@ async fn delete_entries(p: &AwsProvider, id: &str) -> Result<(), ProviderError> 
             }
             p.api
                 .ensure(
-                    Call::ec2("DeleteNetworkAclEntry", Effect::Write).on([id]),
+                    Call::ec2("DeleteNetworkAclEntry", Effect::Repeatable).on([id]),
                     &["InvalidNetworkAclEntry.NotFound"],
                     || {
                         p.ec2
@@ -307,7 +307,7 @@ impl AwsKind for Acl {
             let out = p
                 .api
                 .send(
-                    Call::ec2("CreateNetworkAcl", Effect::Write).on([vpc]),
+                    Call::ec2("CreateNetworkAcl", Effect::Repeatable).on([vpc]),
                     || {
                         p.ec2
                             .create_network_acl()

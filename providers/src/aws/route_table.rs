@@ -50,7 +50,7 @@ async fn add_route(
 ) -> Result<(), ProviderError> {
     p.api
         .ensure(
-            Call::ec2("CreateRoute", Effect::Write).on([table, target]),
+            Call::ec2("CreateRoute", Effect::Repeatable).on([table, target]),
             // The table's routes were diffed first: one to `dest` that exists is this one.
             &["RouteAlreadyExists"],
             || {
@@ -78,7 +78,7 @@ async fn add_route(
 async fn remove_route(p: &AwsProvider, table: &str, dest: &str) -> Result<(), ProviderError> {
     p.api
         .ensure(
-            Call::ec2("DeleteRoute", Effect::Write).on([table]),
+            Call::ec2("DeleteRoute", Effect::Repeatable).on([table]),
             &["InvalidRoute.NotFound"],
             || {
                 let call = p.ec2.delete_route().route_table_id(table);
@@ -138,7 +138,7 @@ async fn converge_from(
             if !want_subnets.contains(sub) {
                 p.api
                     .ensure(
-                        Call::ec2("DisassociateRouteTable", Effect::Write).on([aid]),
+                        Call::ec2("DisassociateRouteTable", Effect::Repeatable).on([aid]),
                         &["InvalidAssociationID.NotFound"],
                         || p.ec2.disassociate_route_table().association_id(aid).send(),
                     )
@@ -158,7 +158,7 @@ async fn converge_from(
         let result = p
             .api
             .send(
-                Call::ec2("AssociateRouteTable", Effect::Write).on([table, sub.as_str()]),
+                Call::ec2("AssociateRouteTable", Effect::Repeatable).on([table, sub.as_str()]),
                 || {
                     p.ec2
                         .associate_route_table()
@@ -267,7 +267,7 @@ impl AwsKind for RouteTable {
             let out = p
                 .api
                 .send(
-                    Call::ec2("CreateRouteTable", Effect::Write).on([vpc]),
+                    Call::ec2("CreateRouteTable", Effect::Repeatable).on([vpc]),
                     || {
                         p.ec2
                             .create_route_table()
@@ -318,7 +318,7 @@ impl AwsKind for RouteTable {
                 {
                     p.api
                         .ensure(
-                            Call::ec2("DisassociateRouteTable", Effect::Write).on([aid]),
+                            Call::ec2("DisassociateRouteTable", Effect::Repeatable).on([aid]),
                             &["InvalidAssociationID.NotFound"],
                             || p.ec2.disassociate_route_table().association_id(aid).send(),
                         )

@@ -152,7 +152,7 @@ pub(super) async fn converge(
             if !revoke.is_empty() {
                 p.api
                     .ensure(
-                        Call::ec2("RevokeSecurityGroupEgress", Effect::Write).on(on()),
+                        Call::ec2("RevokeSecurityGroupEgress", Effect::Repeatable).on(on()),
                         &["InvalidPermission.NotFound"],
                         || {
                             p.ec2
@@ -167,7 +167,7 @@ pub(super) async fn converge(
             if !grant.is_empty() {
                 p.api
                     .ensure(
-                        Call::ec2("AuthorizeSecurityGroupEgress", Effect::Write).on(on()),
+                        Call::ec2("AuthorizeSecurityGroupEgress", Effect::Repeatable).on(on()),
                         &["InvalidPermission.Duplicate"],
                         || {
                             p.ec2
@@ -183,7 +183,7 @@ pub(super) async fn converge(
             if !revoke.is_empty() {
                 p.api
                     .ensure(
-                        Call::ec2("RevokeSecurityGroupIngress", Effect::Write).on(on()),
+                        Call::ec2("RevokeSecurityGroupIngress", Effect::Repeatable).on(on()),
                         &["InvalidPermission.NotFound"],
                         || {
                             p.ec2
@@ -198,7 +198,7 @@ pub(super) async fn converge(
             if !grant.is_empty() {
                 p.api
                     .ensure(
-                        Call::ec2("AuthorizeSecurityGroupIngress", Effect::Write).on(on()),
+                        Call::ec2("AuthorizeSecurityGroupIngress", Effect::Repeatable).on(on()),
                         &["InvalidPermission.Duplicate"],
                         || {
                             p.ec2
@@ -257,7 +257,7 @@ impl AwsKind for SecurityGroup {
             let result = p
                 .api
                 .send(
-                    Call::ec2("CreateSecurityGroup", Effect::Create).on([vpc]),
+                    Call::ec2("CreateSecurityGroup", Effect::Once).on([vpc]),
                     || {
                         p.ec2
                             .create_security_group()

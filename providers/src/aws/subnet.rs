@@ -91,19 +91,16 @@ impl AwsKind for Subnet {
         let made = create_once(p, self, req, || async {
             let out = p
                 .api
-                .send(
-                    Call::ec2("CreateSubnet", Effect::Create).on([vpc_id]),
-                    || {
-                        p.ec2
-                            .create_subnet()
-                            .vpc_id(vpc_id)
-                            .cidr_block(cidr)
-                            .availability_zone(az)
-                            .set_ipv6_cidr_block(ipv6.clone())
-                            .tag_specifications(ec2_tag_spec(ResourceType::Subnet, req))
-                            .send()
-                    },
-                )
+                .send(Call::ec2("CreateSubnet", Effect::Once).on([vpc_id]), || {
+                    p.ec2
+                        .create_subnet()
+                        .vpc_id(vpc_id)
+                        .cidr_block(cidr)
+                        .availability_zone(az)
+                        .set_ipv6_cidr_block(ipv6.clone())
+                        .tag_specifications(ec2_tag_spec(ResourceType::Subnet, req))
+                        .send()
+                })
                 .await?;
             let id = out.subnet().and_then(|s| s.subnet_id()).ok_or_else(|| {
                 ProviderError::new(ErrorKind::Other, "CreateSubnet returned no id")

@@ -65,7 +65,7 @@ async fn set_dns(
     support: Option<bool>,
     hostnames: Option<bool>,
 ) -> Result<(), ProviderError> {
-    let call = || Call::ec2("ModifyVpcAttribute", Effect::Write).on([id]);
+    let call = || Call::ec2("ModifyVpcAttribute", Effect::Repeatable).on([id]);
     if let Some(v) = support {
         p.api
             .send(call(), || {
@@ -193,7 +193,7 @@ impl AwsKind for Vpc {
         let made = create_once(p, self, req, || async {
             let out = p
                 .api
-                .send(Call::ec2("CreateVpc", Effect::Create), || {
+                .send(Call::ec2("CreateVpc", Effect::Once), || {
                     p.ec2
                         .create_vpc()
                         .cidr_block(cidr)
@@ -278,7 +278,7 @@ impl AwsKind for Vpc {
             if flag(a, "ipv6") {
                 p.api
                     .send(
-                        Call::ec2("AssociateVpcCidrBlock", Effect::Write).on([&req.id]),
+                        Call::ec2("AssociateVpcCidrBlock", Effect::Repeatable).on([&req.id]),
                         || {
                             p.ec2
                                 .associate_vpc_cidr_block()
@@ -304,7 +304,7 @@ impl AwsKind for Vpc {
                     if let Some(aid) = assoc.association_id() {
                         p.api
                             .ensure(
-                                Call::ec2("DisassociateVpcCidrBlock", Effect::Write).on([aid]),
+                                Call::ec2("DisassociateVpcCidrBlock", Effect::Repeatable).on([aid]),
                                 &["InvalidVpcCidrBlockAssociationID.NotFound"],
                                 || {
                                     p.ec2

@@ -119,7 +119,7 @@ impl AwsKind for VpcEndpoint {
             let out = p
                 .api
                 .send(
-                    Call::ec2("CreateVpcEndpoint", Effect::Write)
+                    Call::ec2("CreateVpcEndpoint", Effect::Repeatable)
                         .on(std::iter::once(vpc).chain(tables.iter().map(String::as_str))),
                     || {
                         p.ec2
@@ -200,7 +200,7 @@ impl AwsKind for VpcEndpoint {
         if !add.is_empty() || !remove.is_empty() {
             p.api
                 .send(
-                    Call::ec2("ModifyVpcEndpoint", Effect::Write).on([&req.id]),
+                    Call::ec2("ModifyVpcEndpoint", Effect::Repeatable).on([&req.id]),
                     || {
                         p.ec2
                             .modify_vpc_endpoint()

@@ -23,7 +23,13 @@ use tokio::time::Instant;
 
 /// The pause before the next poll after waiting `waited`: a tenth of it, at least `min`, at most 30 s.
 fn pause(min: Duration, waited: Duration) -> Duration {
-    (waited / 10).clamp(min, Duration::from_secs(30).max(min))
+    netplan_engine::retry::poll_pause(min, Duration::from_secs(30), waited)
+}
+
+/// The wait is over: its own budget is spent, or the step it runs in has reached its deadline.
+fn out_of_time(waited: Duration, budget: Duration) -> bool {
+    waited > budget
+        || netplan_engine::retry::current_deadline().is_some_and(|d| Instant::now() >= d)
 }
 
 /// Polls `check` until it returns `Some`, reporting progress, within `budget`.
@@ -69,7 +75,7 @@ where
             return Ok(v);
         }
         let waited = start.elapsed();
-        if waited > budget {
+        if out_of_time(waited, budget) {
             return Err(ProviderError::new(
                 ErrorKind::Failed,
                 format!("timed out after {}s {what}", waited.as_secs()),
@@ -163,7 +169,7 @@ impl<O: Clone> Poller<O> {
                 s.at.map(|t| t + interval).unwrap_or_else(Instant::now)
             };
             let waited = start.elapsed();
-            if waited > budget {
+            if out_of_time(waited, budget) {
                 self.state.lock().await.wanted.remove(id);
                 return Err(ProviderError::new(
                     ErrorKind::Failed,
