@@ -188,26 +188,6 @@ fn too_big(root: &Path, e: std::io::Error) -> std::io::Error {
     }
 }
 
-/// What can be said of a `source` from its text alone, when the config is loaded: a relative path stays
-/// inside the config's folder, and the kernel's and devices' pseudo-files are never packaged. Whether it
-/// exists, and where its links lead, is judged when it is packaged (`resolve_source`).
-pub fn check_written(source: &str) -> Result<(), String> {
-    let written = Path::new(source);
-    if written.is_relative() && climbs_out(written) {
-        return Err(
-            "leaves the config's folder: write a path outside it as an absolute path".into(),
-        );
-    }
-    for system in ["/proc", "/sys", "/dev"] {
-        if written.starts_with(system) {
-            return Err(format!(
-                "is under {system}: the kernel's and devices' files are never packaged"
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Each function's code as a plan needs it: zipped from its source, or — when the source is gone and
 /// the function exists — the code it has deployed, kept.
 #[derive(Debug, Clone, Default)]
@@ -314,7 +294,7 @@ impl Packages {
 pub fn resolve_source(dir: &Path, source: &str) -> Result<PathBuf, String> {
     let written = Path::new(source);
     let path = dir.join(written);
-    if written.is_relative() && climbs_out(written) {
+    if written.is_relative() && crate::config::climbs_out(written) {
         return Err(format!(
             "leaves the config's folder ({}): write a path outside it as an absolute path",
             dir.display()
@@ -341,24 +321,6 @@ pub fn resolve_source(dir: &Path, source: &str) -> Result<PathBuf, String> {
         }
     }
     Ok(path)
-}
-
-/// Whether a relative path, read component by component, climbs above where it starts
-/// (`a/../../b` does; `a/../b` does not). Decided from the text alone, so the answer does not depend
-/// on what happens to exist outside the folder; links inside it are judged after resolving.
-fn climbs_out(written: &Path) -> bool {
-    let mut depth: usize = 0;
-    for part in written.components() {
-        match part {
-            std::path::Component::ParentDir => match depth.checked_sub(1) {
-                Some(up) => depth = up,
-                None => return true,
-            },
-            std::path::Component::Normal(_) => depth += 1,
-            _ => {}
-        }
-    }
-    false
 }
 
 #[cfg(test)]

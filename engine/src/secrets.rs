@@ -5,11 +5,10 @@
 //! enough to see that it changed, and to recognise it again, never to show it. Values the cloud returns
 //! (Lambda answers a function's environment in clear) are digested the same way before they are kept.
 
-use crate::value::{Attrs, JsonAttrs, Value};
+pub use crate::value::is_digest;
+use crate::value::{Attrs, JsonAttrs, Value, DIGEST_PREFIX as PREFIX};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-
-const PREFIX: &str = "sensitive:sha256:";
 
 /// A path to a sensitive value: a top-level attribute holding a map, and the key in it
 /// (`environment`, `DB_PASSWORD`).
@@ -23,10 +22,6 @@ pub fn digest(salt: &str, path: &Path, clear: &str) -> String {
         h.update(part.as_bytes());
     }
     format!("{PREFIX}{}", hex::encode(h.finalize()))
-}
-
-pub fn is_digest(s: &str) -> bool {
-    s.starts_with(PREFIX)
 }
 
 /// Where a resource's config holds sensitive values.

@@ -2,6 +2,15 @@
 //! values that only exist after apply marked as such.
 
 use crate::addr::ResourceAddr;
+
+/// How the state writes a sensitive value it keeps only as a digest (`crate::secrets` makes them):
+/// read back, such a string is a `Value::Redacted`.
+pub const DIGEST_PREFIX: &str = "sensitive:sha256:";
+
+/// A string the state holds in place of a sensitive value.
+pub fn is_digest(s: &str) -> bool {
+    s.starts_with(DIGEST_PREFIX)
+}
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -176,7 +185,7 @@ impl Value {
                 .as_i64()
                 .map(Value::Int)
                 .unwrap_or_else(|| Value::Str(n.to_string())),
-            J::String(s) if crate::secrets::is_digest(s) => Value::Redacted(s.clone()),
+            J::String(s) if is_digest(s) => Value::Redacted(s.clone()),
             J::String(s) => Value::Str(s.clone()),
             J::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
             J::Object(o) => {

@@ -248,3 +248,41 @@ pub(crate) fn expand_depends(
     out.dedup();
     out
 }
+
+/// What can be said of a `source` from its text alone, when the config is loaded: a relative path stays
+/// inside the config's folder, and the kernel's and devices' pseudo-files are never packaged. Whether it
+/// exists, and where its links lead, is judged when it is packaged (`resolve_source`).
+pub fn check_written(source: &str) -> Result<(), String> {
+    let written = Path::new(source);
+    if written.is_relative() && climbs_out(written) {
+        return Err(
+            "leaves the config's folder: write a path outside it as an absolute path".into(),
+        );
+    }
+    for system in ["/proc", "/sys", "/dev"] {
+        if written.starts_with(system) {
+            return Err(format!(
+                "is under {system}: the kernel's and devices' files are never packaged"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a relative path, read component by component, climbs above where it starts
+/// (`a/../../b` does; `a/../b` does not). Decided from the text alone, so the answer does not depend
+/// on what happens to exist outside the folder; links inside it are judged after resolving.
+pub fn climbs_out(written: &Path) -> bool {
+    let mut depth: usize = 0;
+    for part in written.components() {
+        match part {
+            std::path::Component::ParentDir => match depth.checked_sub(1) {
+                Some(up) => depth = up,
+                None => return true,
+            },
+            std::path::Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    false
+}

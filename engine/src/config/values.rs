@@ -283,7 +283,7 @@ impl Parser<'_> {
             }
             Ty::Path => {
                 let s = expect!(item.as_str(), "a path string");
-                if let Err(why) = crate::package::check_written(s) {
+                if let Err(why) = super::check_written(s) {
                     let hint = format!(
                         "paths are relative to the config's folder ({})",
                         self.dir.display()
