@@ -7,6 +7,7 @@
 use netplan_engine::apply::{self, StepId, StepKind};
 use netplan_engine::config::{self, LoadOptions};
 use netplan_engine::ops::{self, PrepareOptions};
+use netplan_engine::provider::Provider;
 use netplan_engine::state::store::LocalFileStore;
 use netplan_providers::fake::{FakeProvider, Script};
 use std::sync::Arc;
@@ -58,7 +59,13 @@ async fn main() {
         )
         .await
         .unwrap();
-        let critical = apply::critical_path(&prepared.plan, &prepared.working, &latency).unwrap();
+        let critical = apply::critical_path(
+            &prepared.plan,
+            &prepared.working,
+            provider.facts(),
+            &latency,
+        )
+        .unwrap();
         let opts = prepared.apply_options();
         let start = Instant::now();
         let report = apply::apply(

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod config;
 pub mod design;
 pub mod diag;
+pub mod facts;
 pub mod files;
 pub mod graph;
 pub mod live;

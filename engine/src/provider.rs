@@ -302,6 +302,10 @@ pub trait Provider: Send + Sync {
     fn in_flight_horizon(&self) -> Duration {
         Duration::ZERO
     }
+    /// What this cloud is like: typical step durations, slow creates, delete order (`crate::facts`).
+    fn facts(&self) -> &dyn crate::facts::CloudFacts {
+        &crate::facts::NoFacts
+    }
     /// The network around some functions or VPCs as it is now (`check --live`).
     async fn discover(&self, req: DiscoverRequest) -> Result<Discovered, ProviderError> {
         let _ = req;

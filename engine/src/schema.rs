@@ -95,6 +95,10 @@ pub struct KindSchema {
     pub computed: &'static [&'static str],
     pub replace_order: ReplaceOrder,
     pub taggable: bool,
+    /// List attributes whose members belong to one object of this kind at a time (a subnet has one
+    /// route table and one network ACL): moving a member is a handover, done by the object that takes
+    /// it (job-graph rule (g)).
+    pub exclusive: &'static [&'static str],
 }
 
 pub const RUNTIMES: &[&str] = &[
@@ -241,6 +245,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         computed: &[],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
+        exclusive: &[],
     },
     KindSchema {
         kind: Kind::Function,
@@ -289,6 +294,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         computed: &[],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
+        exclusive: &[],
     },
     KindSchema {
         kind: Kind::Vpc,
@@ -302,6 +308,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         computed: &["id", "ipv6_cidr_block", "main_route_table"],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
+        exclusive: &[],
     },
     KindSchema {
         kind: Kind::InternetGateway,
@@ -310,6 +317,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         computed: &["id"],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
+        exclusive: &[],
     },
     KindSchema {
         kind: Kind::EgressOnlyInternetGateway,
@@ -318,6 +326,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         computed: &["id"],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
+        exclusive: &[],
     },
     KindSchema {
         kind: Kind::Subnet,
@@ -335,6 +344,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         computed: &["id", "ipv6_cidr_block"],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
+        exclusive: &[],
     },
     KindSchema {
         kind: Kind::ElasticIp,
@@ -343,6 +353,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         computed: &["id", "public_ip"],
         replace_order: ReplaceOrder::CreateThenDelete,
         taggable: true,
+        exclusive: &[],
     },
     KindSchema {
         kind: Kind::NatGateway,
@@ -358,6 +369,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         computed: &["id"],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
+        exclusive: &[],
     },
     KindSchema {
         kind: Kind::NatInstance,
@@ -396,6 +408,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         ],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
+        exclusive: &[],
     },
     KindSchema {
         kind: Kind::RouteTable,
@@ -412,6 +425,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         computed: &["id"],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
+        exclusive: &["subnets"],
     },
     KindSchema {
         kind: Kind::VpcEndpoint,
@@ -432,6 +446,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         computed: &["id", "prefix_list"],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
+        exclusive: &[],
     },
     KindSchema {
         kind: Kind::SecurityGroup,
@@ -446,6 +461,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         computed: &["id"],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
+        exclusive: &[],
     },
     KindSchema {
         kind: Kind::NetworkAcl,
@@ -463,6 +479,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         computed: &["id"],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
+        exclusive: &["subnets"],
     },
     KindSchema {
         kind: Kind::IamRole,
@@ -475,6 +492,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         computed: &["id", "arn"],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
+        exclusive: &[],
     },
     KindSchema {
         kind: Kind::LambdaFunction,
@@ -516,6 +534,7 @@ pub static SCHEMAS: &[KindSchema] = &[
         computed: &["id", "arn"],
         replace_order: ReplaceOrder::DeleteThenCreate,
         taggable: true,
+        exclusive: &[],
     },
 ];
 

@@ -5,27 +5,29 @@
 //! - (b) a create-then-delete replacement's old object goes after its dependents moved over;
 //! - (c) a delete waits for whatever in the state still depends on the object (and for the update that
 //!   drops the reference);
-//! - (d) the delete-only edges AWS needs: an execution role after its functions' network interfaces are
-//!   gone (the deletes of their subnets and security groups wait for those), an internet gateway after
-//!   the VPC's NAT gateways and their Elastic IPs;
+//! - (d) the delete-only edges the cloud needs, as its provider declares them
+//!   (`CloudFacts::delete_order`; on AWS: an execution role after its functions' network interfaces
+//!   are gone, an internet gateway after the VPC's NAT gateways and their Elastic IPs);
 //! - (e) irreversible jobs (deletes of objects that existed before the run) wait for every reversible job
 //!   that does not depend on one, so a failure before them still rolls back cleanly;
-//! - (f) a new route table whose routes go through a NAT gateway or instance made in the same run is
-//!   created without those routes, and a second job (`Complete`) adds them once the NAT is available:
-//!   what needs only the table (its subnets' associations, an S3 endpoint) does not wait minutes for
-//!   the NAT. Its undo is the create's: deleting the table.
+//! - (f) a new route table whose routes go through an object whose create is slow (the provider says
+//!   which: on AWS a NAT gateway or instance) is created without those routes, and a second job
+//!   (`Complete`) adds them once that object exists — its home is `super::complete`;
+//! - (g) a subnet handed from one route table to another: the table that takes it goes first (it
+//!   moves the association in one call), so the subnet is never left on the VPC's main table.
 //!
 //! Also here: the undo graph a rollback runs (the inverse of each finished job, edges reversed) and the
 //! critical path (the longest chain of latencies: the floor for a run's wall time).
 
+use super::complete;
 use super::job::Job;
 use super::{ApplyError, StepId, StepKind, StepStatus};
 use crate::addr::{Kind, ResourceAddr};
+use crate::facts::{CloudFacts, Op};
 use crate::graph::stable_topo_order;
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Plan};
 use crate::schema::ReplaceOrder;
 use crate::state::{ResourceState, State};
-use crate::value::{Attrs, Value};
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::Direction;
 use std::collections::{HashMap, HashSet};
@@ -88,7 +90,11 @@ impl JobGraph {
 }
 
 /// Turns a plan into jobs and the edges between them (see the module docs for the rules).
-pub(crate) fn build(plan: &Plan, state: &State) -> Result<JobGraph, ApplyError> {
+pub(crate) fn build(
+    plan: &Plan,
+    state: &State,
+    facts: &dyn CloudFacts,
+) -> Result<JobGraph, ApplyError> {
     let mut g = JobGraph::default();
     let mut ready: HashMap<ResourceAddr, NodeIndex> = HashMap::new();
     let mut deletes: HashMap<(ResourceAddr, bool), NodeIndex> = HashMap::new();
@@ -99,8 +105,7 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Result<JobGraph, ApplyError> 
     let slow_creates: HashSet<ResourceAddr> = plan
         .changes
         .iter()
-        .filter(|c| c.action == Action::Create)
-        .filter(|c| matches!(c.address.kind, Kind::NatGateway | Kind::NatInstance))
+        .filter(|c| c.action == Action::Create && facts.slow_create(c.address.kind))
         .map(|c| c.address.clone())
         .collect();
     let step = |a: &ResourceAddr, kind: StepKind| StepId {
@@ -131,34 +136,11 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Result<JobGraph, ApplyError> 
                 );
                 ready.insert(a.clone(), i);
             }
-            Action::Create => match deferred_routes(c, &slow_creates) {
+            Action::Create => match complete::deferred_routes(c, &slow_creates) {
                 Some(split) => {
-                    let i = g.add(
-                        step(a, StepKind::Create),
-                        Job::Create {
-                            config: split.early,
-                            deps: c
-                                .depends_on
-                                .iter()
-                                .filter(|d| !split.waits_for.contains(d))
-                                .cloned()
-                                .collect(),
-                            depose_first: false,
-                        },
-                        false,
-                    );
-                    let complete = g.add(
-                        step(a, StepKind::Complete),
-                        Job::Update {
-                            config: c.config.clone().unwrap_or_default(),
-                            changed: vec!["routes".into()],
-                            deps: c.depends_on.clone(),
-                        },
-                        false,
-                    );
-                    g.edge(i, complete);
+                    let (i, late) = complete::add(&mut g, c, &split);
                     ready.insert(a.clone(), i);
-                    completes.insert(a.clone(), (complete, split.waits_for));
+                    completes.insert(a.clone(), (late, split.waits_for));
                 }
                 None => {
                     let i = g.add(step(a, StepKind::Create), create(false), false);
@@ -275,8 +257,16 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Result<JobGraph, ApplyError> 
     }
     // (d)
     let live_delete = |a: &ResourceAddr| deletes.get(&(a.clone(), false)).copied();
-    for (before, after) in aws_delete_order(state, &live_delete) {
-        g.edge(before, after);
+    for (first, then) in facts.delete_order(state) {
+        if let (Some(f), Some(t)) = (live_delete(&first), live_delete(&then)) {
+            g.edge(f, t);
+        }
+    }
+    // (g)
+    for (takes, gives) in handovers(plan, state) {
+        if let (Some(&t), Some(&u)) = (ready.get(&takes), updates.get(&gives)) {
+            g.edge(t, u);
+        }
     }
     // (e)
     let mut downstream: HashSet<NodeIndex> = HashSet::new();
@@ -309,115 +299,66 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Result<JobGraph, ApplyError> 
     Ok(g)
 }
 
-/// Rule (f): a route table created with the routes through slow objects made in this run left out.
-struct DeferredRoutes {
-    early: Attrs,
-    waits_for: HashSet<ResourceAddr>,
-}
-
-fn deferred_routes(c: &Change, slow: &HashSet<ResourceAddr>) -> Option<DeferredRoutes> {
-    if c.address.kind != Kind::RouteTable || c.action != Action::Create {
-        return None;
-    }
-    let config = c.config.as_ref()?;
-    let Some(Value::List(routes)) = config.get("routes") else {
-        return None;
-    };
-    let slow_in = |v: &Value| {
+/// Rule (g): (takes, gives) for each member of an exclusive membership (`KindSchema::exclusive`: a
+/// subnet in a route table's `subnets`) that one object's create or update adds while another's update
+/// drops it — the one that takes it moves the membership in one call, and the one that gives it up
+/// then finds it gone.
+fn handovers(plan: &Plan, state: &State) -> Vec<(ResourceAddr, ResourceAddr)> {
+    let members = |v: Option<&crate::value::Value>| -> HashSet<ResourceAddr> {
         let mut refs = vec![];
-        v.references(&mut refs);
-        refs.into_iter()
-            .map(|r| r.addr)
-            .filter(|a| slow.contains(a))
-            .collect::<Vec<_>>()
+        if let Some(v) = v {
+            v.references(&mut refs);
+        }
+        refs.into_iter().map(|r| r.addr).collect()
     };
-    let (late, early): (Vec<&Value>, Vec<&Value>) =
-        routes.iter().partition(|r| !slow_in(r).is_empty());
-    if late.is_empty() {
-        return None;
-    }
-    let waits_for: HashSet<ResourceAddr> = late.iter().flat_map(|r| slow_in(r)).collect();
-    // Only when nothing else of the table needs those objects.
-    let mut others = vec![];
-    config
-        .iter()
-        .filter(|(k, _)| k.as_str() != "routes")
-        .for_each(|(_, v)| v.references(&mut others));
-    early.iter().for_each(|r| r.references(&mut others));
-    if others.iter().any(|r| waits_for.contains(&r.addr)) {
-        return None;
-    }
-    let mut early_config = config.clone();
-    early_config.insert(
-        "routes".into(),
-        Value::List(early.into_iter().cloned().collect()),
-    );
-    Some(DeferredRoutes {
-        early: early_config,
-        waits_for,
-    })
-}
-
-/// Rule (d): pairs (before, after) of delete jobs that AWS refuses in the other order.
-fn aws_delete_order(
-    state: &State,
-    delete_of: &dyn Fn(&ResourceAddr) -> Option<NodeIndex>,
-) -> Vec<(NodeIndex, NodeIndex)> {
-    let by_addr: HashMap<&ResourceAddr, &ResourceState> = state
-        .resources
-        .iter()
-        .filter(|r| !r.deposed)
-        .map(|r| (&r.address, r))
-        .collect();
-    let of_kind = |k: Kind| state.resources.iter().filter(move |r| r.address.kind == k);
-    let mut out = vec![];
-    for f in of_kind(Kind::LambdaFunction) {
-        // The execution role only after the function's network interfaces are gone, which the deletes
-        // of its subnets and security groups wait for.
-        for role in f.dependencies.iter().filter(|d| d.kind == Kind::IamRole) {
-            let Some(dr) = delete_of(role) else { continue };
-            for net in f
-                .dependencies
-                .iter()
-                .filter(|d| matches!(d.kind, Kind::Subnet | Kind::SecurityGroup))
+    // (object, attribute, gained, lost)
+    let mut moves: Vec<(
+        &ResourceAddr,
+        &str,
+        HashSet<ResourceAddr>,
+        HashSet<ResourceAddr>,
+    )> = vec![];
+    for c in &plan.changes {
+        for &attr in crate::schema::schema(c.address.kind).exclusive {
+            let want = members(c.config.as_ref().and_then(|a| a.get(attr)));
+            // What it holds now: the members (of the kinds the attribute names) the state records
+            // it depends on.
+            let kinds: &[Kind] = match crate::schema::schema(c.address.kind)
+                .field(attr)
+                .map(|f| f.ty)
             {
-                if let Some(dn) = delete_of(net) {
-                    out.push((dn, dr));
-                }
-            }
+                Some(crate::schema::Ty::RefList(kinds)) => kinds,
+                _ => &[],
+            };
+            let had: HashSet<ResourceAddr> = match (c.action, state.get(&c.address)) {
+                (Action::Update, Some(r)) => r
+                    .dependencies
+                    .iter()
+                    .filter(|d| kinds.contains(&d.kind))
+                    .cloned()
+                    .collect(),
+                _ => HashSet::new(),
+            };
+            let (gained, lost) = match c.action {
+                Action::Create | Action::Replace { .. } => (want, HashSet::new()),
+                Action::Update => (
+                    want.difference(&had).cloned().collect(),
+                    had.difference(&want).cloned().collect(),
+                ),
+                _ => continue,
+            };
+            moves.push((&c.address, attr, gained, lost));
         }
     }
-    for igw in of_kind(Kind::InternetGateway) {
-        // Detached only after the VPC's NAT gateways are gone and their EIPs released.
-        let Some(di) = delete_of(&igw.address) else {
-            continue;
-        };
-        let vpcs: Vec<&ResourceAddr> = igw
-            .dependencies
-            .iter()
-            .filter(|d| d.kind == Kind::Vpc)
-            .collect();
-        for nat in of_kind(Kind::NatGateway).chain(of_kind(Kind::NatInstance)) {
-            let in_vpc = nat
-                .dependencies
-                .iter()
-                .filter(|d| d.kind == Kind::Subnet)
-                .filter_map(|s| by_addr.get(s))
-                .any(|s| s.dependencies.iter().any(|v| vpcs.contains(&v)));
-            if !in_vpc {
-                continue;
-            }
-            if let Some(dn) = delete_of(&nat.address) {
-                out.push((dn, di));
-            }
-            for eip in nat
-                .dependencies
-                .iter()
-                .filter(|d| d.kind == Kind::ElasticIp)
+    let mut out = vec![];
+    for (taker, attr, gained, _) in &moves {
+        for (giver, attr2, _, lost) in &moves {
+            if taker != giver
+                && taker.kind == giver.kind
+                && attr == attr2
+                && !gained.is_disjoint(lost)
             {
-                if let Some(de) = delete_of(eip) {
-                    out.push((de, di));
-                }
+                out.push(((*taker).clone(), (*giver).clone()));
             }
         }
     }
@@ -463,8 +404,7 @@ pub(crate) fn undo(
                     restore_deposed: *depose_first,
                 },
             ),
-            // (f) the create's undo deletes the table, late routes and all.
-            Job::Update { .. } if node.step.kind == StepKind::Complete => continue,
+            Job::Update { .. } if complete::undone_by_the_create(&node.step) => continue,
             Job::Update { .. } => match before_of() {
                 Some(b) => (StepKind::UndoUpdate, Job::UndoUpdate { before: b }),
                 None => continue,
@@ -503,24 +443,28 @@ pub(crate) fn undo(
     (undo, not_undoable)
 }
 
-/// Each job's tail: the estimated seconds of the longest chain from its start to the end of the run
-/// (its own typical duration on AWS plus its longest dependent's tail) — the priority of its requests.
-pub(crate) fn tails(g: &JobGraph) -> Result<HashMap<StepId, u32>, ApplyError> {
-    fn typical(kind: crate::Kind) -> u32 {
-        use crate::Kind;
-        match kind {
-            Kind::NatGateway => 120,
-            Kind::LambdaFunction => 75,
-            Kind::NatInstance => 60,
-            Kind::IamRole => 10,
-            Kind::VpcEndpoint => 5,
-            _ => 1,
-        }
+/// The operation a step carries out on its object, for its typical duration.
+pub(crate) fn op_of(kind: StepKind) -> Op {
+    match kind {
+        StepKind::Delete | StepKind::DeleteDeposed | StepKind::UndoCreate => Op::Delete,
+        StepKind::Create | StepKind::Read => Op::Create,
+        _ => Op::Update,
     }
+}
+
+/// Each job's tail: the estimated seconds of the longest chain from its start to the end of the run
+/// (its own typical duration on the provider's cloud plus its longest dependent's tail) — the
+/// priority of its requests.
+pub(crate) fn tails(
+    g: &JobGraph,
+    facts: &dyn CloudFacts,
+) -> Result<HashMap<StepId, u32>, ApplyError> {
     let mut tail: HashMap<NodeIndex, u32> = HashMap::new();
     for i in g.order()?.into_iter().rev() {
         let after = g.dependents(i).map(|d| tail[&d]).max().unwrap_or(0);
-        tail.insert(i, after + typical(g.g[i].step.address.kind));
+        let step = &g.g[i].step;
+        let own = facts.typical(step.address.kind, op_of(step.kind)).as_secs() as u32;
+        tail.insert(i, after + own.max(1));
     }
     Ok(g.nodes().map(|(i, n)| (n.step.clone(), tail[&i])).collect())
 }
@@ -529,9 +473,10 @@ pub(crate) fn tails(g: &JobGraph) -> Result<HashMap<StepId, u32>, ApplyError> {
 pub fn critical_path(
     plan: &Plan,
     state: &State,
+    facts: &dyn CloudFacts,
     latency: &dyn Fn(&StepId) -> Duration,
 ) -> Result<Duration, ApplyError> {
-    let g = build(plan, state)?;
+    let g = build(plan, state, facts)?;
     let mut finish: HashMap<NodeIndex, Duration> = HashMap::new();
     for i in g.order()? {
         let start = g

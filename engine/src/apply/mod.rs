@@ -20,6 +20,7 @@
 //!   per the options); the second aborts in-flight jobs, leaving their pending operations for the next
 //!   run to reconcile.
 
+mod complete;
 mod job;
 mod jobgraph;
 mod scheduler;
@@ -47,8 +48,8 @@ pub enum StepKind {
     Read,
     Create,
     Update,
-    /// The second half of a create split in two (rule (f) of the job graph): what waited for a slow
-    /// object — a route table's routes through a NAT made in the same run — added by an update.
+    /// The second half of a create split in two (job-graph rule (f), `complete.rs`): what waited for
+    /// a slow object — a route table's routes through a NAT made in the same run — added by an update.
     Complete,
     Delete,
     DeleteDeposed,
@@ -291,7 +292,9 @@ pub async fn apply(
     store: Arc<dyn StateStore>,
     mut opts: ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
-    let graph = jobgraph::build(plan, &state)?;
+    let facts = provider.facts();
+    let graph = jobgraph::build(plan, &state, facts)?;
+    let tails = jobgraph::tails(&graph, facts)?;
     let held_before: Vec<ObjectRef> = state
         .resources
         .iter()
@@ -333,7 +336,7 @@ pub async fn apply(
         resume_tokens: std::mem::take(&mut opts.resume_tokens),
         salt,
         known_secrets,
-        tails: jobgraph::tails(&graph)?,
+        tails,
     });
     let run = scheduler::run(&ctx, &graph, true, &mut opts.interrupt).await;
     let statuses = run.statuses;

@@ -96,3 +96,28 @@ fn engine_modules_form_no_import_circle() {
         circles.join("\n")
     );
 }
+
+/// The executor knows no cloud: which creates are slow, how long steps take and which deletes go
+/// first are the provider's facts (`netplan_engine::facts`), never a kind named in `apply/`.
+#[test]
+fn the_executor_holds_no_cloud_fact() {
+    for (path, text) in sources() {
+        if !path.contains("/src/apply/") {
+            continue;
+        }
+        for kind in [
+            "NatGateway",
+            "NatInstance",
+            "InternetGateway",
+            "IamRole",
+            "ElasticIp",
+            "Subnet",
+            "SecurityGroup",
+        ] {
+            assert!(
+                !text.contains(&format!("Kind::{kind}")),
+                "{path} names Kind::{kind}: a cloud fact belongs to the provider"
+            );
+        }
+    }
+}

@@ -6,6 +6,7 @@ use super::support::*;
 use netplan_engine::apply::{self, ApplyOutcome, ApplyReport, Event, StepStatus};
 use netplan_engine::config::{self, Config, LoadOptions};
 use netplan_engine::ops::{self, PrepareOptions};
+use netplan_engine::provider::Provider;
 use netplan_engine::state::store::{LocalFileStore, StateStore};
 use netplan_engine::state::State;
 use netplan_providers::fake::{Failure, FakeCloud, FakeProvider, Op, Script};
@@ -432,7 +433,13 @@ async fn apply_and_destroy_wall_time_match_the_critical_path() {
     )
     .await
     .unwrap();
-    let critical = apply::critical_path(&prepared.plan, &prepared.working, &latency).unwrap();
+    let critical = apply::critical_path(
+        &prepared.plan,
+        &prepared.working,
+        w.provider.facts(),
+        &latency,
+    )
+    .unwrap();
     let start = Instant::now();
     assert_eq!(w.apply(true).await.outcome, ApplyOutcome::Applied);
     let wall = start.elapsed();
@@ -458,7 +465,13 @@ async fn apply_and_destroy_wall_time_match_the_critical_path() {
     )
     .await
     .unwrap();
-    let critical = apply::critical_path(&prepared.plan, &prepared.working, &latency).unwrap();
+    let critical = apply::critical_path(
+        &prepared.plan,
+        &prepared.working,
+        w.provider.facts(),
+        &latency,
+    )
+    .unwrap();
     let start = Instant::now();
     assert_eq!(w.destroy().await.outcome, ApplyOutcome::Applied);
     let ratio = start.elapsed().as_secs_f64() / critical.as_secs_f64();
@@ -502,7 +515,13 @@ async fn parallelism_bounds_requests_and_waits_hold_no_slot() {
                     + 200,
             )
         };
-        let critical = apply::critical_path(&prepared.plan, &prepared.working, &latency).unwrap();
+        let critical = apply::critical_path(
+            &prepared.plan,
+            &prepared.working,
+            w.provider.facts(),
+            &latency,
+        )
+        .unwrap();
         let start = Instant::now();
         let r = w.run(false, true, None, None).await;
         let wall = start.elapsed();

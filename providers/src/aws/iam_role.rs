@@ -83,13 +83,17 @@ async fn converge_policies(
     set_policies(p, name, &policies(p, name).await?, want).await
 }
 
-/// Detaches what the role has (`have`) and is not wanted, attaches what is wanted and missing.
+/// Attaches what is wanted and missing, then detaches what the role has (`have`) and is not wanted:
+/// a role never holds less than both sets share, even when an attach is refused.
 async fn set_policies(
     p: &AwsProvider,
     name: &str,
     have: &[String],
     want: &[String],
 ) -> Result<(), ProviderError> {
+    for arn in want.iter().filter(|a| !have.contains(a)) {
+        attach_policy(p, name, arn).await?;
+    }
     for arn in have.iter().filter(|a| !want.contains(a)) {
         p.api
             .ensure(
@@ -104,9 +108,6 @@ async fn set_policies(
                 },
             )
             .await?;
-    }
-    for arn in want.iter().filter(|a| !have.contains(a)) {
-        attach_policy(p, name, arn).await?;
     }
     Ok(())
 }

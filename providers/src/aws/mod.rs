@@ -272,6 +272,10 @@ impl Provider for AwsProvider {
         self.horizon
     }
 
+    fn facts(&self) -> &dyn netplan_engine::facts::CloudFacts {
+        &crate::facts::AwsFacts
+    }
+
     async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, ProviderError> {
         let (status, function_error, payload) =
             lambda_function::invoke(self, &req.name, req.timeout).await?;

@@ -1,5 +1,10 @@
 //! network_acl: a custom ACL with its entries, associated with subnets (each taken from the ACL it had:
 //! a subnet always has exactly one). Deleting hands the subnets back to the VPC's default ACL.
+//!
+//! Entries change in place: an entry whose rule number stays is replaced in one call
+//! (ReplaceNetworkAclEntry), new ones are added, and only then are the ones no longer wanted deleted —
+//! an ACL is never left denying what it allowed before and after (an ACL without entries denies
+//! everything).
 
 use super::api::{Call, Effect};
 use super::attrs::*;
@@ -152,8 +157,14 @@ async fn select(p: &AwsProvider, sel: &Select) -> Result<Vec<NetworkAcl>, Provid
     }
 }
 
-/// Moves `subnets` to ACL `to` from whichever ACL holds each now.
-async fn associate(p: &AwsProvider, to: &str, subnets: &[String]) -> Result<(), ProviderError> {
+/// Moves `subnets` to ACL `to` from whichever ACL holds each now — or only from `from`, when given (a
+/// subnet another ACL has taken meanwhile is that one's now).
+async fn associate(
+    p: &AwsProvider,
+    to: &str,
+    subnets: &[String],
+    from: Option<&str>,
+) -> Result<(), ProviderError> {
     if subnets.is_empty() {
         return Ok(());
     }
@@ -170,7 +181,10 @@ async fn associate(p: &AwsProvider, to: &str, subnets: &[String]) -> Result<(), 
             let (Some(sub), Some(aid)) = (a.subnet_id(), a.network_acl_association_id()) else {
                 continue;
             };
-            if subnets.iter().any(|s| s == sub) && acl.network_acl_id() != Some(to) {
+            if subnets.iter().any(|s| s == sub)
+                && acl.network_acl_id() != Some(to)
+                && from.is_none_or(|f| acl.network_acl_id() == Some(f))
+            {
                 // A lost answer leaves the old association id gone: the subnet was moved then.
                 p.api
                     .ensure(
@@ -222,33 +236,109 @@ async fn add_entries(p: &AwsProvider, id: &str, entries: &[Entry]) -> Result<(),
     Ok(())
 }
 
-async fn delete_entries(p: &AwsProvider, id: &str) -> Result<(), ProviderError> {
-    for acl in by_ids(p, &[id.to_string()]).await? {
-        for e in acl.entries() {
-            if e.rule_number() == Some(32767) {
-                continue;
-            }
-            p.api
-                .ensure(
-                    Call::ec2("DeleteNetworkAclEntry", Effect::Repeatable).on([id]),
-                    &["InvalidNetworkAclEntry.NotFound"],
-                    || {
-                        p.ec2
-                            .delete_network_acl_entry()
-                            .network_acl_id(id)
-                            .egress(e.egress().unwrap_or(false))
-                            .rule_number(e.rule_number().unwrap_or(0))
-                            .send()
-                    },
-                )
-                .await?;
+/// The entries an ACL holds now, in the config's form (without the implicit final deny).
+fn entries_of(acl: &NetworkAcl) -> Vec<Entry> {
+    acl.entries()
+        .iter()
+        .filter(|e| e.rule_number() != Some(32767))
+        .map(|e| {
+            let proto = e.protocol().unwrap_or("-1").to_string();
+            let (from, to) = match e.port_range() {
+                Some(r) if proto != "-1" => (r.from().unwrap_or(0), r.to().unwrap_or(65535)),
+                _ => (0, 65535),
+            };
+            (
+                e.egress().unwrap_or(false),
+                e.rule_number().unwrap_or(0),
+                proto,
+                from,
+                to,
+                e.cidr_block()
+                    .or(e.ipv6_cidr_block())
+                    .unwrap_or_default()
+                    .to_string(),
+                e.rule_action()
+                    .map(|a| a.as_str().to_string())
+                    .unwrap_or_else(|| "deny".into()),
+            )
+        })
+        .collect()
+}
+
+/// Brings the ACL's entries to `want` in place: replaced (same rule number), added, then the rest
+/// deleted.
+async fn converge_entries(p: &AwsProvider, id: &str, want: &[Entry]) -> Result<(), ProviderError> {
+    let have: Vec<Entry> = by_ids(p, &[id.to_string()])
+        .await?
+        .iter()
+        .flat_map(entries_of)
+        .collect();
+    let slot = |e: &Entry| (e.0, e.1);
+    for w in want {
+        match have.iter().find(|h| slot(h) == slot(w)) {
+            Some(h) if h == w => {}
+            Some(_) => replace_entry(p, id, w).await?,
+            None => add_entries(p, id, std::slice::from_ref(w)).await?,
         }
+    }
+    for h in have
+        .iter()
+        .filter(|h| !want.iter().any(|w| slot(w) == slot(h)))
+    {
+        p.api
+            .ensure(
+                Call::ec2("DeleteNetworkAclEntry", Effect::Repeatable).on([id]),
+                &["InvalidNetworkAclEntry.NotFound"],
+                || {
+                    p.ec2
+                        .delete_network_acl_entry()
+                        .network_acl_id(id)
+                        .egress(h.0)
+                        .rule_number(h.1)
+                        .send()
+                },
+            )
+            .await?;
     }
     Ok(())
 }
 
-/// Hands subnets back to the VPC's default ACL.
-async fn release(p: &AwsProvider, vpc: &str, subnets: &[String]) -> Result<(), ProviderError> {
+async fn replace_entry(p: &AwsProvider, id: &str, e: &Entry) -> Result<(), ProviderError> {
+    let (egress, rule, proto, from, to, cidr, action) = e;
+    p.api
+        .send(
+            Call::ec2("ReplaceNetworkAclEntry", Effect::Repeatable).on([id]),
+            || {
+                let mut call = p
+                    .ec2
+                    .replace_network_acl_entry()
+                    .network_acl_id(id)
+                    .egress(*egress)
+                    .rule_number(*rule)
+                    .protocol(proto)
+                    .rule_action(RuleAction::from(action.as_str()));
+                call = if cidr.contains(':') {
+                    call.ipv6_cidr_block(cidr)
+                } else {
+                    call.cidr_block(cidr)
+                };
+                if proto != "-1" {
+                    call = call.port_range(PortRange::builder().from(*from).to(*to).build());
+                }
+                call.send()
+            },
+        )
+        .await
+        .map(|_| ())
+}
+
+/// Hands the `subnets` ACL `from` still holds back to the VPC's default ACL.
+async fn release(
+    p: &AwsProvider,
+    vpc: &str,
+    from: &str,
+    subnets: &[String],
+) -> Result<(), ProviderError> {
     if subnets.is_empty() {
         return Ok(());
     }
@@ -266,7 +356,7 @@ async fn release(p: &AwsProvider, vpc: &str, subnets: &[String]) -> Result<(), P
             format!("{vpc} has no default network ACL"),
         ));
     };
-    associate(p, default, subnets).await
+    associate(p, default, subnets, Some(from)).await
 }
 
 #[async_trait]
@@ -328,11 +418,12 @@ impl AwsKind for Acl {
         })
         .await?;
         if made.attrs.contains_key("egress") {
-            // Made by an earlier attempt: start the entries over.
-            delete_entries(p, &made.id).await?;
+            // Made by an earlier attempt: converge what it holds.
+            converge_entries(p, &made.id, &wanted(a)).await?;
+        } else {
+            add_entries(p, &made.id, &wanted(a)).await?;
         }
-        add_entries(p, &made.id, &wanted(a)).await?;
-        associate(p, &made.id, &texts(a, "subnets")).await?;
+        associate(p, &made.id, &texts(a, "subnets"), None).await?;
         Ok(object(made.id, JsonAttrs::new()))
     }
 
@@ -343,8 +434,7 @@ impl AwsKind for Acl {
     ) -> Result<ObjectState, ProviderError> {
         let a = &req.after;
         if req.changed.iter().any(|c| c == "egress" || c == "ingress") {
-            delete_entries(p, &req.id).await?;
-            add_entries(p, &req.id, &wanted(a)).await?;
+            converge_entries(p, &req.id, &wanted(a)).await?;
         }
         if req.changed.iter().any(|c| c == "subnets") {
             let after = texts(a, "subnets");
@@ -352,8 +442,8 @@ impl AwsKind for Acl {
                 .into_iter()
                 .filter(|s| !after.contains(s))
                 .collect();
-            associate(p, &req.id, &after).await?;
-            release(p, required(a, "vpc")?, &released).await?;
+            associate(p, &req.id, &after, None).await?;
+            release(p, required(a, "vpc")?, &req.id, &released).await?;
         }
         retag_ec2(p, &req.id, &req.tags).await?;
         Ok(object(req.id.clone(), JsonAttrs::new()))
@@ -367,7 +457,7 @@ impl AwsKind for Acl {
                 .iter()
                 .filter_map(|x| x.subnet_id().map(str::to_string))
                 .collect();
-            release(p, acl.vpc_id().unwrap_or_default(), &subnets).await?;
+            release(p, acl.vpc_id().unwrap_or_default(), &req.id, &subnets).await?;
         }
         p.api
             .send(

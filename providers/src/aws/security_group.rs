@@ -128,6 +128,9 @@ async fn raw(
         .collect())
 }
 
+/// Converges the group's rules to `want`: new rules are authorized before old ones are revoked, so a
+/// rule that narrows (`all` → `tcp 443`) never leaves the group letting nothing out — and a refused
+/// authorization leaves the old rules in place.
 pub(super) async fn converge(
     p: &AwsProvider,
     id: &str,
@@ -140,79 +143,103 @@ pub(super) async fn converge(
             format!("security group {id} not found"),
         ));
     };
-    for (key, have) in [
+    let sides = [
         ("egress", flatten(g.ip_permissions_egress())),
         ("ingress", flatten(g.ip_permissions())),
-    ] {
+    ];
+    let diff = |key: &str, have: &BTreeSet<Rule>| {
         let want = wanted(want, key);
         let revoke: Vec<IpPermission> = have.difference(&want).map(permission).collect();
-        let grant: Vec<IpPermission> = want.difference(&have).map(permission).collect();
-        let on = || [id];
-        if key == "egress" {
-            if !revoke.is_empty() {
-                p.api
-                    .ensure(
-                        Call::ec2("RevokeSecurityGroupEgress", Effect::Repeatable).on(on()),
-                        &["InvalidPermission.NotFound"],
-                        || {
-                            p.ec2
-                                .revoke_security_group_egress()
-                                .group_id(id)
-                                .set_ip_permissions(Some(revoke.clone()))
-                                .send()
-                        },
-                    )
-                    .await?;
-            }
-            if !grant.is_empty() {
-                p.api
-                    .ensure(
-                        Call::ec2("AuthorizeSecurityGroupEgress", Effect::Repeatable).on(on()),
-                        &["InvalidPermission.Duplicate"],
-                        || {
-                            p.ec2
-                                .authorize_security_group_egress()
-                                .group_id(id)
-                                .set_ip_permissions(Some(grant.clone()))
-                                .send()
-                        },
-                    )
-                    .await?;
-            }
-        } else {
-            if !revoke.is_empty() {
-                p.api
-                    .ensure(
-                        Call::ec2("RevokeSecurityGroupIngress", Effect::Repeatable).on(on()),
-                        &["InvalidPermission.NotFound"],
-                        || {
-                            p.ec2
-                                .revoke_security_group_ingress()
-                                .group_id(id)
-                                .set_ip_permissions(Some(revoke.clone()))
-                                .send()
-                        },
-                    )
-                    .await?;
-            }
-            if !grant.is_empty() {
-                p.api
-                    .ensure(
-                        Call::ec2("AuthorizeSecurityGroupIngress", Effect::Repeatable).on(on()),
-                        &["InvalidPermission.Duplicate"],
-                        || {
-                            p.ec2
-                                .authorize_security_group_ingress()
-                                .group_id(id)
-                                .set_ip_permissions(Some(grant.clone()))
-                                .send()
-                        },
-                    )
-                    .await?;
-            }
+        let grant: Vec<IpPermission> = want.difference(have).map(permission).collect();
+        (grant, revoke)
+    };
+    for (key, have) in &sides {
+        let (grant, _) = diff(key, have);
+        if !grant.is_empty() {
+            authorize(p, id, key, grant).await?;
+        }
+    }
+    for (key, have) in &sides {
+        let (_, revoke) = diff(key, have);
+        if !revoke.is_empty() {
+            revoke_rules(p, id, key, revoke).await?;
         }
     }
     Ok(())
+}
+
+async fn authorize(
+    p: &AwsProvider,
+    id: &str,
+    key: &str,
+    rules: Vec<IpPermission>,
+) -> Result<(), ProviderError> {
+    if key == "egress" {
+        p.api
+            .ensure(
+                Call::ec2("AuthorizeSecurityGroupEgress", Effect::Repeatable).on([id]),
+                &["InvalidPermission.Duplicate"],
+                || {
+                    p.ec2
+                        .authorize_security_group_egress()
+                        .group_id(id)
+                        .set_ip_permissions(Some(rules.clone()))
+                        .send()
+                },
+            )
+            .await
+    } else {
+        p.api
+            .ensure(
+                Call::ec2("AuthorizeSecurityGroupIngress", Effect::Repeatable).on([id]),
+                &["InvalidPermission.Duplicate"],
+                || {
+                    p.ec2
+                        .authorize_security_group_ingress()
+                        .group_id(id)
+                        .set_ip_permissions(Some(rules.clone()))
+                        .send()
+                },
+            )
+            .await
+    }
+}
+
+async fn revoke_rules(
+    p: &AwsProvider,
+    id: &str,
+    key: &str,
+    rules: Vec<IpPermission>,
+) -> Result<(), ProviderError> {
+    if key == "egress" {
+        p.api
+            .ensure(
+                Call::ec2("RevokeSecurityGroupEgress", Effect::Repeatable).on([id]),
+                &["InvalidPermission.NotFound"],
+                || {
+                    p.ec2
+                        .revoke_security_group_egress()
+                        .group_id(id)
+                        .set_ip_permissions(Some(rules.clone()))
+                        .send()
+                },
+            )
+            .await
+    } else {
+        p.api
+            .ensure(
+                Call::ec2("RevokeSecurityGroupIngress", Effect::Repeatable).on([id]),
+                &["InvalidPermission.NotFound"],
+                || {
+                    p.ec2
+                        .revoke_security_group_ingress()
+                        .group_id(id)
+                        .set_ip_permissions(Some(rules.clone()))
+                        .send()
+                },
+            )
+            .await
+    }
 }
 
 #[async_trait]

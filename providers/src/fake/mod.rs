@@ -54,6 +54,8 @@ pub struct FakeProvider {
     start: Instant,
     /// Cloud time at `start`, in ms (wall clock for a persisted cloud, so time flows across processes).
     epoch_ms: u64,
+    /// Its latencies as facts (fixed when it is made: `script_mut` changes the calls, not these).
+    facts: FakeFacts,
 }
 
 impl Default for FakeProvider {
@@ -65,6 +67,9 @@ impl Default for FakeProvider {
 impl FakeProvider {
     pub fn new(script: Script) -> FakeProvider {
         FakeProvider {
+            facts: FakeFacts {
+                script: script.clone(),
+            },
             slots: script
                 .max_in_flight
                 .map(|n| tokio::sync::Semaphore::new(n.max(1))),
@@ -251,10 +256,45 @@ fn user_tags(tags: &JsonAttrs) -> J {
     )
 }
 
+/// The fake declares its own facts: its scripted latencies, and AWS's rules (it models them).
+pub struct FakeFacts {
+    script: Script,
+}
+
+impl netplan_engine::facts::CloudFacts for FakeFacts {
+    fn typical(&self, kind: Kind, op: netplan_engine::facts::Op) -> Duration {
+        use netplan_engine::facts::Op;
+        let table = match op {
+            Op::Delete => &self.script.delete_ms,
+            Op::Create | Op::Update => &self.script.create_ms,
+        };
+        Duration::from_millis(table.get(&kind).copied().unwrap_or(0))
+    }
+
+    fn slow_create(&self, kind: Kind) -> bool {
+        crate::facts::AwsFacts.slow_create(kind)
+    }
+
+    fn delete_order(
+        &self,
+        state: &netplan_engine::state::State,
+    ) -> Vec<(ResourceAddr, ResourceAddr)> {
+        crate::facts::delete_order(state)
+    }
+
+    fn source(&self) -> String {
+        "the fake cloud's scripted latencies".into()
+    }
+}
+
 #[async_trait]
 impl Provider for FakeProvider {
     fn name(&self) -> &str {
         "fake"
+    }
+
+    fn facts(&self) -> &dyn netplan_engine::facts::CloudFacts {
+        &self.facts
     }
 
     async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
@@ -318,19 +358,10 @@ impl Provider for FakeProvider {
             if req.address.kind == Kind::RouteTable {
                 for sub in rules::texts(&attrs, "subnets") {
                     exists(cloud, Kind::Subnet, Some(&sub), "Subnet")?;
-                    if cloud
-                        .of_kind(Kind::RouteTable)
-                        .any(|o| o.id != req.id && rules::texts(&o.attrs, "subnets").contains(&sub))
-                    {
-                        return Err(err(
-                            ErrorKind::InvalidInput,
-                            "Resource.AlreadyAssociated",
-                            format!(
-                                "the subnet {sub} is already associated with another route table"
-                            ),
-                        ));
-                    }
                 }
+                // A subnet another table holds moves here in one call (AWS's
+                // ReplaceRouteTableAssociation, as the AWS provider does it).
+                rules::take_subnets(cloud, &req.id, &rules::texts(&attrs, "subnets"));
             }
             if req.address.kind == Kind::LambdaFunction
                 && (req

@@ -172,17 +172,10 @@ pub(super) fn create_object(
             if kind == Kind::RouteTable {
                 for sub in texts(attrs, "subnets") {
                     exists(cloud, Kind::Subnet, Some(&sub), "Subnet")?;
-                    if cloud
-                        .of_kind(Kind::RouteTable)
-                        .any(|o| texts(&o.attrs, "subnets").contains(&sub))
-                    {
-                        return Err(err(
-                            ErrorKind::InvalidInput,
-                            "Resource.AlreadyAssociated",
-                            format!("the subnet {sub} is already associated with a route table"),
-                        ));
-                    }
                 }
+                // A subnet another table holds moves to the new one (the AWS provider answers
+                // AWS's Resource.AlreadyAssociated with ReplaceRouteTableAssociation).
+                take_subnets(cloud, "", &texts(attrs, "subnets"));
                 for r in attrs
                     .get("routes")
                     .and_then(J::as_array)
@@ -363,6 +356,24 @@ pub(super) fn attach_enis(cloud: &mut FakeCloud, function: &str, attrs: &JsonAtt
             security_groups: sgs.clone(),
             release_at_ms: None,
         });
+    }
+}
+
+/// Takes `subnets` from whichever other route table holds them (a subnet has one table).
+pub(super) fn take_subnets(cloud: &mut FakeCloud, table: &str, subnets: &[String]) {
+    for o in cloud.objects.values_mut() {
+        if o.kind != Kind::RouteTable || o.id == table {
+            continue;
+        }
+        let held = texts(&o.attrs, "subnets");
+        if held.iter().any(|s| subnets.contains(s)) {
+            let kept: Vec<J> = held
+                .into_iter()
+                .filter(|s| !subnets.contains(s))
+                .map(J::String)
+                .collect();
+            o.attrs.insert("subnets".into(), J::Array(kept));
+        }
     }
 }
 
