@@ -8,6 +8,8 @@
 //! - `moto`: the binary against a real moto server per test.
 //! - `realism`: the binary against moto behind netplan's realism layer (tests/realism): AWS's timing
 //!   and faults, seeded.
+//! - `updates`: day 2 — updates refused (or their answers lost) at every call, checked attribute by
+//!   attribute and for what they must never cut off; kill -9 during updates.
 
 mod bad_configs;
 mod check;
@@ -19,3 +21,4 @@ mod moto;
 mod realism;
 mod snapshots;
 mod support;
+mod updates;

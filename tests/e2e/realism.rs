@@ -75,7 +75,7 @@ impl Realism {
         r
     }
 
-    fn control(&self, path: &str, body: &str) -> String {
+    pub fn control(&self, path: &str, body: &str) -> String {
         self.moto
             .py(&format!(
                 "import urllib.request; print(urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:{}{path}', data={body:?}.encode(), method='POST')).read().decode())",
@@ -118,6 +118,62 @@ impl Realism {
                 r#"{{"action": "{action}", "nth": {nth}, "code": "InternalError", "status": 500, "after": true}}"#
             ),
         );
+    }
+
+    /// The `nth` call that changes something (whatever its action), counted from now, fails: refused
+    /// before it takes effect, or (`lost`) carried out with its answer lost.
+    pub fn fail_any(&self, nth: usize, lost: bool) {
+        assert!(!self.external, "needs the project's own proxy");
+        let (code, status) = if lost {
+            ("InternalError", 500)
+        } else {
+            ("RouteLimitExceeded", 400)
+        };
+        self.control(
+            "/_realism/fail",
+            &format!(
+                r#"{{"action": "*", "nth": {nth}, "code": "{code}", "status": {status}, "after": {lost}}}"#
+            ),
+        );
+    }
+
+    /// Forgets the calls seen and the failures not yet injected.
+    pub fn mark(&self) {
+        self.control("/_realism/mark", "{}");
+    }
+
+    /// The calls since the last mark: (service, action, whether it changes something, status).
+    pub fn calls(&self) -> Vec<(String, String, bool, u16)> {
+        let out = self
+            .moto
+            .py(&format!(
+                "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{}/_realism/calls').read().decode())",
+                self.port
+            ))
+            .expect("the proxy answers");
+        serde_json::from_str(out.trim()).expect("a list of calls")
+    }
+
+    /// Watches these subnets' default routes and network ACLs and these groups' HTTPS egress: after
+    /// every changing call, what they let out is checked against what they let out now.
+    pub fn watch(&self, subnets: &[String], groups: &[String]) -> serde_json::Value {
+        let out = self.control(
+            "/_realism/watch",
+            &serde_json::json!({ "subnets": subnets, "groups": groups }).to_string(),
+        );
+        serde_json::from_str(out.trim()).expect("what the watch saw")
+    }
+
+    /// What a watched subnet or group lost, and the call that lost it.
+    pub fn violations(&self) -> Vec<serde_json::Value> {
+        let out = self
+            .moto
+            .py(&format!(
+                "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{}/_realism/violations').read().decode())",
+                self.port
+            ))
+            .expect("the proxy answers");
+        serde_json::from_str(out.trim()).expect("a list")
     }
 
     pub fn reset(&self) {

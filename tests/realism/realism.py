@@ -33,8 +33,14 @@ Times are AWS seconds x --scale (default 0.05: a NAT gateway is pending 4.5 s).
 
 Control (not AWS): GET /_realism/stats counts what was injected; POST /_realism/fail with
 {"action": "CreateRouteTable", "nth": 2, "code": "InvalidParameterValue", "status": 400} makes the nth
-call of that action (counted from now) fail with that error before it takes effect; POST
-/_realism/reset forgets the world (after moto's own reset).
+call of that action (counted from now) fail with that error before it takes effect (`"after": true`:
+after it took effect, the answer lost; `"action": "*"`: the nth call that changes something, whatever
+it is); GET /_realism/calls lists the calls since the last POST /_realism/mark (service, action, whether
+it changes something, the answer's status); POST /_realism/watch with {"subnets": [ids], "groups":
+[ids]} records which default routes each subnet has (its explicit route table, else its VPC's main
+table) and whether each group lets HTTPS out, and after every changing call checks that none of it was
+lost: GET /_realism/violations says which call lost what; POST /_realism/reset forgets the world (after
+moto's own reset).
 """
 import argparse
 import http.client
@@ -44,6 +50,7 @@ import re
 import threading
 import time
 import urllib.parse
+import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 EC2_ID = re.compile(r"^(vpc|subnet|rtb|igw|eigw|nat|eipalloc|sg|vpce|acl|eni)-[0-9a-f]{8,}$")
@@ -161,6 +168,9 @@ class World:
         self.subnet_vpc = {}
         self.tokens = {}        # (action, token) -> (params, answer)
         self.injected = []      # {action, nth, code, status, seen}
+        self.calls = []         # [service, action, changes, status] since the last mark
+        self.watch = None       # {"subnets": {id: [destinations]}, "groups": {id: bool}, "auth": header}
+        self.violations = []    # {"call": action, "lost": what}
 
     def count(self, what):
         self.stats[what] = self.stats.get(what, 0) + 1
@@ -550,7 +560,8 @@ class Injected(Behaviour):
 
     def _due(self, req, after):
         for f in self.w.injected:
-            if f["action"] == req.action and bool(f.get("after")) == after:
+            matches = f["action"] == req.action or (f["action"] == "*" and req.changes)
+            if matches and bool(f.get("after")) == after:
                 f["seen"] += 1
                 if f["seen"] == f["nth"]:
                     self.w.count("injected:" + req.action)
@@ -563,6 +574,116 @@ class Injected(Behaviour):
     def after(self, req, answer, now):
         return self._due(req, True) or answer
 
+
+
+def _strip(tag):
+    return tag.split("}", 1)[-1]
+
+
+def _items(root, path):
+    """Elements under `root` by a path of local names (namespaces ignored)."""
+    nodes = [root]
+    for name in path.split("/"):
+        nodes = [c for n in nodes for c in n if _strip(c.tag) == name]
+    return nodes
+
+
+def _text(node, name):
+    for c in node:
+        if _strip(c.tag) == name:
+            return c.text or ""
+    return ""
+
+
+class Watch:
+    """What a watched network lets out, read from moto directly (not through the behaviours): each
+    subnet's default routes by its effective route table, each group's HTTPS egress."""
+
+    def __init__(self, upstream, auth):
+        self.upstream, self.auth = upstream, auth
+
+    def ask(self, params):
+        body = urllib.parse.urlencode(dict(params, Version="2016-11-15")).encode()
+        c = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
+        c.request("POST", "/", body=body, headers={
+            "Authorization": self.auth, "Content-Type": "application/x-www-form-urlencoded"})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return ET.fromstring(data)
+
+    def routes(self, subnets):
+        """subnet -> the default destinations (0.0.0.0/0, ::/0) its effective table routes somewhere."""
+        vpc_of = {}
+        for item in _items(self.ask({"Action": "DescribeSubnets"}), "subnetSet/item"):
+            vpc_of[_text(item, "subnetId")] = _text(item, "vpcId")
+        explicit, main = {}, {}
+        for t in _items(self.ask({"Action": "DescribeRouteTables"}), "routeTableSet/item"):
+            dests = set()
+            for r in _items(t, "routeSet/item"):
+                dest = _text(r, "destinationCidrBlock") or _text(r, "destinationIpv6CidrBlock")
+                target = (_text(r, "natGatewayId") or _text(r, "egressOnlyInternetGatewayId")
+                          or _text(r, "networkInterfaceId") or _text(r, "gatewayId"))
+                if dest in ("0.0.0.0/0", "::/0") and target and target != "local" \
+                        and _text(r, "state") != "blackhole":
+                    dests.add(dest)
+            for a in _items(t, "associationSet/item"):
+                if _text(a, "subnetId"):
+                    explicit[_text(a, "subnetId")] = dests
+                if _text(a, "main") == "true":
+                    main[_text(t, "vpcId")] = dests
+        acl = self.acls_let_https(subnets)
+        return {s: sorted(explicit.get(s, main.get(vpc_of.get(s), set()))
+                          | ({"network-acl"} if acl.get(s) else set())) for s in subnets}
+
+    def acls_let_https(self, subnets):
+        """subnet -> whether its network ACL lets HTTPS out to anywhere and the replies back in
+        (stateless: the first matching entry by rule number decides, each way)."""
+        def allows(entries, egress, port):
+            for e in sorted((e for e in entries if e["egress"] == egress), key=lambda e: e["rule"]):
+                if e["cidr"] != "0.0.0.0/0" or e["protocol"] not in ("-1", "6"):
+                    continue
+                if e["protocol"] == "6" and not e["lo"] <= port <= e["hi"]:
+                    continue
+                return e["action"] == "allow"
+            return False
+        out = {}
+        for acl in _items(self.ask({"Action": "DescribeNetworkAcls"}), "networkAclSet/item"):
+            entries = []
+            for e in _items(acl, "entrySet/item"):
+                ports = _items(e, "portRange")
+                lo = int(_text(ports[0], "from") or 0) if ports else 0
+                hi = int(_text(ports[0], "to") or 65535) if ports else 65535
+                entries.append({"rule": int(_text(e, "ruleNumber") or 0), "egress": _text(e, "egress") == "true",
+                                "protocol": _text(e, "protocol"), "action": _text(e, "ruleAction"),
+                                "cidr": _text(e, "cidrBlock"), "lo": lo, "hi": hi})
+            ok = allows(entries, True, 443) and allows(entries, False, 50000)
+            for a in _items(acl, "associationSet/item"):
+                if _text(a, "subnetId") in subnets:
+                    out[_text(a, "subnetId")] = ok
+        return out
+
+    def https_out(self, groups):
+        """group -> whether its egress lets HTTPS to anywhere out."""
+        params = {"Action": "DescribeSecurityGroups"}
+        for i, g in enumerate(groups, 1):
+            params["GroupId.%d" % i] = g
+        out = {g: False for g in groups}
+        for g in _items(self.ask(params), "securityGroupInfo/item"):
+            ok = False
+            for p in _items(g, "ipPermissionsEgress/item"):
+                proto = _text(p, "ipProtocol")
+                try:
+                    lo, hi = int(_text(p, "fromPort") or 0), int(_text(p, "toPort") or 65535)
+                except ValueError:
+                    lo, hi = 0, 65535
+                port_ok = proto == "-1" or (proto in ("tcp", "6") and lo <= 443 <= hi)
+                anywhere = any(_text(r, "cidrIp") == "0.0.0.0/0" for r in _items(p, "ipRanges/item"))
+                ok = ok or (port_ok and anywhere)
+            out[_text(g, "groupId")] = ok
+        return out
+
+WATCH_LOCK = None
 
 BEHAVIOURS = [Injected, Latency, Throttle, Errors, Consistency, Tokens, Nat, Endpoints, Propagation,
               Functions, Interfaces, Lost]
@@ -593,6 +714,8 @@ def main():
         {"timing": TIMING, "faults": FAULTS, "all": TIMING + FAULTS, "none": []}[args.profile])
     chosen -= set(args.without.split(","))
     world = World(args.scale, args.seed)
+    global WATCH_LOCK
+    WATCH_LOCK = threading.Lock()
     active = [b(world, args) for b in BEHAVIOURS if b.name in chosen or b.name == "injected"]
     upstream = urllib.parse.urlparse(args.upstream)
 
@@ -643,6 +766,31 @@ def main():
                 with world.lock:
                     world.reset()
                 return 200, {"Content-Type": "application/json"}, b"{}"
+            if self.path.startswith("/_realism/mark"):
+                with world.lock:
+                    world.calls = []
+                    world.injected = []
+                return 200, {"Content-Type": "application/json"}, b"{}"
+            if self.path.startswith("/_realism/calls"):
+                with world.lock:
+                    return 200, {"Content-Type": "application/json"}, json.dumps(world.calls).encode()
+            if self.path.startswith("/_realism/violations"):
+                with world.lock:
+                    return 200, {"Content-Type": "application/json"}, json.dumps(world.violations).encode()
+            if self.path.startswith("/_realism/watch"):
+                f = json.loads(body or b"{}")
+                region = f.get("region", "us-east-1")
+                auth = ("AWS4-HMAC-SHA256 Credential=test/20260101/%s/ec2/aws4_request, "
+                        "SignedHeaders=host, Signature=0" % region)
+                w = Watch(upstream, auth)
+                subnets, groups = f.get("subnets") or [], f.get("groups") or []
+                with WATCH_LOCK:
+                    seen = {"subnets": w.routes(subnets) if subnets else {},
+                            "groups": w.https_out(groups) if groups else {}}
+                    with world.lock:
+                        world.watch = dict(seen, watcher=w)
+                        world.violations = []
+                return 200, {"Content-Type": "application/json"}, json.dumps(seen).encode()
             return None
 
         def handle_any(self):
@@ -665,12 +813,55 @@ def main():
                         refused = b.before(req, now)
                         if refused:
                             return self.send(refused)
-            answer = self.forward(body)
-            with world.lock:
-                now = time.monotonic()
-                for b in active:
-                    answer = b.after(req, answer, now)
+            watching = world.watch is not None and req.changes and req.service == "ec2"
+            if watching:
+                # Changing calls one at a time while watching, so each check sees the network as
+                # this call left it.
+                WATCH_LOCK.acquire()
+            try:
+                answer = self.forward(body)
+                with world.lock:
+                    now = time.monotonic()
+                    for b in active:
+                        answer = b.after(req, answer, now)
+                    world.calls.append([req.service, req.action, req.changes, answer[0]])
+                if watching:
+                    self.check_watch(req)
+            finally:
+                if watching:
+                    WATCH_LOCK.release()
             self.send(answer)
+
+        def check_watch(self, req):
+            w = world.watch
+            if w is None:
+                return
+            watcher = w["watcher"]
+            lost = []
+            now_routes, now_groups = {}, {}
+            if w["subnets"]:
+                now_routes = watcher.routes(list(w["subnets"]))
+                for sub, had in w["subnets"].items():
+                    for dest in had:
+                        if dest not in now_routes.get(sub, []) and dest == "network-acl":
+                            lost.append("%s: its network ACL no longer lets HTTPS out and the replies in" % sub)
+                        elif dest not in now_routes.get(sub, []):
+                            lost.append("%s lost its %s route" % (sub, dest))
+            if w["groups"]:
+                now_groups = watcher.https_out(list(w["groups"]))
+                for g, had in w["groups"].items():
+                    if had and not now_groups.get(g):
+                        lost.append("%s no longer lets HTTPS out" % g)
+            if lost:
+                with world.lock:
+                    for what in lost:
+                        world.violations.append({"call": req.action, "lost": what})
+                    # Each loss is told once, by the call that lost it.
+                    if w["subnets"]:
+                        w["subnets"] = {k: [d for d in v if d in now_routes.get(k, [])]
+                                        for k, v in w["subnets"].items()}
+                    if w["groups"]:
+                        w["groups"] = {k: v and now_groups.get(k, False) for k, v in w["groups"].items()}
 
     server = ThreadingHTTPServer(("127.0.0.1", args.listen), Handler)
     server.daemon_threads = True

@@ -242,7 +242,7 @@ fn summarize(
                         format!(", except what it deleted, which cannot be undone: {}", steps.join(", "))
                     };
                     (
-                        format!("{verb} failed and was rolled back: a read of {read} object(s) afterwards shows the cloud as it was before{except}; the state matches"),
+                        format!("{verb} failed and was rolled back: a read of {read} object(s) afterwards shows every attribute netplan manages as it was before{except}; the state matches"),
                         "fix the cause above and run apply again".to_string(),
                     )
                 }
@@ -261,6 +261,19 @@ fn summarize(
                     if let Some(c) = &report.rollback_check {
                         what.extend(c.left.iter().map(|(a, id)| format!("{a} ({id}) still exists")));
                         what.extend(c.gone.iter().filter(|(a, _)| !report.not_undoable.iter().any(|s| &s.address == a)).map(|(a, id)| format!("{a} ({id}) is gone")));
+                        for ch in &c.changed {
+                            let attrs: Vec<String> = ch
+                                .attributes
+                                .iter()
+                                .map(|d| format!("`{}` is {} (was {})", d.name, d.now, d.before))
+                                .collect();
+                            what.push(format!(
+                                "{} ({}) is not as it was: {}",
+                                ch.address,
+                                ch.id,
+                                attrs.join(", ")
+                            ));
+                        }
                         if let Some(e) = &c.unread {
                             what.push(format!("the cloud could not be read to check: {e}"));
                         }

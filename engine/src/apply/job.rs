@@ -64,6 +64,8 @@ pub enum JobError {
     NoPackage(ResourceAddr),
     #[error("{address}: the earlier value of the sensitive `{path}` was never known to this run (only its digest is kept), so it cannot be restored")]
     SecretUnknown { address: ResourceAddr, path: String },
+    #[error("{address} ({id}) is gone: it cannot be restored")]
+    Gone { address: ResourceAddr, id: String },
 }
 
 /// Shared by every job of a run.
@@ -340,7 +342,10 @@ pub(crate) async fn run_job(ctx: Arc<RunContext>, step: StepId, job: Job) -> Res
             let result =
                 update_object(&ctx, &step, &before, &resolved, changed, progress, record).await;
             if result.is_err() {
-                ctx.before.lock().expect("before").remove(&step);
+                // A failed update may have changed part of the object before it failed: the state
+                // follows what a read shows, and the rollback (the step is in the undo graph, its
+                // `before` kept) restores every attribute netplan manages.
+                follow_the_cloud(&ctx, &step, &config, &before).await;
             }
             result
         }
@@ -368,17 +373,7 @@ pub(crate) async fn run_job(ctx: Arc<RunContext>, step: StepId, job: Job) -> Res
             ctx.write(Mutation::Settle(addr, Settle::Remove { deposed: false }))
                 .await
         }
-        Job::UndoUpdate { before } => {
-            let current = ctx.live_object(&addr)?;
-            let changed: Vec<String> = before
-                .attributes
-                .keys()
-                .filter(|k| current.attributes.get(*k) != before.attributes.get(*k))
-                .cloned()
-                .collect();
-            let after = ctx.clear(&addr, before.attributes.clone())?;
-            update_object(&ctx, &step, &current, &after, changed, progress, |_| before).await
-        }
+        Job::UndoUpdate { before } => undo_update(&ctx, &step, before, progress).await,
         Job::UndoRead => {
             ctx.live.lock().expect("live").remove(&addr);
             ctx.write(Mutation::Settle(addr, Settle::Remove { deposed: false }))
@@ -640,4 +635,81 @@ async fn delete_object(
         ctx.live.lock().expect("live").remove(&addr);
     }
     Ok(())
+}
+
+/// One object read by id, with the step's retries (`None`: it does not exist).
+async fn read_one(
+    ctx: &RunContext,
+    step: &StepId,
+    id: &str,
+) -> Result<Option<ObjectState>, JobError> {
+    let req = ReadRequest {
+        objects: vec![ObjectRef {
+            address: step.address.clone(),
+            id: id.to_string(),
+        }],
+    };
+    let resp = ctx
+        .call(step, ctx.retry.create_budget, || {
+            ctx.provider.read(req.clone())
+        })
+        .await?;
+    Ok(resp.objects.into_iter().next().and_then(|(_, o)| o))
+}
+
+/// After a failed update: the state records the object as a read shows it (best effort: when the read
+/// fails too, the state keeps what it had, and the next refresh reads it).
+async fn follow_the_cloud(ctx: &RunContext, step: &StepId, config: &Attrs, before: &ResourceState) {
+    if let Ok(Some(now)) = read_one(ctx, step, &before.id).await {
+        let followed = ResourceState {
+            attributes: merged(&before.attributes, &now.attrs),
+            ..before.clone()
+        };
+        let _ = ctx.record(ctx.kept(config, followed)).await;
+    }
+}
+
+/// A rollback's restore of an object an update changed (all of it, or part of it before failing): a
+/// read says what it is now; every attribute netplan manages that differs from `before` — one the
+/// update added included — is set back; nothing is sent when nothing differs. Code cannot be put back
+/// (only the new package is known): a function whose code changed says so in the rollback's check.
+async fn undo_update(
+    ctx: &Arc<RunContext>,
+    step: &StepId,
+    before: ResourceState,
+    progress: Option<ProgressFn>,
+) -> Result<(), JobError> {
+    let addr = &step.address;
+    let current = ctx.live_object(addr)?;
+    let Some(now) = read_one(ctx, step, &current.id).await? else {
+        return Err(JobError::Gone {
+            address: addr.clone(),
+            id: current.id.clone(),
+        });
+    };
+    let mut shown = now.attrs.clone();
+    let mut paths = crate::secrets::digest_paths(&before.attributes);
+    paths.extend(crate::secrets::digest_paths(&current.attributes));
+    crate::secrets::redact(&mut shown, &paths, &ctx.salt);
+    let managed = crate::plan::managed_attrs(addr.kind);
+    let mut changed: Vec<String> = crate::plan::differences(&before.attributes, &shown, &managed)
+        .into_iter()
+        .map(|d| d.name)
+        .filter(|n| n != "code_sha256")
+        .collect();
+    changed.extend(
+        shown
+            .keys()
+            .filter(|k| managed(k) && !before.attributes.contains_key(*k) && *k != "code_sha256")
+            .cloned(),
+    );
+    if changed.is_empty() {
+        return ctx.record(before).await;
+    }
+    let after = ctx.clear(addr, before.attributes.clone())?;
+    let current = ResourceState {
+        attributes: merged(&current.attributes, &now.attrs),
+        ..current
+    };
+    update_object(ctx, step, &current, &after, changed, progress, |_| before).await
 }

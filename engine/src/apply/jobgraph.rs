@@ -366,8 +366,9 @@ fn handovers(plan: &Plan, state: &State) -> Vec<(ResourceAddr, ResourceAddr)> {
 }
 
 /// The rollback: for each finished job its inverse (a delete of what a create made, the attributes an
-/// update replaced, …), with the edges reversed so dependents are undone first. Deletes that ran
-/// cannot be undone: they are returned apart.
+/// update replaced, …) — and for a create or update that failed halfway, what it did — with the edges
+/// reversed so dependents are undone first. Deletes that ran cannot be undone: they are returned
+/// apart.
 pub(crate) fn undo(
     graph: &JobGraph,
     statuses: &HashMap<NodeIndex, StepStatus>,
@@ -383,6 +384,8 @@ pub(crate) fn undo(
         let failed = matches!(status, Some(StepStatus::Failed(_)));
         // A create that failed after its object came to be has something to undo too, and so has one
         // that deposed the object it replaces before failing (the old object becomes live again).
+        // An update that failed may have changed part of its object before failing: its undo reads
+        // the object and restores what differs.
         let half_done = failed
             && (made.contains(&node.step)
                 || matches!(
@@ -391,7 +394,9 @@ pub(crate) fn undo(
                         depose_first: true,
                         ..
                     }
-                ));
+                )
+                || (matches!(node.job, Job::Update { .. })
+                    && before.get(&node.step).is_some_and(Option::is_some)));
         if !done && !half_done {
             continue;
         }
@@ -450,6 +455,28 @@ pub(crate) fn op_of(kind: StepKind) -> Op {
         StepKind::Create | StepKind::Read => Op::Create,
         _ => Op::Update,
     }
+}
+
+/// A repair after a rollback: each object a read showed not as it was before the run, restored
+/// (independent restores, in parallel).
+pub(crate) fn repair(changed: &[super::Changed], before: &[ResourceState]) -> JobGraph {
+    let mut g = JobGraph::default();
+    for c in changed {
+        if let Some(b) = before
+            .iter()
+            .find(|b| b.address == c.address && b.id == c.id)
+        {
+            g.add(
+                StepId {
+                    address: c.address.clone(),
+                    kind: StepKind::UndoUpdate,
+                },
+                Job::UndoUpdate { before: b.clone() },
+                false,
+            );
+        }
+    }
+    g
 }
 
 /// Each job's tail: the estimated seconds of the longest chain from its start to the end of the run

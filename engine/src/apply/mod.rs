@@ -233,7 +233,8 @@ pub struct ApplyReport {
 }
 
 /// A rollback's claim, checked: after the undo steps ran, every object this run created and every
-/// object the state held before it is read again.
+/// object the state held before it is read again, and each of the latter compared, attribute by
+/// attribute (those netplan manages: `plan::managed_attrs`), with what it was before the run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RollbackCheck {
     /// Objects read.
@@ -242,15 +243,26 @@ pub struct RollbackCheck {
     pub left: Vec<(ResourceAddr, String)>,
     /// Objects the state held before the run that are gone (deletes that cannot be undone, or worse).
     pub gone: Vec<(ResourceAddr, String)>,
+    /// Objects the state held before the run that are there, but differ from what they were.
+    pub changed: Vec<Changed>,
     /// The read itself failed: nothing could be checked.
     pub unread: Option<String>,
 }
 
+/// An object that is not as it was before the run: its address, id, and each attribute that differs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Changed {
+    pub address: ResourceAddr,
+    pub id: String,
+    pub attributes: Vec<crate::plan::AttrDiff>,
+}
+
 impl RollbackCheck {
-    /// The cloud is as it was, but for the deletes that cannot be undone.
+    /// The cloud is as it was, attribute by attribute, but for the deletes that cannot be undone.
     pub fn clean(&self, not_undoable: &[StepId]) -> bool {
         self.unread.is_none()
             && self.left.is_empty()
+            && self.changed.is_empty()
             && self
                 .gone
                 .iter()
@@ -294,16 +306,14 @@ pub async fn apply(
 ) -> Result<ApplyReport, ApplyError> {
     let facts = provider.facts();
     let graph = jobgraph::build(plan, &state, facts)?;
-    let tails = jobgraph::tails(&graph, facts)?;
-    let held_before: Vec<ObjectRef> = state
+    // What the rollback's check compares with: every object the state holds, as it is now.
+    let before_run: Vec<ResourceState> = state
         .resources
         .iter()
         .filter(|r| !r.existing)
-        .map(|r| ObjectRef {
-            address: r.address.clone(),
-            id: r.id.clone(),
-        })
+        .cloned()
         .collect();
+    let tails = jobgraph::tails(&graph, facts)?;
     let objects = |deposed: bool| -> HashMap<ResourceAddr, ResourceState> {
         state
             .resources
@@ -382,15 +392,40 @@ pub async fn apply(
             .map(|(i, n)| (n.step.clone(), undone.statuses[&i].clone()))
             .collect();
         let created = ctx.created.lock().expect("created").clone();
-        let check = check_rollback(ctx.provider.as_ref(), &held_before, &created).await;
+        let mut check =
+            check_rollback(ctx.provider.as_ref(), &before_run, &created, &ctx.salt).await;
+        if !check.changed.is_empty() {
+            // What differs still — an object changed by another's step (a subnet a new route table
+            // took, given back to none when that table was deleted), or a restore that did not
+            // finish — is restored once more from what the read shows, then checked again.
+            let repair = jobgraph::repair(&check.changed, &before_run);
+            let repaired = scheduler::run(&ctx, &repair, false, &mut None).await;
+            undo_steps.extend(
+                repair
+                    .nodes()
+                    .map(|(i, n)| (n.step.clone(), repaired.statuses[&i].clone())),
+            );
+            check = check_rollback(ctx.provider.as_ref(), &before_run, &created, &ctx.salt).await;
+        }
         if !check.clean(&not_undoable) {
-            for (a, _) in check.left.iter().chain(&check.gone) {
+            let changed = check.changed.iter().map(|c| &c.address);
+            for a in check
+                .left
+                .iter()
+                .chain(&check.gone)
+                .map(|(a, _)| a)
+                .chain(changed)
+            {
                 if !remaining.contains(a) && !not_undoable.iter().any(|s| &s.address == a) {
                     remaining.push(a.clone());
                 }
             }
         }
         let checked_clean = check.clean(&not_undoable);
+        if checked_clean {
+            // The read is the claim: an undo that failed and was then repaired left nothing.
+            remaining.clear();
+        }
         rollback_check = Some(check);
         outcome = if !remaining.is_empty() || !checked_clean {
             ApplyOutcome::RollbackIncomplete { remaining }
@@ -437,17 +472,26 @@ pub async fn apply(
 }
 
 /// Reads, after a rollback, what the run created (none may remain) and what the state held before
-/// (all must remain, but for deletes that cannot be undone).
+/// (all must remain, but for deletes that cannot be undone, each attribute netplan manages as it was).
 async fn check_rollback(
     provider: &dyn Provider,
-    before: &[ObjectRef],
+    before: &[ResourceState],
     created: &[ObjectRef],
+    salt: &str,
 ) -> RollbackCheck {
-    let objects: Vec<ObjectRef> = before.iter().chain(created).cloned().collect();
+    let objects: Vec<ObjectRef> = before
+        .iter()
+        .map(|r| ObjectRef {
+            address: r.address.clone(),
+            id: r.id.clone(),
+        })
+        .chain(created.iter().cloned())
+        .collect();
     let mut check = RollbackCheck {
         read: objects.len(),
         left: vec![],
         gone: vec![],
+        changed: vec![],
         unread: None,
     };
     if objects.is_empty() {
@@ -463,12 +507,27 @@ async fn check_rollback(
             for (i, (_, found)) in resp.objects.into_iter().enumerate() {
                 let o = &objects[i];
                 let pair = (o.address.clone(), o.id.clone());
-                if i < before.len() {
-                    if found.is_none() {
-                        check.gone.push(pair);
+                match (before.get(i), found) {
+                    (Some(_), None) => check.gone.push(pair),
+                    (Some(was), Some(now)) => {
+                        let mut shown = now.attrs;
+                        let paths = crate::secrets::digest_paths(&was.attributes);
+                        crate::secrets::redact(&mut shown, &paths, salt);
+                        let differs = crate::plan::differences(
+                            &was.attributes,
+                            &shown,
+                            crate::plan::managed_attrs(o.address.kind),
+                        );
+                        if !differs.is_empty() {
+                            check.changed.push(Changed {
+                                address: o.address.clone(),
+                                id: o.id.clone(),
+                                attributes: differs,
+                            });
+                        }
                     }
-                } else if found.is_some() {
-                    check.left.push(pair);
+                    (None, Some(_)) => check.left.push(pair),
+                    (None, None) => {}
                 }
             }
         }

@@ -400,22 +400,13 @@ impl AwsKind for LambdaFunction {
     ) -> Result<ObjectState, ProviderError> {
         let a = &req.after;
         let name = &req.id;
-        if req.changed.iter().any(|c| c == "code_sha256") {
-            let zip = code(&req.code)?;
-            p.api
-                .send(
-                    Call::lambda("UpdateFunctionCode", Effect::Repeatable).on([name]),
-                    || {
-                        p.lambda
-                            .update_function_code()
-                            .function_name(name)
-                            .zip_file(zip.clone())
-                            .send()
-                    },
-                )
-                .await?;
-            wait_ready(p, name, &req.address, &req.progress, true).await?;
-        }
+        let changed_code = req.changed.iter().any(|c| c == "code_sha256");
+        // Checked before anything is sent: an update that needs code it does not have changes nothing.
+        let zip = if changed_code {
+            Some(code(&req.code)?)
+        } else {
+            None
+        };
         let config_keys = [
             "runtime",
             "handler",
@@ -496,6 +487,25 @@ impl AwsKind for LambdaFunction {
                 )
                 .await?;
         }
+        // The code last: a rollback can set every other attribute back, but only this run's new
+        // code is known — so nothing that can fail comes after it but the wait.
+        let o = if changed_code {
+            p.api
+                .send(
+                    Call::lambda("UpdateFunctionCode", Effect::Repeatable).on([name]),
+                    || {
+                        p.lambda
+                            .update_function_code()
+                            .function_name(name)
+                            .zip_file(zip.clone().expect("packaged above"))
+                            .send()
+                    },
+                )
+                .await?;
+            wait_ready(p, name, &req.address, &req.progress, true).await?
+        } else {
+            o
+        };
         Ok(o)
     }
 
