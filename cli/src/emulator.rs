@@ -59,7 +59,7 @@ fn responds(port: u16) -> bool {
 
 pub fn status() -> Option<Local> {
     let l: Local = serde_json::from_slice(&std::fs::read(record()).ok()?).ok()?;
-    (alive(l.pid) && responds(l.port)).then_some(l)
+    (alive(l.pid) && is_the_emulator(&l)).then_some(l)
 }
 
 fn free(port: u16) -> bool {
@@ -129,14 +129,44 @@ pub fn up(port: Option<u16>) -> CliResult<Local> {
     Ok(l)
 }
 
-pub fn down() -> CliResult<bool> {
+/// What `local down` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Down {
+    /// The emulator was running and is stopped.
+    Stopped,
+    /// Nothing was running.
+    NotRunning,
+    /// The recorded pid is alive but is not the emulator (the pid was reused): left alone.
+    NotTheEmulator(u32),
+}
+
+/// Whether process `pid` is the emulator this record names: a moto server by its command line (on
+/// Linux), answering on the recorded port.
+fn is_the_emulator(l: &Local) -> bool {
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", l.pid))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .ok();
+    let looks_like_moto = match cmdline {
+        Some(c) => c.contains("moto"),
+        // No /proc (not Linux): the port answering like moto is the evidence.
+        None => true,
+    };
+    looks_like_moto && responds(l.port)
+}
+
+/// Stops the emulator the record names — only if the recorded pid is still that emulator: a pid the
+/// system gave to another process since is never signalled.
+pub fn down() -> CliResult<Down> {
     let Ok(bytes) = std::fs::read(record()) else {
-        return Ok(false);
+        return Ok(Down::NotRunning);
     };
     let l: Local = serde_json::from_slice(&bytes)
         .map_err(|e| CliError::msg(format!(".netplan/local.json: {e}")))?;
-    let was = alive(l.pid);
-    if was {
+    let outcome = if !alive(l.pid) {
+        Down::NotRunning
+    } else if !is_the_emulator(&l) {
+        Down::NotTheEmulator(l.pid)
+    } else {
         unsafe {
             libc::kill(l.pid as i32, libc::SIGTERM);
         }
@@ -144,9 +174,10 @@ pub fn down() -> CliResult<bool> {
         while alive(l.pid) && start.elapsed() < Duration::from_secs(5) {
             std::thread::sleep(Duration::from_millis(50));
         }
-    }
+        Down::Stopped
+    };
     let _ = std::fs::remove_file(record());
-    Ok(was)
+    Ok(outcome)
 }
 
 /// The moto version a private install pins (the one netplan's tests run against).

@@ -111,6 +111,7 @@ fn bench(c: &mut Criterion) {
                 PrepareOptions {
                     refresh: true,
                     destroy: false,
+                    settle: false,
                 },
             ))
             .unwrap();
@@ -137,6 +138,7 @@ fn bench(c: &mut Criterion) {
                 PrepareOptions {
                     refresh: true,
                     destroy: false,
+                    settle: false,
                 },
             ))
             .unwrap()

@@ -55,6 +55,7 @@ async fn main() {
             PrepareOptions {
                 refresh: true,
                 destroy,
+                settle: false,
             },
         )
         .await

@@ -71,6 +71,9 @@ impl Prepared {
 pub struct PrepareOptions {
     pub refresh: bool,
     pub destroy: bool,
+    /// The caller will apply (apply, destroy): reconciling a crashed run may discard what a create
+    /// that never came to be left behind. Without it (plan) nothing is changed.
+    pub settle: bool,
 }
 
 /// The gate every path that creates something goes through (validate, plan, apply from a config or a
@@ -113,7 +116,12 @@ pub async fn prepare(
         .unwrap_or_else(|| State::new(&config.stack.name));
     let mut reconciled = vec![];
     if !working.pending.is_empty() {
-        reconciled = reconcile(provider, &config.stack.name, &mut working)
+        let mode = if opts.settle {
+            crate::reconcile::Mode::Settle
+        } else {
+            crate::reconcile::Mode::ReadOnly
+        };
+        reconciled = reconcile(provider, &config.stack.name, &mut working, mode)
             .await
             .map_err(OpsError::Reconcile)?;
     }

@@ -295,7 +295,15 @@ pub trait Provider: Send + Sync {
     async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError>;
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError>;
     async fn delete(&self, req: DeleteRequest) -> Result<DeleteResponse, ProviderError>;
+    /// Never mutates (plan reconciles with it too).
     async fn find(&self, req: FindRequest) -> Result<FindResponse, ProviderError>;
+    /// Removes what a create that never came to be left behind (a NAT instance's security group, made
+    /// before the instance). Called only by apply and destroy, once the in-flight horizon has passed
+    /// since the create started and `find` found nothing: the create cannot land any more.
+    async fn discard(&self, req: FindRequest) -> Result<(), ProviderError> {
+        let _ = req;
+        Ok(())
+    }
     /// How long after a request was sent the cloud may still carry it out (a request of a killed run can
     /// still be on its way): reconcile concludes a pending create never happened only once this much
     /// time has passed since it started.

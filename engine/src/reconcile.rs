@@ -8,6 +8,10 @@
 //! provider's in-flight horizon has passed since it started (the lookup is repeated then), and its
 //! token is handed to the next create of the address, so an API that takes a ClientToken answers a
 //! late original with the same object rather than a second one.
+//!
+//! Reading never writes: plan reconciles `ReadOnly` (lookups only). Apply and destroy reconcile with
+//! `Settle`, and only then — the horizon passed, nothing found — is what the create left behind
+//! discarded (`Provider::discard`: a NAT instance's security group made before the instance).
 
 use crate::addr::ResourceAddr;
 use crate::provider::{
@@ -51,6 +55,15 @@ impl fmt::Display for Reconciled {
     }
 }
 
+/// Whether reconciling may change the cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Lookups only (plan, and every command that only reads).
+    ReadOnly,
+    /// Apply and destroy: what a create that never came to be left behind is discarded.
+    Settle,
+}
+
 /// Settles the pending operations a crashed run left: the provider looks each create up by its token
 /// and tags (adopting what it finds), and reads back each updated or deleted object. Works on the
 /// in-memory state; the caller saves it (apply) or only shows it (plan).
@@ -58,6 +71,7 @@ pub async fn reconcile(
     provider: &dyn Provider,
     stack: &str,
     state: &mut State,
+    mode: Mode,
 ) -> Result<Vec<Reconciled>, ProviderError> {
     let mut out = vec![];
     for p in std::mem::take(&mut state.pending) {
@@ -106,10 +120,20 @@ pub async fn reconcile(
                             created_at: Some(p.started_at),
                         });
                     }
-                    None => out.push(Reconciled::NeverCreated {
-                        address: p.address,
-                        token: p.token,
-                    }),
+                    None => {
+                        if mode == Mode::Settle {
+                            provider
+                                .discard(FindRequest {
+                                    address: key.address.clone(),
+                                    idempotency: key.clone(),
+                                })
+                                .await?;
+                        }
+                        out.push(Reconciled::NeverCreated {
+                            address: p.address,
+                            token: p.token,
+                        })
+                    }
                 }
             }
             Operation::Update | Operation::Delete => {
@@ -172,4 +196,236 @@ async fn find_untracked(
         .await?
         .object
         .filter(|o| !tracked_elsewhere(&o.id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addr::Kind;
+    use crate::provider::*;
+    use crate::state::PendingOperation;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// A cloud that answers `find` from a script (one answer per call) and `read` from what it holds,
+    /// and records what was discarded.
+    struct Cloud {
+        finds: Mutex<Vec<Option<&'static str>>>,
+        holds: Vec<&'static str>,
+        discarded: Mutex<Vec<String>>,
+    }
+
+    #[async_trait::async_trait]
+    impl Provider for Cloud {
+        fn name(&self) -> &str {
+            "scripted"
+        }
+        async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
+            Ok(ReadResponse {
+                objects: req
+                    .objects
+                    .into_iter()
+                    .map(|o| {
+                        let found = self.holds.contains(&o.id.as_str()).then(|| {
+                            let mut a = crate::value::JsonAttrs::new();
+                            a.insert("seen".into(), "yes".into());
+                            ObjectState::new(o.id.clone(), a)
+                        });
+                        (o.address, found)
+                    })
+                    .collect(),
+            })
+        }
+        async fn create(&self, _: CreateRequest) -> Result<CreateResponse, ProviderError> {
+            unreachable!("reconcile never creates")
+        }
+        async fn update(&self, _: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
+            unreachable!("reconcile never updates")
+        }
+        async fn delete(&self, _: DeleteRequest) -> Result<DeleteResponse, ProviderError> {
+            unreachable!("reconcile never deletes")
+        }
+        async fn find(&self, _: FindRequest) -> Result<FindResponse, ProviderError> {
+            let mut f = self.finds.lock().unwrap();
+            let answer = if f.is_empty() { None } else { f.remove(0) };
+            Ok(FindResponse {
+                object: answer.map(|id| ObjectState::new(id, Default::default())),
+            })
+        }
+        async fn discard(&self, req: FindRequest) -> Result<(), ProviderError> {
+            self.discarded
+                .lock()
+                .unwrap()
+                .push(req.idempotency.token.clone());
+            Ok(())
+        }
+        fn in_flight_horizon(&self) -> Duration {
+            Duration::from_secs(10)
+        }
+    }
+
+    fn addr(name: &str) -> ResourceAddr {
+        ResourceAddr::new(Kind::Subnet, name)
+    }
+
+    /// (case, the pending operation, its age, what finds answer, what the cloud holds, tracked ids,
+    /// mode) → what was concluded, and whether anything was discarded.
+    #[tokio::test(start_paused = true)]
+    async fn reconcile_table() {
+        use Operation::*;
+        #[allow(clippy::type_complexity)]
+        let cases: &[(
+            &str,
+            Operation,
+            Option<&str>,
+            u64,
+            &[Option<&'static str>],
+            &[&'static str],
+            &[(&str, &str)],
+            Mode,
+            &str,
+            bool,
+        )] = &[
+            (
+                "a create that happened is adopted",
+                Create,
+                None,
+                60,
+                &[Some("subnet-1")],
+                &[],
+                &[],
+                Mode::Settle,
+                "adopted subnet-1",
+                false,
+            ),
+            (
+                "a create not found after the horizon never happened",
+                Create,
+                None,
+                60,
+                &[None],
+                &[],
+                &[],
+                Mode::ReadOnly,
+                "never created",
+                false,
+            ),
+            (
+                "…and apply discards what it left",
+                Create,
+                None,
+                60,
+                &[None],
+                &[],
+                &[],
+                Mode::Settle,
+                "never created",
+                true,
+            ),
+            (
+                "a create younger than the horizon is looked for again once it passed",
+                Create,
+                None,
+                2,
+                &[None, Some("subnet-9")],
+                &[],
+                &[],
+                Mode::Settle,
+                "adopted subnet-9",
+                false,
+            ),
+            (
+                "an object another address tracks is not this create's",
+                Create,
+                None,
+                60,
+                &[Some("subnet-7")],
+                &[],
+                &[("other", "subnet-7")],
+                Mode::ReadOnly,
+                "never created",
+                false,
+            ),
+            (
+                "an interrupted update is read back",
+                Update,
+                Some("subnet-3"),
+                60,
+                &[],
+                &["subnet-3"],
+                &[("s", "subnet-3")],
+                Mode::ReadOnly,
+                "refreshed, exists",
+                false,
+            ),
+            (
+                "an interrupted delete that went through",
+                Delete,
+                Some("subnet-4"),
+                60,
+                &[],
+                &[],
+                &[("s", "subnet-4")],
+                Mode::ReadOnly,
+                "refreshed, gone",
+                false,
+            ),
+        ];
+        let mut wrong = vec![];
+        for (name, op, id, age, finds, holds, tracked, mode, want, want_discard) in cases {
+            let cloud = Cloud {
+                finds: Mutex::new(finds.to_vec()),
+                holds: holds.to_vec(),
+                discarded: Mutex::default(),
+            };
+            let mut state = State::new("stack");
+            for (n, id) in *tracked {
+                state.upsert(ResourceState {
+                    address: addr(n),
+                    id: id.to_string(),
+                    existing: false,
+                    deposed: false,
+                    attributes: Default::default(),
+                    dependencies: vec![],
+                    created_at: None,
+                });
+            }
+            let started = std::time::SystemTime::now() - Duration::from_secs(*age);
+            state.pending.push(PendingOperation {
+                operation: *op,
+                address: addr("s"),
+                id: id.map(str::to_string),
+                token: "tok".into(),
+                started_at: humantime::format_rfc3339_millis(started).to_string(),
+                dependencies: vec![],
+            });
+            let out = reconcile(&cloud, "stack", &mut state, *mode).await.unwrap();
+            let got = match out.as_slice() {
+                [Reconciled::Adopted { id, .. }] => format!("adopted {id}"),
+                [Reconciled::NeverCreated { .. }] => "never created".to_string(),
+                [Reconciled::Refreshed { exists: true, .. }] => "refreshed, exists".into(),
+                [Reconciled::Refreshed { exists: false, .. }] => "refreshed, gone".into(),
+                other => format!("{other:?}"),
+            };
+            let discarded = !cloud.discarded.lock().unwrap().is_empty();
+            if got != *want || discarded != *want_discard || !state.pending.is_empty() {
+                wrong.push(format!(
+                    "{name}: {got} (discarded {discarded}), want {want} (discarded {want_discard})"
+                ));
+            }
+            // What the state then holds agrees with the conclusion.
+            let held = state.get(&addr("s")).map(|r| r.id.clone());
+            let ok = match got.as_str() {
+                g if g.starts_with("adopted ") => held.as_deref() == Some(&g[8..]),
+                "refreshed, exists" => state
+                    .get(&addr("s"))
+                    .is_some_and(|r| r.attributes.get("seen").is_some()),
+                _ => held.is_none(),
+            };
+            if !ok {
+                wrong.push(format!("{name}: the state holds {held:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
 }

@@ -573,3 +573,38 @@ fn local_mode_installs_moto_by_itself_when_it_is_not_on_the_path() {
 fn bin_path() -> &'static str {
     bin()
 }
+
+/// `local down` signals only the emulator it started: a recorded pid that now belongs to another
+/// process (pids are reused) is left alone, and said so.
+#[cfg(unix)]
+#[test]
+fn local_down_never_signals_a_process_that_is_not_the_emulator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut other = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    std::fs::create_dir_all(tmp.path().join(".netplan")).unwrap();
+    std::fs::write(
+        tmp.path().join(".netplan/local.json"),
+        format!(
+            r#"{{"pid": {}, "port": 9, "started_at": "2026-01-01T00:00:00Z"}}"#,
+            other.id()
+        ),
+    )
+    .unwrap();
+    let out = netplan(tmp.path(), &["local", "down"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("belongs to another process, left alone"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        other.try_wait().unwrap().is_none(),
+        "the other process was signalled"
+    );
+    assert!(!tmp.path().join(".netplan/local.json").exists());
+    let _ = other.kill();
+    let _ = other.wait();
+}

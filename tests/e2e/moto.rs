@@ -1169,3 +1169,79 @@ fn a_state_encrypted_with_a_kms_key_is_sealed_at_rest_and_opens_through_kms() {
     );
     moto.ok(dir, &["destroy", "--auto-approve"], "destroy");
 }
+
+/// Issue 16 (d): a run's exit releases the S3 lock only while it is still that run's — after a
+/// force-unlock and another run taking the lock, the first run's exit leaves the second's lock alone —
+/// and a lock an earlier netplan wrote without an id is named by one `force-unlock` takes.
+#[test]
+fn an_s3_lock_is_released_only_by_its_own_run_and_an_id_less_lock_can_be_released() {
+    use netplan_engine::state::store::{StateError, StateStore};
+    use netplan_providers::aws::{AwsOptions, S3StateStore};
+    let moto = Moto::start();
+    let s3 = "s3=boto3.client('s3', **kw)\n";
+    moto.py(&format!("{s3}s3.create_bucket(Bucket='locks')"))
+        .unwrap();
+    let open = || {
+        S3StateStore::open(
+            "s3://locks/stack/state.json",
+            AwsOptions {
+                region: Some("us-east-1".into()),
+                endpoint_url: Some(format!("http://127.0.0.1:{}", moto.port)),
+                test_credentials: true,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let lock_id = || -> Option<String> {
+        let out = moto
+            .py(&format!("{s3}\ntry:\n    print(json.loads(s3.get_object(Bucket='locks', Key='stack/state.json.lock')['Body'].read())['id'])\nexcept s3.exceptions.NoSuchKey:\n    print('NONE')"))
+            .unwrap();
+        Some(out.trim().to_string()).filter(|s| s != "NONE")
+    };
+    let (a, b, c) = (open(), open(), open());
+    let first = a.lock("apply").unwrap();
+    let first_id = lock_id().expect("locked");
+    b.force_unlock(&first_id).unwrap();
+    let second = b.lock("apply").unwrap();
+    let second_id = lock_id().expect("locked again");
+    assert_ne!(first_id, second_id);
+    drop(first);
+    assert_eq!(
+        lock_id().as_deref(),
+        Some(second_id.as_str()),
+        "the first run's exit left the second's lock"
+    );
+    assert!(matches!(c.lock("plan"), Err(StateError::Locked { .. })));
+    drop(second);
+    assert_eq!(lock_id(), None, "released by its own run");
+
+    // A lock without an id (an earlier netplan's): the refusal names an id for it, which releases it.
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    let dir = tmp.path();
+    let cfg = dir.join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replacen(
+        "[stack]\n",
+        "[stack]\nstate = \"s3://locks/stack/state.json\"\n",
+        1,
+    );
+    std::fs::write(&cfg, text).unwrap();
+    moto.py(&format!("{s3}s3.put_object(Bucket='locks', Key='stack/state.json.lock', Body=json.dumps({{'pid': 77, 'host': 'old-runner', 'operation': 'apply', 'since': '2025-01-01T00:00:00Z'}}))")).unwrap();
+    let refused = netplan_moto(dir, &["apply", "--auto-approve"], moto.port);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = stderr(&refused);
+    assert!(err.contains("pid 77 on old-runner"), "{err}");
+    let id = err
+        .split_whitespace()
+        .find(|w| w.starts_with("noid-"))
+        .unwrap_or_else(|| panic!("no id named: {err}"))
+        .trim_end_matches([')', '.', ';'])
+        .to_string();
+    assert!(err.contains(&format!("netplan force-unlock {id}")), "{err}");
+    moto.ok(
+        dir,
+        &["force-unlock", &id, "--force"],
+        "the id-less lock is released",
+    );
+    assert_eq!(lock_id(), None);
+}

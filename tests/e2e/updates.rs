@@ -482,3 +482,80 @@ fn a_rollback_that_cannot_restore_names_what_differs() {
         "no-op after",
     );
 }
+
+/// Reading never writes (issue 16.4, c): with a state a killed run left — a NAT instance's create
+/// pending, its security group made, the instance never — every command that only reads sends no call
+/// that changes anything; apply, once the in-flight horizon has passed, removes the orphan group.
+#[test]
+fn reading_commands_send_no_changing_call_and_apply_settles_what_a_killed_create_left() {
+    let r = Realism::start_with(&["--profile", "none"]);
+    let tmp = copy_dir(&repo().join("tests/fixtures/small"));
+    let dir = tmp.path();
+    ok(
+        &r.netplan(dir, &["apply", "--auto-approve"]),
+        "the base applies",
+    );
+    let cfg = dir.join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("{text}\n[nat_instance.a]\nsubnet = \"subnet.a\"\nallow_from = [\"subnet.b\"]\n"),
+    )
+    .unwrap();
+    let vpc = id_of(dir, "vpc.main");
+    let token = "7d1c0d52-0000-4000-8000-00000000c0de";
+    // What a killed create left: its pending operation, and the group it made before the instance.
+    let path = dir.join("netplan.state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    state["pending"] = serde_json::json!([{
+        "operation": "create",
+        "address": "nat_instance.a",
+        "token": token,
+        "started_at": "2026-01-01T00:00:00Z",
+    }]);
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+    let group = r
+        .moto
+        .py(&format!(
+            "g=ec2.create_security_group(VpcId='{vpc}', GroupName='snap-nat-a', Description='nat', TagSpecifications=[{{'ResourceType': 'security-group', 'Tags': [{{'Key': 'netplan:stack', 'Value': 'snap'}}, {{'Key': 'netplan:address', 'Value': 'nat_instance.a'}}, {{'Key': 'netplan:token', 'Value': '{token}'}}]}}])['GroupId']\nprint(g)"
+        ))
+        .unwrap()
+        .trim()
+        .to_string();
+    for args in [
+        &["plan"][..],
+        &["plan", "--destroy"],
+        &["validate"],
+        &["check"],
+        &["cost"],
+        &["map", "-o", "map.html"],
+        &["output"],
+        &["show"],
+        &["graph"],
+    ] {
+        r.mark();
+        let out = r.netplan(dir, args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let changing: Vec<String> = r.calls().into_iter().filter(|c| c.2).map(|c| c.1).collect();
+        assert!(
+            changing.is_empty(),
+            "{args:?} changed the cloud: {changing:?}"
+        );
+    }
+    let groups = || {
+        r.moto
+            .py("print(' '.join(g['GroupId'] for g in ec2.describe_security_groups()['SecurityGroups']))")
+            .unwrap()
+    };
+    assert!(groups().contains(&group), "still there after reading");
+    ok(
+        &r.netplan(dir, &["apply", "--auto-approve"]),
+        "apply settles and converges",
+    );
+    assert!(!groups().contains(&group), "the orphan group is gone");
+    ok(
+        &r.netplan(dir, &["plan", "--detailed-exitcode"]),
+        "no-op after",
+    );
+}

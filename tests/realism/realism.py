@@ -82,6 +82,9 @@ class Request:
         if self.service in ("ec2", "iam"):
             self.params = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
             self.action = self.params.get("Action", "")
+        elif self.service == "s3":
+            self.action = {"PUT": "PutObject", "GET": "GetObject", "DELETE": "DeleteObject",
+                           "HEAD": "HeadObject"}.get(method, "Other")
         elif self.service == "lambda":
             self.action, self.function = self._lambda_action()
             try:
@@ -121,6 +124,8 @@ class Request:
             return not self.action.startswith("Describe")
         if self.service == "iam":
             return not self.action.startswith(("Get", "List"))
+        if self.service == "s3":
+            return self.action in ("PutObject", "DeleteObject")
         return self.action in ("CreateFunction", "DeleteFunction", "UpdateFunctionConfiguration",
                                "UpdateFunctionCode", "TagResource", "UntagResource")
 
@@ -134,6 +139,10 @@ def error(service, code, message, status=400):
     if service == "lambda":
         return status, {"Content-Type": "application/json", "x-amzn-ErrorType": code}, json.dumps(
             {"Type": "User", "message": message, "Message": message}).encode()
+    if service == "s3":
+        return status, {"Content-Type": "application/xml"}, (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
+            '<RequestId>realism</RequestId></Error>' % (code, message)).encode()
     if service == "iam":
         body = ('<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender'
                 '</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>realism</RequestId>'
@@ -800,6 +809,18 @@ def main():
             if req.service == "control":
                 answer = self.control(body)
                 return self.send(answer if answer else self.forward(body))
+            if req.service == "s3":
+                # S3 (remote state) takes only the failures a test asks for.
+                injected = [b for b in active if b.name == "injected"]
+                with world.lock:
+                    world.calls.append([req.service, req.action, req.changes, 0])
+                    refused = injected[0].before(req, time.monotonic())
+                if refused:
+                    return self.send(refused)
+                answer = self.forward(body)
+                with world.lock:
+                    answer = injected[0].after(req, answer, time.monotonic())
+                return self.send(answer)
             if req.service not in ("ec2", "iam", "lambda"):
                 return self.send(self.forward(body))
             world.count("%s:%s" % (req.service, req.action))

@@ -114,6 +114,8 @@ async fn converge(
         PrepareOptions {
             refresh: true,
             destroy,
+            // apply and destroy may discard what a killed run's never-made create left behind
+            settle: true,
         },
     )
     .await?;
@@ -233,7 +235,12 @@ fn summarize(
             let verb = if destroy { "destroy" } else { "apply" };
             let (message, hint) = match outcome {
                 ApplyOutcome::Failed { rolled_back: true } => {
-                    let read = report.rollback_check.as_ref().map(|c| c.read).unwrap_or(0);
+                    let (read, held) = report
+                        .rollback_check
+                        .as_ref()
+                        .map(|c| (c.read, c.held))
+                        .unwrap_or_default();
+                    let made = read - held;
                     let except = if report.not_undoable.is_empty() {
                         String::new()
                     } else {
@@ -242,7 +249,14 @@ fn summarize(
                         format!(", except what it deleted, which cannot be undone: {}", steps.join(", "))
                     };
                     (
-                        format!("{verb} failed and was rolled back: a read of {read} object(s) afterwards shows every attribute netplan manages as it was before{except}; the state matches"),
+                        format!(
+                            "{verb} failed and was rolled back: a read afterwards shows the cloud as it was before — {}{except}; the state matches",
+                            match (made, held) {
+                                (m, 0) => format!("the {m} object(s) this run made are gone"),
+                                (0, h) => format!("the {h} object(s) it found have every attribute netplan manages as they were"),
+                                (m, h) => format!("the {m} object(s) this run made are gone, and the {h} it found have every attribute netplan manages as they were"),
+                            }
+                        ),
                         "fix the cause above and run apply again".to_string(),
                     )
                 }

@@ -31,13 +31,13 @@ pub async fn run(_g: &Globals, a: Args) -> CliResult<Exit> {
                 emulator::endpoint(l.port)
             );
         }
-        Action::Down => {
-            if emulator::down()? {
-                println!("local emulator stopped");
-            } else {
-                println!("no local emulator was running");
-            }
-        }
+        Action::Down => match emulator::down()? {
+            emulator::Down::Stopped => println!("local emulator stopped"),
+            emulator::Down::NotRunning => println!("no local emulator was running"),
+            emulator::Down::NotTheEmulator(pid) => println!(
+                "no local emulator was running: the recorded pid {pid} now belongs to another process, left alone; the record is removed"
+            ),
+        },
         Action::Status => match emulator::status() {
             Some(l) => println!(
                 "running at {} (pid {}, since {})",

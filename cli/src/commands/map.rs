@@ -45,6 +45,7 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
             PrepareOptions {
                 refresh: true,
                 destroy: false,
+                settle: false,
             },
         )
         .await?;

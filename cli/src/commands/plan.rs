@@ -61,6 +61,7 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
         PrepareOptions {
             refresh: a.refresh,
             destroy: a.destroy,
+            settle: false,
         },
     )
     .await?;

@@ -515,3 +515,285 @@ pub fn critical_path(
     }
     Ok(finish.into_values().max().unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::NoFacts;
+    use crate::plan::{Change, Plan, PLAN_FORMAT_VERSION};
+    use crate::value::{Attrs, Value};
+
+    fn a(s: &str) -> ResourceAddr {
+        s.parse().unwrap()
+    }
+
+    fn change(addr: &str, action: Action, config: &[(&str, Value)]) -> Change {
+        let config: Attrs = config
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let mut refs = vec![];
+        config.values().for_each(|v| v.references(&mut refs));
+        let mut depends_on: Vec<ResourceAddr> = refs.into_iter().map(|r| r.addr).collect();
+        depends_on.sort();
+        depends_on.dedup();
+        Change {
+            address: a(addr),
+            action,
+            id: (action != Action::Create).then(|| format!("id-{addr}")),
+            attributes: vec![],
+            reasons: vec![],
+            config: (!matches!(action, Action::Delete)).then_some(config),
+            depends_on,
+            irreversible: matches!(action, Action::Delete | Action::Replace { .. }),
+            not_owned: None,
+            existing: None,
+        }
+    }
+
+    fn r(addr: &str) -> Value {
+        Value::reference(a(addr), "id")
+    }
+
+    fn held(addr: &str, deps: &[&str]) -> ResourceState {
+        ResourceState {
+            address: a(addr),
+            id: format!("id-{addr}"),
+            existing: false,
+            deposed: false,
+            attributes: Default::default(),
+            dependencies: deps.iter().map(|d| a(d)).collect(),
+            created_at: None,
+        }
+    }
+
+    /// A cloud where NAT gateways are slow and a role goes after the subnets its function used.
+    struct Facts;
+    impl CloudFacts for Facts {
+        fn typical(&self, _: Kind, _: Op) -> Duration {
+            Duration::from_secs(1)
+        }
+        fn slow_create(&self, kind: Kind) -> bool {
+            kind == Kind::NatGateway
+        }
+        fn delete_order(&self, _: &State) -> Vec<(ResourceAddr, ResourceAddr)> {
+            vec![(a("subnet.s"), a("iam_role.r"))]
+        }
+    }
+
+    fn short(s: &StepId) -> String {
+        let kind = match s.kind {
+            StepKind::Create => "create",
+            StepKind::Update => "update",
+            StepKind::Complete => "complete",
+            StepKind::Delete => "delete",
+            StepKind::DeleteDeposed => "delete-old",
+            _ => "other",
+        };
+        format!("{kind} {}", s.address)
+    }
+
+    /// (case, the plan's changes, what the state holds, the facts) → edges that must be there, and
+    /// edges that must not ("first -> then").
+    #[test]
+    fn job_graph_table() {
+        let route = |target: &str| {
+            Value::List(vec![Value::Map(
+                [
+                    ("destination".to_string(), Value::str("0.0.0.0/0")),
+                    ("target".to_string(), r(target)),
+                ]
+                .into_iter()
+                .collect(),
+            )])
+        };
+        #[allow(clippy::type_complexity)]
+        let cases: Vec<(
+            &str,
+            Vec<Change>,
+            Vec<ResourceState>,
+            bool,
+            Vec<&str>,
+            Vec<&str>,
+        )> = vec![
+            (
+                "(a) a create after what it references",
+                vec![
+                    change("vpc.v", Action::Create, &[]),
+                    change("subnet.s", Action::Create, &[("vpc", r("vpc.v"))]),
+                ],
+                vec![],
+                false,
+                vec!["create vpc.v -> create subnet.s"],
+                vec![],
+            ),
+            (
+                "(b) create-then-delete: the old object goes after its dependents moved over",
+                vec![
+                    change(
+                        "elastic_ip.e",
+                        Action::Replace {
+                            order: ReplaceOrder::CreateThenDelete,
+                        },
+                        &[],
+                    ),
+                    change(
+                        "nat_gateway.n",
+                        Action::Update,
+                        &[("elastic_ip", r("elastic_ip.e"))],
+                    ),
+                ],
+                vec![
+                    held("elastic_ip.e", &[]),
+                    held("nat_gateway.n", &["elastic_ip.e"]),
+                ],
+                false,
+                vec![
+                    "create elastic_ip.e -> delete-old elastic_ip.e",
+                    "update nat_gateway.n -> delete-old elastic_ip.e",
+                ],
+                vec![],
+            ),
+            (
+                "(c) a delete waits for what depends on the object",
+                vec![
+                    change("subnet.s", Action::Delete, &[]),
+                    change("vpc.v", Action::Delete, &[]),
+                ],
+                vec![held("vpc.v", &[]), held("subnet.s", &["vpc.v"])],
+                false,
+                vec!["delete subnet.s -> delete vpc.v"],
+                vec!["delete vpc.v -> delete subnet.s"],
+            ),
+            (
+                "(d) the provider's delete order",
+                vec![
+                    change("iam_role.r", Action::Delete, &[]),
+                    change("subnet.s", Action::Delete, &[]),
+                ],
+                vec![held("iam_role.r", &[]), held("subnet.s", &[])],
+                true,
+                vec!["delete subnet.s -> delete iam_role.r"],
+                vec![],
+            ),
+            (
+                "(d) without the provider's facts, no such order",
+                vec![
+                    change("iam_role.r", Action::Delete, &[]),
+                    change("subnet.s", Action::Delete, &[]),
+                ],
+                vec![held("iam_role.r", &[]), held("subnet.s", &[])],
+                false,
+                vec![],
+                vec!["delete subnet.s -> delete iam_role.r"],
+            ),
+            (
+                "(e) an irreversible delete waits for every reversible job",
+                vec![
+                    change("vpc.v", Action::Create, &[]),
+                    change("security_group.old", Action::Delete, &[]),
+                ],
+                vec![held("security_group.old", &[])],
+                false,
+                vec!["create vpc.v -> delete security_group.old"],
+                vec![],
+            ),
+            (
+                "(f) a route table does not wait for a slow NAT: its routes do",
+                vec![
+                    change("nat_gateway.n", Action::Create, &[]),
+                    change(
+                        "route_table.t",
+                        Action::Create,
+                        &[("routes", route("nat_gateway.n"))],
+                    ),
+                ],
+                vec![],
+                true,
+                vec![
+                    "create route_table.t -> complete route_table.t",
+                    "create nat_gateway.n -> complete route_table.t",
+                ],
+                vec!["create nat_gateway.n -> create route_table.t"],
+            ),
+            (
+                "(f) without the provider saying the NAT is slow, the table waits whole",
+                vec![
+                    change("nat_gateway.n", Action::Create, &[]),
+                    change(
+                        "route_table.t",
+                        Action::Create,
+                        &[("routes", route("nat_gateway.n"))],
+                    ),
+                ],
+                vec![],
+                false,
+                vec!["create nat_gateway.n -> create route_table.t"],
+                vec![],
+            ),
+            (
+                "(g) a subnet handed over: the table that takes it goes first",
+                vec![
+                    change(
+                        "route_table.giver",
+                        Action::Update,
+                        &[("subnets", Value::List(vec![]))],
+                    ),
+                    change(
+                        "route_table.taker",
+                        Action::Update,
+                        &[("subnets", Value::List(vec![r("subnet.s")]))],
+                    ),
+                ],
+                vec![
+                    held("subnet.s", &[]),
+                    held("route_table.giver", &["subnet.s"]),
+                    held("route_table.taker", &[]),
+                ],
+                false,
+                vec!["update route_table.taker -> update route_table.giver"],
+                vec!["update route_table.giver -> update route_table.taker"],
+            ),
+        ];
+        let mut wrong = vec![];
+        for (name, changes, resources, facts, must, must_not) in cases {
+            let plan = Plan {
+                format_version: PLAN_FORMAT_VERSION,
+                stack: "s".into(),
+                destroy: false,
+                state_lineage: None,
+                state_serial: 0,
+                config_digest: String::new(),
+                changes,
+                drift: vec![],
+                cost: None,
+            };
+            let mut state = State::new("s");
+            for r in resources {
+                state.upsert(r);
+            }
+            let g = if facts {
+                build(&plan, &state, &Facts)
+            } else {
+                build(&plan, &state, &NoFacts)
+            }
+            .expect("a graph");
+            let edges: HashSet<String> =
+                g.g.edge_indices()
+                    .filter_map(|e| g.g.edge_endpoints(e))
+                    .map(|(x, y)| format!("{} -> {}", short(&g.g[x].step), short(&g.g[y].step)))
+                    .collect();
+            for e in must {
+                if !edges.contains(e) {
+                    wrong.push(format!("{name}: missing {e} (has {edges:?})"));
+                }
+            }
+            for e in must_not {
+                if edges.contains(e) {
+                    wrong.push(format!("{name}: must not have {e}"));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+}

@@ -239,6 +239,8 @@ pub struct ApplyReport {
 pub struct RollbackCheck {
     /// Objects read.
     pub read: usize,
+    /// Of those, objects the state held before the run (the rest: what the run made).
+    pub held: usize,
     /// Objects this run created that still exist.
     pub left: Vec<(ResourceAddr, String)>,
     /// Objects the state held before the run that are gone (deletes that cannot be undone, or worse).
@@ -489,6 +491,7 @@ async fn check_rollback(
         .collect();
     let mut check = RollbackCheck {
         read: objects.len(),
+        held: before.len(),
         left: vec![],
         gone: vec![],
         changed: vec![],

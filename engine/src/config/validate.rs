@@ -79,6 +79,7 @@ pub(super) fn validate(p: &mut Parser<'_>, _stack: &Stack, region: Option<&str>,
     nat_instances(&mut v);
     security_group_rules(&mut v);
     function_placement(&mut v);
+    least_privilege(&mut v);
     unique_names(&mut v);
     cycles(&mut v);
 }
@@ -587,6 +588,57 @@ fn function_placement(v: &mut Validator<'_, '_, '_>) {
                 format!("{}: security groups without subnets", f.addr),
             )
             .hint("list the private subnets the function attaches to");
+        }
+    }
+}
+
+/// `detach_vpc_policy_after_create` takes the VPC access policy off the function's role once the
+/// function is Active: only a role this stack makes, and only for one function — another function's
+/// network interfaces need the policy while they are made (and a role given by ARN is not netplan's to
+/// change).
+fn least_privilege(v: &mut Validator<'_, '_, '_>) {
+    let ex = v.ex;
+    let functions: Vec<&Resource> = ex
+        .resources
+        .values()
+        .filter(|r| r.addr.kind == Kind::LambdaFunction)
+        .collect();
+    for f in functions
+        .iter()
+        .filter(|f| f.bool_attr("detach_vpc_policy_after_create"))
+    {
+        match f.ref_attr("role") {
+            None => {
+                v.err(
+                    f,
+                    "detach_vpc_policy_after_create",
+                    format!(
+                        "{}: detach_vpc_policy_after_create changes the function's role, and its role is given by ARN: netplan does not change a role it does not make",
+                        f.addr
+                    ),
+                )
+                .hint("let netplan make the role (leave `role` out), or detach the policy from that role yourself");
+            }
+            Some(role) => {
+                let sharing: Vec<String> = functions
+                    .iter()
+                    .filter(|o| o.addr != f.addr && o.ref_attr("role") == Some(role))
+                    .map(|o| o.addr.to_string())
+                    .collect();
+                if !sharing.is_empty() {
+                    v.err(
+                        f,
+                        "detach_vpc_policy_after_create",
+                        format!(
+                            "{}: detach_vpc_policy_after_create would take the VPC access policy off {role}, which {} also use{}: their network interfaces need it while they are made",
+                            f.addr,
+                            sharing.join(", "),
+                            if sharing.len() == 1 { "s" } else { "" }
+                        ),
+                    )
+                    .hint("give the function a role of its own, or leave the policy attached");
+                }
+            }
         }
     }
 }

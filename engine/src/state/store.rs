@@ -66,6 +66,20 @@ impl LockInfo {
         }
     }
 
+    /// The holder a lock object names. A lock an earlier netplan wrote carries no id, and an unreadable
+    /// one no holder: each is then named by an id derived from its bytes (`noid-…`), so
+    /// `force-unlock` can still release it — that lock, and no other.
+    pub fn from_lock_object(bytes: &[u8]) -> LockInfo {
+        let mut info =
+            serde_json::from_slice::<LockInfo>(bytes).unwrap_or_else(|_| LockInfo::unknown());
+        if info.id.is_empty() {
+            use sha2::Digest;
+            let digest = hex::encode(sha2::Sha256::digest(bytes));
+            info.id = format!("noid-{}", &digest[..12]);
+        }
+        info
+    }
+
     /// A holder nobody can identify (an unreadable lock).
     pub fn unknown() -> LockInfo {
         LockInfo {

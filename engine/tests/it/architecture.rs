@@ -105,6 +105,8 @@ fn the_executor_holds_no_cloud_fact() {
         if !path.contains("/src/apply/") {
             continue;
         }
+        // Unit tests may model a cloud of their own.
+        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
         for kind in [
             "NatGateway",
             "NatInstance",

@@ -74,6 +74,7 @@ impl World {
             PrepareOptions {
                 refresh: true,
                 destroy,
+                settle: true,
             },
         )
         .await
@@ -120,6 +121,7 @@ impl World {
             PrepareOptions {
                 refresh: true,
                 destroy: false,
+                settle: false,
             },
         )
         .await
@@ -429,6 +431,7 @@ async fn apply_and_destroy_wall_time_match_the_critical_path() {
         PrepareOptions {
             refresh: true,
             destroy: false,
+            settle: false,
         },
     )
     .await
@@ -461,6 +464,7 @@ async fn apply_and_destroy_wall_time_match_the_critical_path() {
         PrepareOptions {
             refresh: true,
             destroy: true,
+            settle: false,
         },
     )
     .await
@@ -501,6 +505,7 @@ async fn parallelism_bounds_requests_and_waits_hold_no_slot() {
             PrepareOptions {
                 refresh: true,
                 destroy: false,
+                settle: false,
             },
         )
         .await
@@ -691,6 +696,7 @@ async fn drift_is_planned_and_repaired() {
         PrepareOptions {
             refresh: true,
             destroy: false,
+            settle: false,
         },
     )
     .await
@@ -773,6 +779,7 @@ async fn a_full_disk_is_never_reported_as_a_clean_rollback() {
             PrepareOptions {
                 refresh: true,
                 destroy: false,
+                settle: false,
             },
         )
         .await

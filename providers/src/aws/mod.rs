@@ -257,15 +257,18 @@ impl Provider for AwsProvider {
             .describe(self, &Select::made_by(&req.idempotency))
             .await?;
         let object = found.into_iter().next();
-        match &object {
-            Some(o) => self.api.made(api::Service::of(req.address.kind), &o.id),
-            // A NAT instance that never came may have left its security group (a part made first).
-            None if req.address.kind == netplan_engine::Kind::NatInstance => {
-                nat_instance::remove_orphan_group(self, &req.idempotency, &req.address).await?
-            }
-            None => {}
+        if let Some(o) = &object {
+            self.api.made(api::Service::of(req.address.kind), &o.id);
         }
         Ok(FindResponse { object })
+    }
+
+    async fn discard(&self, req: FindRequest) -> Result<(), ProviderError> {
+        // A NAT instance that never came may have left its security group (a part made first).
+        if req.address.kind == netplan_engine::Kind::NatInstance {
+            nat_instance::remove_orphan_group(self, &req.idempotency, &req.address).await?;
+        }
+        Ok(())
     }
 
     fn in_flight_horizon(&self) -> Duration {

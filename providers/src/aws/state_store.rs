@@ -11,6 +11,13 @@
 //!   its ETag, `If-None-Match: *` for the first state), so a writer that ignored the lock can never be
 //!   overwritten silently: the save fails and says so.
 //! - **Backup**: before this process's first write, the state as it was goes to `<key>.backup`.
+//! - **Release**: a run's exit deletes the lock object only while it is still this run's (its id read
+//!   back, the delete conditional on the ETag this run wrote): after a `force-unlock` and another run
+//!   taking the lock, the first run's exit leaves the second's lock alone. A lock without an id (an
+//!   earlier netplan's) is named by an id derived from its bytes, which `force-unlock` takes.
+//! - **Retries** are netplan's own (the SDK's are off): reads are repeated; a conditional write whose
+//!   answer was lost is sent again, and a "precondition failed" after it is checked against what the
+//!   object now holds — this run's own bytes are its write having landed, not another writer.
 //!
 //! `StateStore` is synchronous (the engine's state writer calls it between mutations), so the S3 calls
 //! run on a thread of the store's own with a single-threaded runtime; callers block for the call, as
@@ -26,6 +33,7 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 
 /// What the store's thread is asked to do.
+#[derive(Clone)]
 enum Op {
     Get(String),
     Put {
@@ -34,7 +42,8 @@ enum Op {
         if_match: Option<String>,
         if_none_match: bool,
     },
-    Delete(String),
+    /// Deletes the object, only if its ETag is this one (when given).
+    Delete(String, Option<String>),
 }
 
 #[derive(Debug)]
@@ -46,6 +55,8 @@ enum Outcome {
     Deleted,
     /// A conditional write that did not hold (HTTP 412).
     Precondition,
+    /// No answer, or a 5xx: the request may or may not have taken effect.
+    Unknown(String),
     Failed(String),
 }
 
@@ -87,7 +98,8 @@ impl S3StateStore {
                     return;
                 };
                 let client = rt.block_on(async {
-                    let config = super::sdk_config(&opts, true).await;
+                    // netplan decides what is sent again (a conditional write is not blindly).
+                    let config = super::sdk_config(&opts, false).await;
                     let s3 = aws_sdk_s3::config::Builder::from(&config)
                         .force_path_style(path_style)
                         .build();
@@ -122,7 +134,56 @@ impl S3StateStore {
         self
     }
 
+    /// One request, sent again (after a pause) while its outcome is unknown — at most three times:
+    /// reads and deletes are safe to repeat; a write's caller decides what a repeat means
+    /// (`put_checked`).
     fn call(&self, op: Op) -> Outcome {
+        let mut outcome = self.call_once(op.clone());
+        for attempt in 1..3u32 {
+            if !matches!(outcome, Outcome::Unknown(_)) || matches!(op, Op::Put { .. }) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)));
+            outcome = self.call_once(op.clone());
+        }
+        outcome
+    }
+
+    /// A conditional write, sent again while its outcome is unknown; a "precondition failed" after an
+    /// unknown outcome is this write having landed when the object now holds exactly these bytes.
+    fn put_checked(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        if_match: Option<String>,
+        if_none_match: bool,
+    ) -> Outcome {
+        let mut maybe_landed = false;
+        for attempt in 0..3u32 {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)));
+            }
+            let outcome = self.call_once(Op::Put {
+                key: key.to_string(),
+                body: body.clone(),
+                if_match: if_match.clone(),
+                if_none_match,
+            });
+            match outcome {
+                Outcome::Unknown(_) => maybe_landed = true,
+                Outcome::Precondition if maybe_landed => {
+                    return match self.call(Op::Get(key.to_string())) {
+                        Outcome::Got(Some((now, etag))) if now == body => Outcome::Put(etag),
+                        _ => Outcome::Precondition,
+                    };
+                }
+                other => return other,
+            }
+        }
+        Outcome::Unknown(format!("PutObject {key}: no answer after 3 attempts"))
+    }
+
+    fn call_once(&self, op: Op) -> Outcome {
         let (tx, rx) = mpsc::channel();
         let sent = self
             .jobs
@@ -153,6 +214,16 @@ async fn run(client: &aws_sdk_s3::Client, bucket: &str, op: Op) -> Outcome {
     let error = |action: &str, code: Option<&str>, message: Option<&str>, debug: String| {
         if code == Some("PreconditionFailed") {
             Outcome::Precondition
+        } else if code.is_none()
+            || matches!(
+                code,
+                Some("InternalError" | "ServiceUnavailable" | "SlowDown" | "RequestTimeout")
+            )
+        {
+            Outcome::Unknown(format!(
+                "{action}: {}",
+                message.map(str::to_string).unwrap_or(debug)
+            ))
         } else {
             Outcome::Failed(format!(
                 "{action}: {}",
@@ -206,6 +277,12 @@ async fn run(client: &aws_sdk_s3::Client, bucket: &str, op: Op) -> Outcome {
                     if status == Some(412) {
                         return Outcome::Precondition;
                     }
+                    if status.is_some_and(|s| s >= 500) {
+                        return Outcome::Unknown(format!(
+                            "PutObject: {}",
+                            aws_sdk_s3::error::DisplayErrorContext(&e)
+                        ));
+                    }
                     error(
                         "PutObject",
                         e.code(),
@@ -215,7 +292,14 @@ async fn run(client: &aws_sdk_s3::Client, bucket: &str, op: Op) -> Outcome {
                 }
             }
         }
-        Op::Delete(key) => match client.delete_object().bucket(bucket).key(&key).send().await {
+        Op::Delete(key, if_match) => match client
+            .delete_object()
+            .bucket(bucket)
+            .key(&key)
+            .set_if_match(if_match)
+            .send()
+            .await
+        {
             Ok(_) => Outcome::Deleted,
             Err(e) => error(
                 "DeleteObject",
@@ -227,17 +311,35 @@ async fn run(client: &aws_sdk_s3::Client, bucket: &str, op: Op) -> Outcome {
     }
 }
 
-/// Deletes the lock object when the run ends.
+/// Releases the lock when the run ends — only while it is still this run's: the lock object is read
+/// back, and deleted only when it carries this run's id, conditionally on the ETag this run wrote.
 struct S3Lock {
     jobs: mpsc::Sender<Job>,
     key: String,
+    id: String,
+    etag: Option<String>,
+}
+
+impl S3Lock {
+    fn ask(&self, op: Op) -> Option<Outcome> {
+        let (tx, rx) = mpsc::channel();
+        self.jobs.send((op, tx)).ok()?;
+        rx.recv().ok()
+    }
 }
 
 impl Drop for S3Lock {
     fn drop(&mut self) {
-        let (tx, rx) = mpsc::channel();
-        if self.jobs.send((Op::Delete(self.key.clone()), tx)).is_ok() {
-            let _ = rx.recv();
+        // Gone already (force-unlocked), or unreadable: nothing of this run's to delete.
+        if let Some(Outcome::Got(Some((bytes, etag)))) = self.ask(Op::Get(self.key.clone())) {
+            if LockInfo::from_lock_object(&bytes).id != self.id {
+                tracing::warn!(
+                    "the lock on {} is another run's now (released and taken since): left alone",
+                    self.key
+                );
+                return;
+            }
+            let _ = self.ask(Op::Delete(self.key.clone(), etag.or(self.etag.clone())));
         }
     }
 }
@@ -267,8 +369,8 @@ impl StateStore for S3StateStore {
     fn save(&self, state: &State) -> Result<(), StateError> {
         let bytes = store::encode(&self.url, state, self.keys.as_deref())?;
         let known = self.etag.lock().expect("etag").clone();
-        if !self.backed_up.swap(true, Ordering::SeqCst) {
-            let before = match self.loaded.lock().expect("loaded").take() {
+        if !self.backed_up.load(Ordering::SeqCst) {
+            let before = match self.loaded.lock().expect("loaded").clone() {
                 Some(bytes) => Some(bytes),
                 None => match self.call(Op::Get(self.key.clone())) {
                     Outcome::Got(found) => found.map(|(bytes, _)| bytes),
@@ -276,29 +378,39 @@ impl StateStore for S3StateStore {
                 },
             };
             if let Some(old) = before {
-                match self.call(Op::Put {
+                // Unconditional: writing it again is harmless.
+                let mut put = self.call_once(Op::Put {
                     key: format!("{}.backup", self.key),
-                    body: old,
+                    body: old.clone(),
                     if_match: None,
                     if_none_match: false,
-                }) {
+                });
+                if matches!(put, Outcome::Unknown(_)) {
+                    put = self.call_once(Op::Put {
+                        key: format!("{}.backup", self.key),
+                        body: old,
+                        if_match: None,
+                        if_none_match: false,
+                    });
+                }
+                match put {
                     Outcome::Put(_) => {}
-                    Outcome::Failed(m) => return Err(self.failed("write the backup of", m)),
+                    Outcome::Failed(m) | Outcome::Unknown(m) => {
+                        return Err(self.failed("write the backup of", m))
+                    }
                     other => return Err(self.failed("write the backup of", format!("{other:?}"))),
                 }
             }
+            // Only once the backup is written (a failed one is tried again at the next save).
+            self.backed_up.store(true, Ordering::SeqCst);
+            self.loaded.lock().expect("loaded").take();
         }
         let (if_match, if_none_match) = match &known {
             Some(Some(etag)) => (Some(etag.clone()), false),
             Some(None) => (None, true),
             None => (None, false),
         };
-        match self.call(Op::Put {
-            key: self.key.clone(),
-            body: bytes,
-            if_match,
-            if_none_match,
-        }) {
+        match self.put_checked(&self.key, bytes, if_match, if_none_match) {
             Outcome::Put(etag) => {
                 *self.etag.lock().expect("etag") = Some(etag);
                 Ok(())
@@ -307,7 +419,7 @@ impl StateStore for S3StateStore {
                 "write",
                 "the state changed since this run read it: another writer did not hold the lock; nothing was overwritten (run again to start from the current state)".into(),
             )),
-            Outcome::Failed(m) => Err(self.failed("write", m)),
+            Outcome::Failed(m) | Outcome::Unknown(m) => Err(self.failed("write", m)),
             other => Err(self.failed("write", format!("unexpected answer {other:?}"))),
         }
     }
@@ -316,44 +428,45 @@ impl StateStore for S3StateStore {
         let info = LockInfo::current(operation);
         let body = serde_json::to_vec(&info).unwrap_or_default();
         let take = |if_match: Option<String>| {
-            self.call(Op::Put {
-                key: self.lock_key(),
-                body: body.clone(),
-                if_none_match: if_match.is_none(),
-                if_match,
-            })
+            self.put_checked(
+                &self.lock_key(),
+                body.clone(),
+                if_match.clone(),
+                if_match.is_none(),
+            )
         };
-        let held = || {
+        let held = |etag: Option<String>| {
             Ok(StateLock::holding(S3Lock {
                 jobs: self.jobs.lock().expect("jobs").clone(),
                 key: self.lock_key(),
+                id: info.id.clone(),
+                etag,
             }))
         };
         match take(None) {
-            Outcome::Put(_) => return held(),
+            Outcome::Put(etag) => return held(etag),
             Outcome::Precondition => {}
-            Outcome::Failed(m) => return Err(self.failed("lock", m)),
+            Outcome::Failed(m) | Outcome::Unknown(m) => return Err(self.failed("lock", m)),
             other => return Err(self.failed("lock", format!("{other:?}"))),
         }
         // Taken: by whom?
         let (holder, etag) = match self.call(Op::Get(self.lock_key())) {
-            Outcome::Got(Some((bytes, etag))) => (
-                serde_json::from_slice::<LockInfo>(&bytes).unwrap_or_else(|_| LockInfo::unknown()),
-                etag,
-            ),
+            Outcome::Got(Some((bytes, etag))) => (LockInfo::from_lock_object(&bytes), etag),
             // Released meanwhile: try once more.
             Outcome::Got(None) => {
                 return match take(None) {
-                    Outcome::Put(_) => held(),
+                    Outcome::Put(etag) => held(etag),
                     _ => Err(self.failed("lock", "another run took the lock".into())),
                 }
             }
-            Outcome::Failed(m) => return Err(self.failed("read the lock of", m)),
+            Outcome::Failed(m) | Outcome::Unknown(m) => {
+                return Err(self.failed("read the lock of", m))
+            }
             other => return Err(self.failed("read the lock of", format!("{other:?}"))),
         };
         if let Some(etag) = etag.filter(|_| holder.holder_is_gone()) {
-            if let Outcome::Put(_) = take(Some(etag)) {
-                return held();
+            if let Outcome::Put(etag) = take(Some(etag)) {
+                return held(etag);
             }
         }
         Err(StateError::Locked {
@@ -364,29 +477,33 @@ impl StateStore for S3StateStore {
     }
 
     fn force_unlock(&self, lock_id: &str) -> Result<LockInfo, StateError> {
-        let holder = match self.call(Op::Get(self.lock_key())) {
-            Outcome::Got(Some((bytes, _))) => {
-                serde_json::from_slice::<LockInfo>(&bytes).unwrap_or_else(|_| LockInfo::unknown())
-            }
+        let (holder, etag) = match self.call(Op::Get(self.lock_key())) {
+            Outcome::Got(Some((bytes, etag))) => (LockInfo::from_lock_object(&bytes), etag),
             Outcome::Got(None) => {
                 return Err(StateError::Unsupported(format!(
                     "{} is not locked: nothing to release",
                     self.url
                 )))
             }
-            Outcome::Failed(m) => return Err(self.failed("read the lock of", m)),
+            Outcome::Failed(m) | Outcome::Unknown(m) => {
+                return Err(self.failed("read the lock of", m))
+            }
             other => return Err(self.failed("read the lock of", format!("{other:?}"))),
         };
         if holder.id != lock_id {
             return Err(StateError::Unsupported(format!(
                 "the lock on {} has id {}, not {lock_id}: it may be another run's, taken since; nothing was released",
-                self.url,
-                if holder.id.is_empty() { "unknown" } else { holder.id.as_str() }
+                self.url, holder.id
             )));
         }
-        match self.call(Op::Delete(self.lock_key())) {
+        // Conditional on the lock read: a lock taken meanwhile is not released.
+        match self.call(Op::Delete(self.lock_key(), etag)) {
             Outcome::Deleted => Ok(holder),
-            Outcome::Failed(m) => Err(self.failed("release the lock of", m)),
+            Outcome::Precondition => Err(StateError::Unsupported(format!(
+                "the lock on {} changed while it was being released: nothing was released",
+                self.url
+            ))),
+            Outcome::Failed(m) | Outcome::Unknown(m) => Err(self.failed("release the lock of", m)),
             other => Err(self.failed("release the lock of", format!("{other:?}"))),
         }
     }

@@ -118,6 +118,10 @@ pub(super) fn expand(x: &mut Expander<'_, '_>, stack: &Stack, d: &Decl) {
         ("subnets", "network"),
         ("security_groups", "network"),
         ("name", "name"),
+        (
+            "detach_vpc_policy_after_create",
+            "detach_vpc_policy_after_create",
+        ),
     ];
     x.add(generator.make(Kind::LambdaFunction, name.clone(), a, &spans));
 }
