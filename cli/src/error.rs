@@ -78,7 +78,9 @@ impl From<ProviderError> for CliError {
 impl From<OpsError> for CliError {
     fn from(e: OpsError) -> Self {
         match e {
-            OpsError::Unreachable(d) | OpsError::Package(d) => CliError::Diagnostics(d),
+            OpsError::Unreachable(d) | OpsError::Package(d) | OpsError::Account(d) => {
+                CliError::Diagnostics(d)
+            }
             OpsError::State(e) => e.into(),
             OpsError::Plan(e) => e.into(),
             e @ OpsError::Reconcile(_) => {

@@ -99,6 +99,8 @@ pub enum Command {
     Local(commands::local::Args),
     /// Release a state lock a run left behind (named by its id).
     ForceUnlock(commands::unlock::Args),
+    /// Print the least-privilege IAM policy that plan, apply and destroy of this config need.
+    Policy(commands::policy::Args),
     /// Write the state again with the first key [stack] encryption names (completes a key rotation).
     Rekey(commands::rekey::Args),
     /// Print shell completions: bash, zsh, fish, powershell or elvish.

@@ -397,3 +397,42 @@ pub fn summary_line(plan: &Plan) -> String {
     }
     line
 }
+
+/// What the plan read of the account: the zones each network uses (name and AZ ID; pinned ones said),
+/// and the headroom of each quota it counted.
+pub fn account(report: &netplan_engine::ops::AccountReport) -> String {
+    let mut out = String::new();
+    let who = report
+        .principal
+        .as_deref()
+        .map(|p| format!(", as {p}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{} {}{who}",
+        paint(BOLD, "Account checked:"),
+        report.region
+    );
+    for (network, zones) in &report.placement.networks {
+        let list: Vec<String> = zones
+            .iter()
+            .map(|(name, id, pinned)| {
+                format!("{name} ({id}){}", if *pinned { ", pinned" } else { "" })
+            })
+            .collect();
+        let _ = writeln!(out, "  zones of {network}: {}", list.join(", "));
+    }
+    for h in &report.headroom {
+        let zone = h
+            .zone
+            .as_ref()
+            .map(|z| format!(" in {z}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  quota {}{zone}: has {} + adds {} of {} ({})",
+            h.name, h.has, h.adds, h.limit, h.source
+        );
+    }
+    out
+}

@@ -2,6 +2,7 @@
 //!
 //! Architecture invariant: this crate never imports an AWS crate and never writes to a terminal.
 
+pub mod account;
 pub mod addr;
 pub mod apply;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod reconcile;
 pub mod regions;
 pub mod resource;
 pub mod retry;
+pub mod runtimes;
 pub mod schema;
 pub mod secrets;
 pub mod state;

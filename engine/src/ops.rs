@@ -25,6 +25,20 @@ pub enum OpsError {
     /// source is gone, a source too big for Lambda).
     #[error("{0}")]
     Package(Diagnostics),
+    /// The account cannot take the plan (a zone it lacks, a quota exceeded, a runtime AWS blocks):
+    /// refused before anything is created.
+    #[error("{0}")]
+    Account(Diagnostics),
+}
+
+/// What the plan found of the account it is for (none: the provider reads no account, or refresh was
+/// off).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AccountReport {
+    pub region: String,
+    pub principal: Option<String>,
+    pub placement: crate::account::Placement,
+    pub headroom: Vec<crate::account::Headroom>,
 }
 
 /// A plan with the state it was computed from.
@@ -42,6 +56,8 @@ pub struct Prepared {
     /// The gate's findings below error level (single-AZ and cross-AZ NAT warnings), and a function
     /// whose source is gone keeping its deployed code.
     pub warnings: Diagnostics,
+    /// The account the plan was checked against.
+    pub account: Option<AccountReport>,
 }
 
 impl Prepared {
@@ -125,6 +141,54 @@ pub async fn prepare(
             .await
             .map_err(OpsError::Reconcile)?;
     }
+    let mut warnings = warnings;
+    // The account: its zones chosen and checked (pinned ones kept), before anything is created.
+    let mut account = None;
+    let mut placed_config = None;
+    // Read only when something is to be made: a converged stack's plan costs no account calls.
+    let makes_something = config
+        .resources
+        .values()
+        .any(|r| r.existing.is_none() && working.get(&r.addr).is_none());
+    if !opts.destroy && opts.refresh && makes_something {
+        let instance_types: Vec<String> = config
+            .of_kind(crate::Kind::NatInstance)
+            .map(|n| {
+                n.str_attr("instance_type")
+                    .unwrap_or(crate::schema::DEFAULT_NAT_INSTANCE_TYPE)
+                    .to_string()
+            })
+            .collect();
+        match provider
+            .account(crate::provider::AccountRequest { instance_types })
+            .await
+        {
+            Ok(acc) => {
+                let (placed, placement, found) =
+                    crate::account::place(config, Some(&working), &acc).map_err(OpsError::Account)?;
+                warnings.0.extend(found.0);
+                placed_config = Some(placed);
+                account = Some((acc, placement));
+            }
+            Err(e) if e.kind == crate::provider::ErrorKind::Unsupported => {}
+            Err(e) => warnings.push(
+                crate::diag::Diagnostic::warning(format!(
+                    "the account could not be read ({e}): zones come from netplan's table, and quotas are not counted"
+                ))
+                .clone(),
+            ),
+        }
+    }
+    let config = placed_config.as_ref().unwrap_or(config);
+    // Runtimes: a function to create on one AWS blocks is refused; the rest is said.
+    if !opts.destroy {
+        let exists = |a: &crate::ResourceAddr| working.get(a).is_some();
+        let found = crate::runtimes::check(config, &crate::runtimes::today(), &exists);
+        if found.has_errors() {
+            return Err(OpsError::Account(found));
+        }
+        warnings.0.extend(found.0);
+    }
     let mut drift = vec![];
     let has_existing = config.resources.values().any(|r| r.existing.is_some());
     if opts.refresh && (!working.resources.is_empty() || has_existing) {
@@ -145,7 +209,6 @@ pub async fn prepare(
         };
         crate::package::Packages::for_plan(config, &deployed).map_err(OpsError::Package)?
     };
-    let mut warnings = warnings;
     warnings.0.extend(kept.0);
     let config = &packages.apply_to(config);
     let mut plan = plan::plan(
@@ -173,6 +236,24 @@ pub async fn prepare(
     }
     plan.state_lineage = stored.as_ref().map(|s| s.lineage.clone());
     plan.state_serial = stored.as_ref().map(|s| s.serial).unwrap_or(0);
+    // Quotas: what the account has, plus what the plan adds, against each.
+    let account = match account {
+        Some((acc, placement)) => {
+            let headroom = match crate::account::quotas(&plan, config, &acc) {
+                Ok(h) => h,
+                Err((_, errors)) => return Err(OpsError::Account(errors)),
+            };
+            // The zones chosen are pinned by the apply that uses them.
+            working.zones = placement.pins();
+            Some(AccountReport {
+                region: acc.region.clone(),
+                principal: acc.principal.clone(),
+                placement,
+                headroom,
+            })
+        }
+        None => None,
+    };
     Ok(Prepared {
         config: config.clone(),
         packages,
@@ -181,5 +262,6 @@ pub async fn prepare(
         reconciled,
         plan,
         warnings,
+        account,
     })
 }

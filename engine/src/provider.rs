@@ -205,6 +205,11 @@ pub enum ErrorKind {
     EventualConsistency,
     IdempotencyMismatch,
     InvalidInput,
+    /// The identity running netplan may not make this call (AWS: AccessDenied, UnauthorizedOperation):
+    /// the message names the action; `netplan policy` prints what a run needs.
+    Denied,
+    /// The provider does not do this at all.
+    Unsupported,
     /// The object reached a failed state (a NAT gateway `failed`).
     Failed,
     Other,
@@ -247,6 +252,77 @@ impl ProviderError {
         self.code = Some(code.into());
         self
     }
+}
+
+/// One availability zone of the account.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Zone {
+    pub name: String,
+    pub id: String,
+    /// Available, of type availability-zone, and opted in (or needing no opt-in).
+    pub usable: bool,
+}
+
+/// A quota the plan is counted against.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Quota {
+    /// What it counts.
+    pub kind: crate::addr::Kind,
+    /// Per availability zone (NAT gateways), else per region.
+    pub per_zone: bool,
+    pub name: String,
+    /// Service Quotas' code (`L-…`).
+    pub code: String,
+    pub limit: u64,
+    /// Where the limit comes from: "Service Quotas", or AWS's default and why.
+    pub source: String,
+    /// What the account has now (per zone for a per-zone quota).
+    pub has: u64,
+    pub has_per_zone: std::collections::BTreeMap<String, u64>,
+}
+
+/// What the provider read of the account.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Account {
+    pub region: String,
+    pub zones: Vec<Zone>,
+    /// Instance type → the zones (names) that offer it (for the types asked about).
+    pub offerings: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    pub quotas: Vec<Quota>,
+    /// Who is asking (an ARN), when the provider could tell.
+    pub principal: Option<String>,
+}
+
+impl Account {
+    pub fn zone(&self, name_or_id: &str) -> Option<&Zone> {
+        self.zones
+            .iter()
+            .find(|z| z.name == name_or_id || z.id == name_or_id)
+    }
+
+    pub(crate) fn usable(&self) -> impl Iterator<Item = &Zone> {
+        self.zones.iter().filter(|z| z.usable)
+    }
+
+    pub(crate) fn listing(&self) -> String {
+        self.usable()
+            .map(|z| format!("{} ({})", z.name, z.id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub(crate) fn offered(&self, instance_type: &str, zone: &str) -> bool {
+        self.offerings
+            .get(instance_type)
+            .is_none_or(|zones| zones.contains(zone))
+    }
+}
+
+/// What `plan` asks of the account before anything is created (`crate::account`).
+#[derive(Debug, Clone, Default)]
+pub struct AccountRequest {
+    /// Instance types to ask where they are offered (NAT instances).
+    pub instance_types: Vec<String>,
 }
 
 /// Invoke a deployed function (`netplan verify`).
@@ -313,6 +389,16 @@ pub trait Provider: Send + Sync {
     /// What this cloud is like: typical step durations, slow creates, delete order (`crate::facts`).
     fn facts(&self) -> &dyn crate::facts::CloudFacts {
         &crate::facts::NoFacts
+    }
+    /// The account as a plan needs it: zones with their AZ IDs, where instance types are offered,
+    /// quotas and what counts against them, who asks. Optional: without it (`Unsupported`), zones come
+    /// from netplan's built-in table and nothing is counted.
+    async fn account(&self, req: AccountRequest) -> Result<Account, ProviderError> {
+        let _ = req;
+        Err(ProviderError::new(
+            ErrorKind::Unsupported,
+            format!("the {} provider cannot read an account", self.name()),
+        ))
     }
     /// The network around some functions or VPCs as it is now (`check --live`).
     async fn discover(&self, req: DiscoverRequest) -> Result<Discovered, ProviderError> {

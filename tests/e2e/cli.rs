@@ -113,7 +113,7 @@ fn a_corrupt_or_truncated_state_is_an_error_and_is_left_alone() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains(
-            "was written by a newer netplan (state format 7; this netplan reads format 1)"
+            "was written by a newer netplan (state format 7; this netplan reads format 2)"
         ),
         "{}",
         stderr(&out)

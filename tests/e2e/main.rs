@@ -11,6 +11,7 @@
 //! - `updates`: day 2 — updates refused (or their answers lost) at every call, checked attribute by
 //!   attribute and for what they must never cut off; kill -9 during updates.
 
+mod account;
 mod bad_configs;
 mod check;
 mod cli;
@@ -18,6 +19,7 @@ mod cost;
 mod crash;
 mod daily;
 mod moto;
+mod policy;
 mod realism;
 mod snapshots;
 mod support;

@@ -15,6 +15,11 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::start_env(&[])
+    }
+
+    /// moto with extra environment variables (its access control: `INITIAL_NO_AUTH_ACTION_COUNT`).
+    pub fn start_env(env: &[(&str, &str)]) -> Moto {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -23,6 +28,7 @@ impl Moto {
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -446,7 +446,7 @@ fn verbose_apply_shows_every_aws_call_made() {
         .into_iter()
         .filter_map(|(k, n)| {
             let (service, action) = k.split_once(':')?;
-            if ["ec2", "iam", "lambda"].contains(&service) {
+            if ["ec2", "iam", "lambda", "servicequotas", "sts"].contains(&service) {
                 Some((action.to_string(), n.as_u64()?))
             } else {
                 None

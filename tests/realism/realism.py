@@ -29,6 +29,12 @@ Behaviours (profile "timing": the first six; "faults": the last six; "all": ever
                other parameters with the same token IdempotentParameterMismatch.
   (latency is in both profiles.)
 
+  account      (set with POST /_realism/account, off until then) an AWS account as users have them: its
+               own zone mapping (names to AZ IDs, a name missing), zones where Lambda refuses VPC
+               functions and where instance types are not offered, quotas (VPCs, internet and
+               egress-only gateways, Elastic IPs, NAT gateways per zone) enforced with AWS's errors,
+               and Service Quotas answering them.
+
 Times are AWS seconds x --scale (default 0.05: a NAT gateway is pending 4.5 s).
 
 Control (not AWS): GET /_realism/stats counts what was injected; POST /_realism/fail with
@@ -91,6 +97,16 @@ class Request:
                 self.params = json.loads(body or b"{}") if body else {}
             except ValueError:
                 self.params = {}
+        elif self.service in ("servicequotas", "sts"):
+            target = self.headers.get("X-Amz-Target", "")
+            self.action = target.split(".")[-1] if target else ""
+            try:
+                self.params = json.loads(body or b"{}") if target else dict(
+                    urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
+            except ValueError:
+                self.params = {}
+            if not self.action:
+                self.action = self.params.get("Action", "")
 
     def _service(self):
         if self.path.startswith("/moto-api") or self.path.startswith("/_realism"):
@@ -122,7 +138,7 @@ class Request:
         """Whether the call changes something (what a lost answer can follow)."""
         if self.service == "ec2":
             return not self.action.startswith("Describe")
-        if self.service == "iam":
+        if self.service in ("iam", "sts", "servicequotas"):
             return not self.action.startswith(("Get", "List"))
         if self.service == "s3":
             return self.action in ("PutObject", "DeleteObject")
@@ -143,7 +159,10 @@ def error(service, code, message, status=400):
         return status, {"Content-Type": "application/xml"}, (
             '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
             '<RequestId>realism</RequestId></Error>' % (code, message)).encode()
-    if service == "iam":
+    if service == "servicequotas":
+        return status, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(
+            {"__type": code, "message": message}).encode()
+    if service in ("iam", "sts"):
         body = ('<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender'
                 '</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>realism</RequestId>'
                 '</ErrorResponse>' % (code, message))
@@ -178,6 +197,7 @@ class World:
         self.tokens = {}        # (action, token) -> (params, answer)
         self.injected = []      # {action, nth, code, status, seen}
         self.calls = []         # [service, action, changes, status] since the last mark
+        self.account = None     # the account behaviour's settings (POST /_realism/account)
         self.watch = None       # {"subnets": {id: [destinations]}, "groups": {id: bool}, "auth": header}
         self.violations = []    # {"call": action, "lost": what}
 
@@ -692,9 +712,145 @@ class Watch:
             out[_text(g, "groupId")] = ok
         return out
 
-WATCH_LOCK = None
 
-BEHAVIOURS = [Injected, Latency, Throttle, Errors, Consistency, Tokens, Nat, Endpoints, Propagation,
+class Account(Behaviour):
+    """An account's own view of the region (set by POST /_realism/account): {"zones": [{"name", "id"}],
+    "lambda_refuses": [zone ids], "not_offered": {zone id: [instance types]}, "quotas": {"vpcs",
+    "internet_gateways", "egress_only", "elastic_ips", "nat_per_az"}}."""
+    name = "account"
+    LIMITS = {"vpcs": ("vpc", "L-F678F1CE", "VPCs per Region"),
+              "internet_gateways": ("vpc", "L-A4707A72", "Internet gateways per Region"),
+              "egress_only": ("vpc", "L-45FE3B85", "Egress-only internet gateways per Region"),
+              "elastic_ips": ("ec2", "L-0263D0A3", "EC2-VPC Elastic IPs"),
+              "nat_per_az": ("vpc", "L-FE5A380F", "NAT gateways per Availability Zone")}
+
+    def __init__(self, world, args):
+        super().__init__(world, args)
+        self.watch = None
+
+    def ask(self, params):
+        return self.watch.ask(params)
+
+    def zone_of_subnet(self, subnet):
+        for item in _items(self.ask({"Action": "DescribeSubnets", "SubnetId.1": subnet}), "subnetSet/item"):
+            return _text(item, "availabilityZone")
+        return None
+
+    def zone_id(self, name):
+        for z in self.w.account["zones"]:
+            if z["name"] == name:
+                return z["id"]
+        return None
+
+    def count(self, action, path):
+        return len(_items(self.ask({"Action": action}), path))
+
+    def before(self, req, now):
+        a = self.w.account
+        if not a:
+            return None
+        # Asked as EC2, whatever service the request is for.
+        self.watch = Watch(UPSTREAM, re.sub(r"/[\w-]+/aws4_request", "/ec2/aws4_request",
+                                            req.headers.get("Authorization", "")))
+        q = a.get("quotas", {})
+        p = req.params
+        names = [z["name"] for z in a["zones"]]
+        if req.service == "ec2" and req.action == "CreateSubnet":
+            zone = p.get("AvailabilityZone")
+            if zone and zone not in names:
+                self.w.count("account:zone-refused")
+                return error("ec2", "InvalidParameterValue",
+                             "Value (%s) for parameter availabilityZone is invalid. Subnets can currently "
+                             "only be created in the following availability zones: %s." % (zone, ", ".join(names)))
+        limits = {"CreateVpc": ("vpcs", "DescribeVpcs", "vpcSet/item", "VpcLimitExceeded",
+                                "The maximum number of VPCs has been reached."),
+                  "CreateInternetGateway": ("internet_gateways", "DescribeInternetGateways",
+                                            "internetGatewaySet/item", "InternetGatewayLimitExceeded",
+                                            "The maximum number of internet gateways has been reached."),
+                  "CreateEgressOnlyInternetGateway": ("egress_only", "DescribeEgressOnlyInternetGateways",
+                                                      "egressOnlyInternetGatewaySet/item",
+                                                      "EgressOnlyInternetGatewayLimitExceeded",
+                                                      "The maximum number of egress-only internet gateways has been reached."),
+                  "AllocateAddress": ("elastic_ips", "DescribeAddresses", "addressesSet/item",
+                                      "AddressLimitExceeded", "The maximum number of addresses has been reached.")}
+        if req.service == "ec2" and req.action in limits and limits[req.action][0] in q:
+            key, action, path, code, message = limits[req.action]
+            if self.count(action, path) >= q[key]:
+                self.w.count("account:quota-" + key)
+                return error("ec2", code, message)
+        if req.service == "ec2" and req.action == "CreateNatGateway" and "nat_per_az" in q:
+            zone = self.zone_of_subnet(p.get("SubnetId"))
+            nats = 0
+            for n in _items(self.ask({"Action": "DescribeNatGateways"}), "natGatewaySet/item"):
+                if _text(n, "state") in ("pending", "available") and \
+                        self.zone_of_subnet(_text(n, "subnetId")) == zone:
+                    nats += 1
+            if nats >= q["nat_per_az"]:
+                self.w.count("account:quota-nat_per_az")
+                return error("ec2", "NatGatewayLimitExceeded",
+                             "Performing this operation would exceed the limit of %d NAT gateways" % q["nat_per_az"])
+        if req.service == "ec2" and req.action == "RunInstances":
+            subnet = p.get("NetworkInterface.1.SubnetId") or p.get("SubnetId")
+            zone = self.zone_of_subnet(subnet) if subnet else None
+            itype = p.get("InstanceType", "")
+            if zone and itype in a.get("not_offered", {}).get(self.zone_id(zone) or "", []):
+                others = [z["name"] for z in a["zones"]
+                          if itype not in a.get("not_offered", {}).get(z["id"], [])]
+                self.w.count("account:type-not-offered")
+                return error("ec2", "Unsupported",
+                             "Your requested instance type (%s) is not supported in your requested "
+                             "Availability Zone (%s). Please retry your request by not specifying an "
+                             "Availability Zone or choosing %s." % (itype, zone, ", ".join(others)))
+        if req.service == "lambda" and req.action == "CreateFunction":
+            for subnet in (p.get("VpcConfig") or {}).get("SubnetIds") or []:
+                zone = self.zone_of_subnet(subnet)
+                if zone and self.zone_id(zone) in a.get("lambda_refuses", []):
+                    self.w.count("account:lambda-refused")
+                    return error("lambda", "InvalidParameterValueException",
+                                 "The provided subnets contain availability zone Lambda doesn't support. "
+                                 "Please use a different set of subnets.")
+        if req.service == "servicequotas" and req.action in ("GetServiceQuota", "GetAWSDefaultServiceQuota"):
+            for key, (service, code, name) in self.LIMITS.items():
+                if p.get("QuotaCode") == code and key in q:
+                    body = {"Quota": {"ServiceCode": service, "QuotaCode": code, "QuotaName": name,
+                                      "Value": float(q[key]), "Unit": "None", "Adjustable": True,
+                                      "GlobalQuota": False}}
+                    return 200, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(body).encode()
+        return None
+
+    def after(self, req, answer, now):
+        a = self.w.account
+        if not a or req.service != "ec2" or answer[0] >= 300:
+            return answer
+        text = answer[2].decode("utf-8", "replace")
+        if req.action == "DescribeAvailabilityZones":
+            items = "".join(
+                "<item><messageSet/><regionName>%s</regionName><zoneName>%s</zoneName><zoneId>%s</zoneId>"
+                "<zoneType>availability-zone</zoneType><zoneState>available</zoneState>"
+                "<optInStatus>opt-in-not-required</optInStatus></item>"
+                % (a.get("region", "us-east-1"), z["name"], z["id"]) for z in a["zones"])
+            text = re.sub(r"<availabilityZoneInfo>.*</availabilityZoneInfo>",
+                          "<availabilityZoneInfo>%s</availabilityZoneInfo>" % items, text, flags=re.S)
+        if req.action == "DescribeInstanceTypeOfferings":
+            def keep(m):
+                zone = re.search(r"<location>([^<]+)</location>", m.group(0))
+                itype = re.search(r"<instanceType>([^<]+)</instanceType>", m.group(0))
+                zid = self.zone_id(zone.group(1)) if zone else None
+                if zid is None or (itype and itype.group(1) in a.get("not_offered", {}).get(zid, [])):
+                    return ""
+                return m.group(0)
+            text = re.sub(r"<item>\s*<instanceType>.*?</item>", keep, text, flags=re.S)
+        # AZ IDs as this account maps them (moto keeps its own mapping).
+        moto_ids = a.get("_moto_ids", {})
+        text = re.sub(r"<availabilityZoneId>([^<]+)</availabilityZoneId>",
+                      lambda m: "<availabilityZoneId>%s</availabilityZoneId>" % (
+                          self.zone_id(moto_ids.get(m.group(1), "")) or m.group(1)), text)
+        return answer[0], answer[1], text.encode()
+
+WATCH_LOCK = None
+UPSTREAM = None
+
+BEHAVIOURS = [Account, Injected, Latency, Throttle, Errors, Consistency, Tokens, Nat, Endpoints, Propagation,
               Functions, Interfaces, Lost]
 
 
@@ -723,10 +879,11 @@ def main():
         {"timing": TIMING, "faults": FAULTS, "all": TIMING + FAULTS, "none": []}[args.profile])
     chosen -= set(args.without.split(","))
     world = World(args.scale, args.seed)
-    global WATCH_LOCK
+    global WATCH_LOCK, UPSTREAM
     WATCH_LOCK = threading.Lock()
-    active = [b(world, args) for b in BEHAVIOURS if b.name in chosen or b.name == "injected"]
+    active = [b(world, args) for b in BEHAVIOURS if b.name in chosen or b.name in ("injected", "account")]
     upstream = urllib.parse.urlparse(args.upstream)
+    UPSTREAM = upstream
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -775,6 +932,19 @@ def main():
                 with world.lock:
                     world.reset()
                 return 200, {"Content-Type": "application/json"}, b"{}"
+            if self.path.startswith("/_realism/account"):
+                f = json.loads(body or b"{}")
+                region = f.get("region", "us-east-1")
+                auth = ("AWS4-HMAC-SHA256 Credential=test/20260101/%s/ec2/aws4_request, "
+                        "SignedHeaders=host, Signature=0" % region)
+                moto_ids = {}
+                for z in _items(Watch(upstream, auth).ask({"Action": "DescribeAvailabilityZones"}),
+                                "availabilityZoneInfo/item"):
+                    moto_ids[_text(z, "zoneId")] = _text(z, "zoneName")
+                f["_moto_ids"] = moto_ids
+                with world.lock:
+                    world.account = f
+                return 200, {"Content-Type": "application/json"}, b"{}"
             if self.path.startswith("/_realism/mark"):
                 with world.lock:
                     world.calls = []
@@ -821,7 +991,7 @@ def main():
                 with world.lock:
                     answer = injected[0].after(req, answer, time.monotonic())
                 return self.send(answer)
-            if req.service not in ("ec2", "iam", "lambda"):
+            if req.service not in ("ec2", "iam", "lambda", "servicequotas", "sts"):
                 return self.send(self.forward(body))
             world.count("%s:%s" % (req.service, req.action))
             for b in active:

@@ -138,6 +138,9 @@ async fn converge(
             })?;
     }
     anstream::print!("{}", render::plan(&plan));
+    if let Some(a) = prepared.account.as_ref().filter(|_| plan.has_changes()) {
+        anstream::print!("\n{}", render::account(a));
+    }
     let working = prepared.working;
     if !plan.has_changes() {
         if prepared.stored.as_ref() != Some(&working) && prepared.stored.is_some() {

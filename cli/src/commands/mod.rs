@@ -10,6 +10,7 @@ pub mod local;
 pub mod map;
 pub mod output;
 pub mod plan;
+pub mod policy;
 pub mod rekey;
 pub mod show;
 pub mod unlock;
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> CliResult<Exit> {
         Command::Local(a) => local::run(g, a).await,
         Command::ForceUnlock(a) => unlock::run(g, a),
         Command::Rekey(a) => rekey::run(g, a),
+        Command::Policy(a) => policy::run(g, a),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
     }

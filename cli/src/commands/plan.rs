@@ -76,8 +76,15 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
     let p = prepared.plan;
     match format {
         Format::Json => {
+            let mut v = serde_json::to_value(&p).map_err(|e| CliError::msg(e.to_string()))?;
+            if let (Some(a), Some(o)) = (&prepared.account, v.as_object_mut()) {
+                o.insert(
+                    "account".into(),
+                    serde_json::to_value(a).map_err(|e| CliError::msg(e.to_string()))?,
+                );
+            }
             let json =
-                serde_json::to_string_pretty(&p).map_err(|e| CliError::msg(e.to_string()))?;
+                serde_json::to_string_pretty(&v).map_err(|e| CliError::msg(e.to_string()))?;
             println!("{json}");
         }
         Format::Markdown => {
@@ -88,7 +95,12 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
             };
             print!("{}", crate::markdown::plan(&p, &verdicts));
         }
-        Format::Text => anstream::print!("{}", crate::render::plan(&p)),
+        Format::Text => {
+            anstream::print!("{}", crate::render::plan(&p));
+            if let Some(a) = prepared.account.as_ref().filter(|_| p.has_changes()) {
+                anstream::print!("\n{}", crate::render::account(a));
+            }
+        }
     }
     if let Some(out) = &a.out {
         let saved = SavedPlan {

@@ -67,12 +67,33 @@ pub fn run(g: &Globals, a: Args) -> CliResult<Exit> {
         "{} {line}.",
         crate::render::paint(crate::render::GREEN.bold(), "Success!")
     );
+    let counted = config.decls.iter().any(|d| {
+        d.addr.kind == netplan_engine::Kind::Network
+            && !matches!(d.fields.get("azs"), Some(netplan_engine::Value::List(_)))
+    });
+    if counted {
+        anstream::println!(
+            "Offline: validate reads no account, so `azs = N` took AZ names from netplan's table; plan chooses them from your account's zones (and pins them)."
+        );
+    }
     Ok(Exit::Success)
 }
 
-/// Each function's source packaged as a first apply would (nothing deployed to fall back on).
+/// Each function's source packaged as a first apply would (nothing deployed to fall back on), and
+/// its runtime judged as a new function's (AWS's lifecycle table).
 fn sources(
     config: &netplan_engine::config::Config,
 ) -> Result<netplan_engine::diag::Diagnostics, netplan_engine::diag::Diagnostics> {
-    netplan_engine::package::Packages::for_plan(config, &|_| None).map(|(_, warnings)| warnings)
+    let mut found =
+        netplan_engine::runtimes::check(config, &netplan_engine::runtimes::today(), &|_| false);
+    match netplan_engine::package::Packages::for_plan(config, &|_| None) {
+        Ok((_, warnings)) => found.0.extend(warnings.0),
+        Err(errors) => found.0.extend(errors.0),
+    }
+    found.sort();
+    if found.has_errors() {
+        Err(found)
+    } else {
+        Ok(found)
+    }
 }

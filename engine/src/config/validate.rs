@@ -195,7 +195,12 @@ fn vpcs_and_subnets(v: &mut Validator<'_, '_, '_>, region: Option<&str>) {
         let vpc_addr = r.ref_attr("vpc").cloned();
         let vpc = vpc_addr.as_ref().and_then(|a| ex.resources.get(a));
         if let Some(az) = r.str_attr("az") {
+            // Offline, only what no account can have is refused: the table lists every letter any
+            // account may see, and an AZ ID names the same place in every account (`plan` reads
+            // the account's own zones).
+            let could_be = |reg: &str| regions::is_zone_id_of(az, reg);
             match (&region_azs, region) {
+                (Some(_), Some(reg)) if could_be(reg) => {}
                 (Some(list), Some(reg)) if !list.iter().any(|a| a == az) => {
                     let hint = match closest(az, list.iter().map(String::as_str)) {
                         Some(c) if az.starts_with(reg) => {
@@ -210,7 +215,7 @@ fn vpcs_and_subnets(v: &mut Validator<'_, '_, '_>, region: Option<&str>) {
                     )
                     .hint(hint);
                 }
-                (None, Some(reg)) if !az.starts_with(reg) => {
+                (None, Some(reg)) if !az.starts_with(reg) && !could_be(reg) => {
                     v.err(
                         r,
                         "az",

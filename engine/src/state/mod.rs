@@ -3,7 +3,8 @@
 //!
 //! # Integrity invariants
 //! `State::check` enforces these; every lifecycle test runs it.
-//! 1. `format_version` is one this netplan reads (`FORMAT_VERSION`).
+//! 1. `format_version` is one this netplan reads (`FORMAT_VERSION`, or 1: read, and written back as the
+//!    current version).
 //! 2. `lineage` is not empty.
 //! 3. Each address appears at most once as a live object and at most once as a deposed one.
 //! 4. Every id is non-empty, and no two objects of one kind share an id.
@@ -22,7 +23,9 @@ use crate::value::JsonAttrs;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: `zones` (the availability zones each network was placed in, pinned). A state of format 1 is read
+/// and written back as 2.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +40,10 @@ pub struct State {
     pub resources: Vec<ResourceState>,
     #[serde(default)]
     pub pending: Vec<PendingOperation>,
+    /// The zones each network's subnets were placed in, by network address, in position order: a
+    /// later plan keeps them, whatever the account offers then.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub zones: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +111,7 @@ impl State {
             stack: stack.to_string(),
             resources: vec![],
             pending: vec![],
+            zones: BTreeMap::new(),
         }
     }
 
@@ -169,7 +177,7 @@ impl State {
     /// Runs the numbered invariants (module docs).
     pub fn check(&self) -> Result<(), IntegrityError> {
         let fail = |invariant: u8, message: String| Err(IntegrityError { invariant, message });
-        if self.format_version != FORMAT_VERSION {
+        if !(1..=FORMAT_VERSION).contains(&self.format_version) {
             return fail(
                 1,
                 format!(

@@ -324,7 +324,7 @@ pub fn parse(
             }
         }
     }
-    let state: State = serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt {
+    let mut state: State = serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt {
         location: location.into(),
         detail: format!("{e} (line {}, column {})", e.line(), e.column())
             .replace(&format!(" at line {} column {}", e.line(), e.column()), ""),
@@ -333,6 +333,8 @@ pub fn parse(
         location: location.into(),
         source,
     })?;
+    // An older format is read as it is and written back as the current one.
+    state.format_version = super::FORMAT_VERSION;
     Ok(state)
 }
 

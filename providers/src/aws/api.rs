@@ -44,9 +44,25 @@ pub(crate) enum Service {
     Iam,
     Lambda,
     Ssm,
+    /// Service Quotas (the account's quotas, read by plan).
+    Quotas,
+    /// STS (who is asking, for the messages of a denied call).
+    Sts,
 }
 
 impl Service {
+    /// The prefix IAM names this service's actions with.
+    pub fn iam_prefix(self) -> &'static str {
+        match self {
+            Service::Ec2 => "ec2",
+            Service::Iam => "iam",
+            Service::Lambda => "lambda",
+            Service::Ssm => "ssm",
+            Service::Quotas => "servicequotas",
+            Service::Sts => "sts",
+        }
+    }
+
     /// The service whose API names objects of `kind`.
     pub fn of(kind: netplan_engine::Kind) -> Service {
         match kind {
@@ -104,6 +120,12 @@ impl Call {
     }
     pub fn ssm(action: &'static str, effect: Effect) -> Call {
         Call::new(Service::Ssm, action, effect)
+    }
+    pub fn quotas(action: &'static str, effect: Effect) -> Call {
+        Call::new(Service::Quotas, action, effect)
+    }
+    pub fn sts(action: &'static str, effect: Effect) -> Call {
+        Call::new(Service::Sts, action, effect)
     }
     /// The ids (or names) this request names.
     pub fn on<I, S>(mut self, ids: I) -> Call
@@ -214,6 +236,9 @@ fn bucket_size(service: Service, action: &str) -> (f64, f64) {
         Service::Iam => (20.0, 10.0),
         // GetParameter: 40 transactions a second by default.
         Service::Ssm => (40.0, 40.0),
+        // Service Quotas: GetServiceQuota 10 a second; STS: hundreds, asked once.
+        Service::Quotas => (10.0, 10.0),
+        Service::Sts => (50.0, 50.0),
     }
 }
 
@@ -351,10 +376,17 @@ impl Api {
     pub fn new(endpoint: String, limits: Limits) -> Api {
         Api {
             endpoint,
-            in_flight: [Service::Ec2, Service::Iam, Service::Lambda, Service::Ssm]
-                .into_iter()
-                .map(|s| (s, Gate::new(limits.max_in_flight.max(1))))
-                .collect(),
+            in_flight: [
+                Service::Ec2,
+                Service::Iam,
+                Service::Lambda,
+                Service::Ssm,
+                Service::Quotas,
+                Service::Sts,
+            ]
+            .into_iter()
+            .map(|s| (s, Gate::new(limits.max_in_flight.max(1))))
+            .collect(),
             limits,
             buckets: Mutex::new(HashMap::new()),
             fresh: Mutex::new(HashMap::new()),
@@ -596,6 +628,17 @@ impl Api {
             if !retry {
                 if call.effect == Effect::Delete && err.kind == ErrorKind::NotFound {
                     self.forget(&call);
+                }
+                if err.kind == ErrorKind::Denied {
+                    return Err(ProviderError {
+                        message: format!(
+                            "{}:{} was denied: {} — `netplan policy` prints the permissions a run of this config needs",
+                            call.service.iam_prefix(),
+                            call.action,
+                            err.message
+                        ),
+                        ..err
+                    });
                 }
                 return Err(err);
             }

@@ -24,6 +24,15 @@ const THROTTLED: &[&str] = &[
     "ConcurrentModificationException",
 ];
 
+/// Codes that mean the identity may not make this call.
+const DENIED: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnauthorizedAccess",
+    "AuthorizationError",
+];
+
 /// Codes that mean the service failed: the request may or may not have taken effect.
 const UNAVAILABLE: &[&str] = &[
     "InternalError",
@@ -54,6 +63,9 @@ const IN_USE: &[&str] = &[
 pub(crate) fn classify(code: &str, message: &str, status: Option<u16>) -> ErrorKind {
     if THROTTLED.contains(&code) {
         return ErrorKind::Throttled;
+    }
+    if DENIED.contains(&code) {
+        return ErrorKind::Denied;
     }
     if UNAVAILABLE.contains(&code) {
         return ErrorKind::Unavailable;
@@ -123,6 +135,9 @@ where
     let status = e.raw_response().map(|r| r.status().as_u16());
     let message = match (e.message(), status) {
         (Some(m), _) => m.to_string(),
+        (None, Some(403)) if code.is_none() => {
+            "the endpoint answered HTTP 403 (access denied) without an AWS error".to_string()
+        }
         (None, Some(s)) if code.is_none() => format!(
             "the endpoint answered HTTP {s} without an AWS error (an emulator's unimplemented call?)"
         ),
@@ -135,6 +150,8 @@ where
             (ErrorKind::Unavailable, Ending::TimedOut)
         }
         (None, SdkError::DispatchFailure(_)) => (ErrorKind::Unavailable, Ending::NoConnection),
+        // A 403 whose body the SDK cannot read is still a refusal of authorization, never an outage.
+        (None, _) if status == Some(403) => (ErrorKind::Denied, Ending::Answered),
         (None, SdkError::ResponseError(_)) => (ErrorKind::Unavailable, Ending::Answered),
         (None, _) if status.is_some_and(|s| s >= 500) => (ErrorKind::Unavailable, Ending::Answered),
         (None, _) if status == Some(429) => (ErrorKind::Throttled, Ending::Answered),
@@ -193,6 +210,9 @@ mod tests {
             ("InvalidVpcID.NotFound", "The vpc ID 'vpc-1' does not exist", Some(400), NotFound),
             ("NoSuchEntity", "The role with name r cannot be found.", Some(404), NotFound),
             ("ResourceNotFoundException", "Function not found", Some(404), NotFound),
+            ("UnauthorizedOperation", "You are not authorized to perform this operation.", Some(403), Denied),
+            ("AccessDenied", "User: arn:aws:iam::1:user/u is not authorized to perform: iam:CreateRole", Some(403), Denied),
+            ("AccessDeniedException", "not authorized", Some(403), Denied),
         ];
         let mut wrong = vec![];
         for (code, message, status, want) in cases {

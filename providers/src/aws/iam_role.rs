@@ -175,7 +175,7 @@ async fn account_roles(
             if e.code
                 .as_deref()
                 .is_some_and(|c| c.contains("AccessDenied"))
-                || e.kind == ErrorKind::Other =>
+                || matches!(e.kind, ErrorKind::Other | ErrorKind::Denied) =>
         {
             return Ok(None)
         }

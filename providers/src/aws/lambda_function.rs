@@ -359,6 +359,16 @@ impl AwsKind for LambdaFunction {
                     {
                         return adopt_if_ours(p, req, name, e).await;
                     }
+                    if e.message
+                        .contains("availability zone Lambda doesn't support")
+                    {
+                        e.kind = ErrorKind::InvalidInput;
+                        e.message = format!(
+                            "{} — {}",
+                            e.message,
+                            refused_zones(p, &texts(a, "subnets")).await
+                        );
+                    }
                     Err(e)
                 }
             }
@@ -518,6 +528,46 @@ impl AwsKind for LambdaFunction {
             .await?;
         Ok(())
     }
+}
+
+/// Which of the function's subnets sit in which zone (name and AZ ID), and the fix: what a user reads
+/// when Lambda refuses a zone.
+async fn refused_zones(p: &AwsProvider, subnets: &[String]) -> String {
+    let described = p
+        .api
+        .send(
+            Call::ec2("DescribeSubnets", Effect::Read).on(subnets.iter()),
+            || {
+                p.ec2
+                    .describe_subnets()
+                    .set_subnet_ids(Some(subnets.to_vec()))
+                    .send()
+            },
+        )
+        .await;
+    let placed: Vec<String> = match described {
+        Ok(o) => o
+            .subnets()
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} is in {} ({})",
+                    s.subnet_id().unwrap_or("?"),
+                    s.availability_zone().unwrap_or("?"),
+                    s.availability_zone_id().unwrap_or("?")
+                )
+            })
+            .collect(),
+        Err(_) => vec![],
+    };
+    format!(
+        "{}: put the function's subnets in other zones — with `azs = N` netplan chooses zones Lambda is not known to refuse; with a list, leave the refused one out",
+        if placed.is_empty() {
+            "its subnets' zones could not be read".to_string()
+        } else {
+            placed.join(", ")
+        }
+    )
 }
 
 pub(super) async fn invoke(

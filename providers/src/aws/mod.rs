@@ -14,6 +14,7 @@
 //! - `attrs`: attribute and tag helpers, `Select`, the paged describe.
 //! - `discover`: the network around a VPC for `check --live`; `state_store`: `s3://` state.
 
+mod account;
 mod api;
 mod attrs;
 mod create;
@@ -29,6 +30,7 @@ mod lambda_function;
 mod nat_gateway;
 mod nat_instance;
 mod network_acl;
+pub mod policy;
 mod route_table;
 mod security_group;
 mod state_store;
@@ -81,6 +83,11 @@ pub struct AwsProvider {
     pub(crate) lambda: aws_sdk_lambda::Client,
     /// AWS's public parameters (the latest Amazon Linux AMI for a NAT instance).
     pub(crate) ssm: aws_sdk_ssm::Client,
+    /// The account's quotas (plan reads them before anything is created).
+    pub(crate) quotas: aws_sdk_servicequotas::Client,
+    /// Who is asking (named when a call is denied).
+    pub(crate) sts: aws_sdk_sts::Client,
+    principal: tokio::sync::OnceCell<Option<String>>,
     pub(crate) region: String,
     pub(crate) poll: Duration,
     pub(crate) api: api::Api,
@@ -165,6 +172,9 @@ impl AwsProvider {
             iam: aws_sdk_iam::Client::new(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
+            quotas: aws_sdk_servicequotas::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            principal: tokio::sync::OnceCell::new(),
             region,
             poll,
             api: api::Api::new(endpoint, limits),
@@ -179,6 +189,37 @@ impl AwsProvider {
 }
 
 impl AwsProvider {
+    /// The identity AWS sees (its ARN), asked once; `None` when STS does not say.
+    pub(crate) async fn principal(&self) -> Option<String> {
+        self.principal
+            .get_or_init(|| async {
+                self.api
+                    .send(
+                        api::Call::sts("GetCallerIdentity", api::Effect::Read),
+                        || self.sts.get_caller_identity().send(),
+                    )
+                    .await
+                    .ok()
+                    .and_then(|o| o.arn().map(str::to_string))
+            })
+            .await
+            .clone()
+    }
+
+    /// A denied call names who was denied, when AWS's message does not (EC2's often does not).
+    async fn explained(&self, e: ProviderError) -> ProviderError {
+        if e.kind != ErrorKind::Denied || e.message.contains("arn:") {
+            return e;
+        }
+        match self.principal().await {
+            Some(p) => ProviderError {
+                message: format!("{} (asked as {p})", e.message),
+                ..e
+            },
+            None => e,
+        }
+    }
+
     /// Remembers what the create with this token made.
     pub(crate) fn remember(&self, token: &str, id: &str) {
         self.made
@@ -236,19 +277,28 @@ impl Provider for AwsProvider {
     async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
         let kind = kinds::of(req.address.kind)?;
         // Every request this create makes is queued at its priority.
-        let object = api::PRIORITY
+        let object = match api::PRIORITY
             .scope(req.priority, kind.create(self, &req))
-            .await?;
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => return Err(self.explained(e).await),
+        };
         Ok(CreateResponse { object })
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-        let object = kinds::of(req.address.kind)?.update(self, &req).await?;
+        let object = match kinds::of(req.address.kind)?.update(self, &req).await {
+            Ok(o) => o,
+            Err(e) => return Err(self.explained(e).await),
+        };
         Ok(UpdateResponse { object })
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<DeleteResponse, ProviderError> {
-        kinds::of(req.address.kind)?.delete(self, &req).await?;
+        if let Err(e) = kinds::of(req.address.kind)?.delete(self, &req).await {
+            return Err(self.explained(e).await);
+        }
         Ok(DeleteResponse {})
     }
 
@@ -288,6 +338,13 @@ impl Provider for AwsProvider {
             payload,
             emulated: self.emulated,
         })
+    }
+
+    async fn account(
+        &self,
+        req: AccountRequest,
+    ) -> Result<netplan_engine::account::Account, ProviderError> {
+        account::read(self, req).await
     }
 
     async fn discover(&self, req: DiscoverRequest) -> Result<Discovered, ProviderError> {
