@@ -461,23 +461,24 @@ fn esc(s: &str) -> String {
     out
 }
 
-/// A component's problems: (severity, function, message, fix).
-type Problems<'a> =
-    BTreeMap<&'a ResourceAddr, Vec<(Severity, &'a ResourceAddr, &'a str, Option<&'a str>)>>;
+/// A component's problems, one per cause: (severity, the functions it concerns, message, fix).
+type Problems = BTreeMap<ResourceAddr, Vec<(Severity, String, String, Option<String>)>>;
 
-fn problems<'a>(verdicts: &'a [Verdict]) -> Problems<'a> {
+fn problems(verdicts: &[Verdict]) -> Problems {
     let mut out: Problems = BTreeMap::new();
-    for v in verdicts.iter().filter(|v| v.internet) {
-        for f in &v.findings {
-            if f.level >= Severity::Warning {
-                out.entry(&f.component).or_default().push((
-                    f.level,
-                    &v.function,
-                    &f.message,
-                    f.fix.as_deref(),
-                ));
-            }
-        }
+    let found = verdicts
+        .iter()
+        .filter(|v| v.internet)
+        .flat_map(|v| v.findings.iter().cloned())
+        .filter(|f| f.level >= Severity::Warning);
+    for c in netplan_engine::reach::causes(found) {
+        let functions: Vec<String> = c.functions.iter().map(|f| f.to_string()).collect();
+        out.entry(c.component.clone()).or_default().push((
+            c.level,
+            functions.join(", "),
+            c.message,
+            netplan_engine::fix::hint(&c.fixes),
+        ));
     }
     out
 }
@@ -804,26 +805,32 @@ pub fn render(input: &Input) -> String {
         "<section class=\"legend\" aria-label=\"legend\"><h2>Legend</h2><ul class=\"keys\">",
     );
     html.push_str(r#"<li><span class="key reaches"></span> a function's path out that reaches the internet</li><li><span class="key blocked"></span> a path that is blocked</li><li><span class="key planned"></span> planned: apply creates it</li><li><span class="key drift"></span> drift or a change apply makes</li><li><span class="key stop"></span> BLOCKS: the component that blocks a path</li></ul>"#);
-    if !problems.is_empty() {
-        html.push_str("<h2>What blocks</h2><ul class=\"problems\">");
-        for (component, list) in &problems {
-            for (sev, f, message, fix) in list {
-                let _ = write!(
-                    html,
-                    r#"<li class="{}" data-address="{}"><strong>{}</strong> for <code>{}</code>: {}{}</li>"#,
-                    if *sev == Severity::Error {
-                        "blocks"
-                    } else {
-                        "warning"
-                    },
-                    esc(&component.to_string()),
-                    esc(&component.to_string()),
-                    esc(&f.to_string()),
-                    esc(message),
-                    fix.map(|x| format!("<pre>{}</pre>", esc(x)))
-                        .unwrap_or_default()
-                );
-            }
+    // Each cause once: what blocks, then what only weakens.
+    for (level, heading, class) in [
+        (Severity::Error, "What blocks", "blocks"),
+        (Severity::Warning, "Warnings", "warning"),
+    ] {
+        let rows: Vec<_> = problems
+            .iter()
+            .flat_map(|(component, list)| list.iter().map(move |p| (component, p)))
+            .filter(|(_, (sev, ..))| *sev == level)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = write!(html, "<h2>{heading}</h2><ul class=\"problems\">");
+        for (component, (_, functions, message, fix)) in rows {
+            let _ = write!(
+                html,
+                r#"<li class="{class}" data-address="{}"><strong>{}</strong> for <code>{}</code>: {}{}</li>"#,
+                esc(&component.to_string()),
+                esc(&component.to_string()),
+                esc(functions),
+                esc(message),
+                fix.as_ref()
+                    .map(|x| format!("<pre>fix: {}</pre>", esc(x)))
+                    .unwrap_or_default()
+            );
         }
         html.push_str("</ul>");
     }

@@ -168,16 +168,20 @@ pub fn plan(plan: &Plan, verdicts: &[Verdict]) -> String {
                     p.hops.join(" → ")
                 );
             }
-            for f in &v.findings {
+            for c in netplan_engine::reach::causes(v.findings.clone()) {
                 let _ = writeln!(
                     out,
                     "  - {} `{}`: {}",
-                    format!("{:?}", f.level).to_lowercase(),
-                    f.component,
-                    escape(&f.message)
+                    format!("{:?}", c.level).to_lowercase(),
+                    c.component,
+                    escape(&c.message)
                 );
-                if let Some(fix) = &f.fix {
-                    let _ = writeln!(out, "\n    ```toml\n{}\n    ```", indent(fix, "    "));
+                if let Some(fix) = netplan_engine::fix::hint(&c.fixes) {
+                    let _ = writeln!(
+                        out,
+                        "\n    ```\n{}\n    ```",
+                        indent(&format!("fix: {fix}"), "    ")
+                    );
                 }
             }
         }

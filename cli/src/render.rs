@@ -60,7 +60,8 @@ pub fn diagnostics(diags: &Diagnostics) {
                 Severity::Warning => miette::Severity::Warning,
                 Severity::Info => miette::Severity::Advice,
             });
-        if let Some(h) = &d.hint {
+        let help = d.help();
+        if let Some(h) = &help {
             md = md.with_help(h.clone());
         }
         let mut out = String::new();
@@ -73,10 +74,7 @@ pub fn diagnostics(diags: &Diagnostics) {
             Some(loc) if !snippet_fits => {
                 md = md.with_help(format!(
                     "at {loc}{}",
-                    d.hint
-                        .as_ref()
-                        .map(|h| format!("\n{h}"))
-                        .unwrap_or_default()
+                    help.as_ref().map(|h| format!("\n{h}")).unwrap_or_default()
                 ));
                 let report = miette::Report::new(md);
                 handler.render_report(&mut out, report.as_ref())

@@ -171,6 +171,10 @@ pub struct Diagnostic {
     /// What the user can do about it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Edits that fix it, in the config's own vocabulary: the first, then alternatives. Each is
+    /// proven by the corpus tests that apply it (`crate::fix::apply`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<crate::fix::Fix>,
 }
 
 impl Diagnostic {
@@ -182,6 +186,7 @@ impl Diagnostic {
             resource: None,
             label: None,
             hint: None,
+            fixes: vec![],
         }
     }
 
@@ -214,6 +219,24 @@ impl Diagnostic {
         self
     }
 
+    /// A fix (or, called again, an alternative to the fixes before it).
+    pub fn fix(&mut self, fix: crate::fix::Fix) -> &mut Self {
+        if !self.fixes.contains(&fix) {
+            self.fixes.push(fix);
+        }
+        self
+    }
+
+    /// The hint and the fixes, as one text to show.
+    pub fn help(&self) -> Option<String> {
+        let fixes = crate::fix::hint(&self.fixes).map(|f| format!("fix: {f}"));
+        match (fixes, &self.hint) {
+            (Some(f), Some(h)) => Some(format!("{f}\n{h}")),
+            (Some(f), None) => Some(f),
+            (None, h) => h.clone(),
+        }
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -234,7 +257,7 @@ impl std::fmt::Display for Diagnostic {
         if let (Some(r), None) = (&self.resource, &self.location) {
             write!(f, " [{r}]")?;
         }
-        if let Some(h) = &self.hint {
+        if let Some(h) = self.help() {
             write!(f, " (hint: {h})")?;
         }
         Ok(())

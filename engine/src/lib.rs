@@ -10,6 +10,7 @@ pub mod design;
 pub mod diag;
 pub mod facts;
 pub mod files;
+pub mod fix;
 pub mod graph;
 pub mod live;
 pub mod ops;

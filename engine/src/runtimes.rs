@@ -125,8 +125,9 @@ pub fn check(config: &Config, today: &str, exists: &dyn Fn(&ResourceAddr) -> boo
         let Some((stage, row)) = stage(runtime, today) else {
             continue;
         };
-        let instead = successor(runtime, today)
-            .map(|s| format!("use `runtime = \"{s}\"`"))
+        let next = successor(runtime, today);
+        let instead = next
+            .map(|s| format!("{s} is its supported successor"))
             .unwrap_or_else(|| "choose a supported runtime".into());
         let at = config.location_of(&f.addr, "runtime");
         let existing = exists(&f.addr);
@@ -153,14 +154,20 @@ pub fn check(config: &Config, today: &str, exists: &dyn Fn(&ResourceAddr) -> boo
                 f.addr, row.3
             )),
         };
-        out.push(
-            d.at(at)
-                .resource(&f.addr)
-                .hint(format!(
-                    "{instead} (AWS's runtime table, as of {AS_OF}: {SOURCE})"
-                ))
-                .clone(),
-        );
+        d.at(at).resource(&f.addr).hint(format!(
+            "{instead} (AWS's runtime table, as of {AS_OF}: {SOURCE})"
+        ));
+        if let Some(next) = next {
+            // Written where the config says it: the function's own table, or the [function.*]
+            // it was expanded from.
+            let table = f.origin.as_ref().unwrap_or(&f.addr);
+            d.fix(crate::fix::Fix::set(
+                table,
+                "runtime",
+                format!("\"{next}\""),
+            ));
+        }
+        out.push(d);
     }
     out
 }

@@ -113,3 +113,78 @@ fn all_problems_of_a_config_are_reported_together() {
         assert!(err.contains(want), "missing {want} in:\n{err}");
     }
 }
+
+/// Every fix `validate` prints for a bad config, applied as a user would paste it, gives a config that
+/// validates (a problem the first one hid may surface, and its fix is applied in turn). A case without
+/// a fix says why in its `# no single fix:` line — and then none may be printed.
+#[test]
+fn every_printed_fix_fixes_its_config() {
+    let corpus = repo().join("tests/bad");
+    let tmp = copy_dir(&corpus);
+    let mut names: Vec<String> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    names.sort();
+    let mut problems = vec![];
+    let mut fixed = 0;
+    for name in &names {
+        let mut text = std::fs::read_to_string(corpus.join(name)).unwrap();
+        let no_fix = text.lines().any(|l| l.starts_with("# no single fix:"));
+        let mut trail: Vec<String> = vec![];
+        for round in 0..5 {
+            std::fs::write(tmp.path().join(name), &text).unwrap();
+            let out = netplan(tmp.path(), &["validate", "--json", "-c", name], None);
+            if out.status.code() == Some(0) {
+                if no_fix {
+                    problems.push(format!(
+                        "{name}: says `no single fix` but {trail:?} fixed it"
+                    ));
+                }
+                fixed += 1;
+                break;
+            }
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{name}: no JSON ({e}): {}", stderr(&out)));
+            // The first error with a fix (one problem can hide behind another: a missing key
+            // behind its misspelling).
+            let errors: Vec<&serde_json::Value> = report["diagnostics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["severity"] == "error")
+                .collect();
+            let first = errors
+                .iter()
+                .find(|d| d["fixes"].is_array())
+                .or(errors.first())
+                .map(|d| (*d).clone())
+                .unwrap_or_default();
+            let Some(fix) = first["fixes"].as_array().and_then(|f| f.first()) else {
+                if !(round == 0 && no_fix) {
+                    problems.push(format!(
+                        "{name}: after {trail:?}, no fix for {}\n{text}",
+                        first["message"]
+                    ));
+                }
+                break;
+            };
+            let fix: netplan_engine::fix::Fix = serde_json::from_value(fix.clone()).unwrap();
+            match netplan_engine::fix::apply(&text, &fix) {
+                Ok(next) => text = next,
+                Err(e) => {
+                    problems.push(format!("{name}: `{fix}` does not apply: {e}"));
+                    break;
+                }
+            }
+            trail.push(fix.to_string());
+            if round == 4 {
+                problems.push(format!("{name}: still refused after {trail:?}:\n{text}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n---\n"));
+    assert!(fixed >= 15, "only {fixed} cases fixed");
+}

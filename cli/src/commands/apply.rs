@@ -146,6 +146,9 @@ async fn converge(
         if prepared.stored.as_ref() != Some(&working) && prepared.stored.is_some() {
             store.save(&working)?; // persist what refresh and reconciliation learned
         }
+        if destroy {
+            anstream::println!("{}", left_on_disk(&store.location()));
+        }
         return Ok(Exit::Success);
     }
     let foreign = plan.not_owned();
@@ -205,6 +208,30 @@ async fn converge(
     summarize(&report, started.elapsed(), destroy, store.location())
 }
 
+/// What a destroy leaves behind it: the state (empty now, keeping its lineage), its backup and lock
+/// file — named, so that a user cleaning up knows what they are.
+pub fn left_on_disk(location: &str) -> String {
+    if location.starts_with("s3://") {
+        return format!("Left: {location} holds an empty stack now (and {location}.backup the state before); delete them when you are done with this stack.");
+    }
+    let files: Vec<String> = [
+        ("", "an empty state: it keeps the stack's lineage"),
+        (".backup", "the state before this run"),
+        (".lock", "the lock file, held by no one"),
+    ]
+    .iter()
+    .filter(|(suffix, _)| std::path::Path::new(&format!("{location}{suffix}")).exists())
+    .map(|(suffix, what)| format!("{location}{suffix} ({what})"))
+    .collect();
+    if files.is_empty() {
+        return "Nothing left on disk.".into();
+    }
+    format!(
+        "Left on disk: {} — delete them when you are done with this stack.",
+        files.join(", ")
+    )
+}
+
 fn summarize(
     report: &ApplyReport,
     elapsed: std::time::Duration,
@@ -228,6 +255,9 @@ fn summarize(
                 "\n{} {done} steps in {took}. State: {location}",
                 paint(GREEN.bold(), &format!("{what}!"))
             );
+            if destroy {
+                anstream::println!("{}", left_on_disk(&location));
+            }
             Ok(Exit::Success)
         }
         outcome => {

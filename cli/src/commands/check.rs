@@ -45,11 +45,11 @@ fn render(v: &Verdict) {
         "{} {}",
         paint(BOLD, &v.function.to_string()),
         if !v.internet {
-            "(internet = false)"
+            "(internet = false)".to_string()
         } else if v.ipv6_only {
-            "(internet = \"ipv6\")"
+            "(internet = \"ipv6\")".to_string()
         } else {
-            ""
+            String::new()
         }
     );
     if v.ipv6_only {
@@ -78,8 +78,8 @@ fn render(v: &Verdict) {
             paint(DIM, &p.hops.join(" → "))
         );
     }
-    for f in &v.findings {
-        let (label, style) = match f.level {
+    for c in reach::causes(v.findings.clone()) {
+        let (label, style) = match c.level {
             Severity::Error => ("error", RED),
             Severity::Warning => ("warning", YELLOW),
             Severity::Info => ("info", CYAN),
@@ -87,15 +87,42 @@ fn render(v: &Verdict) {
         anstream::println!(
             "  {} {} {}",
             paint(style.bold(), &format!("{label}:")),
-            f.message,
-            paint(DIM, &format!("[{}]", f.component))
+            c.message,
+            paint(DIM, &format!("[{}]", c.component))
         );
-        if let Some(fix) = &f.fix {
-            anstream::println!("    {}", paint(CYAN, "fix:"));
-            for line in fix.lines() {
+        for (i, fix) in c.fixes.iter().enumerate() {
+            anstream::println!("    {}", paint(CYAN, if i == 0 { "fix:" } else { "or:" }));
+            for line in fix.to_string().lines() {
                 anstream::println!("      {line}");
             }
         }
+        if let Some(note) = &c.note {
+            anstream::println!("    {} {note}", paint(CYAN, "note:"));
+        }
+    }
+}
+
+/// Over which family the blocked functions are blocked, when one family is open: a function that
+/// needs IPv4 and IPv6 and has only IPv6 is blocked, and says so rather than seem to reach.
+fn blocked_over(verdicts: &[Verdict]) -> String {
+    let blocked: Vec<&Verdict> = verdicts
+        .iter()
+        .filter(|v| v.internet && v.blocked())
+        .collect();
+    if blocked.is_empty() {
+        return String::new();
+    }
+    let v4 = blocked.iter().any(|v| !v.ipv6_only && !v.ipv4);
+    let v6 = blocked.iter().any(|v| v.ipv6 == Some(false));
+    let v6_open = blocked.iter().all(|v| v.ipv6 == Some(true));
+    match (v4, v6) {
+        (true, false) if v6_open => {
+            " over IPv4 (their IPv6 path is open; IPv4 destinations are not)".into()
+        }
+        (true, false) => " over IPv4".into(),
+        (false, true) => " over IPv6".into(),
+        (true, true) => " over IPv4 and IPv6".into(),
+        (false, false) => String::new(),
     }
 }
 
@@ -177,16 +204,25 @@ fn proposal(c: &Config, verdicts: &[Verdict], vpc: &str) -> String {
             seen.insert(format!("[{s}]"));
         }
     }
+    // Each fix's new tables, the ones the proposal already declares skipped.
     for v in verdicts {
-        for fix in v.findings.iter().filter_map(|f| f.fix.as_deref()) {
-            for block in fix.split("\n\n") {
-                let head = block.lines().next().unwrap_or_default().to_string();
-                if seen.insert(if head.starts_with('[') {
-                    head
-                } else {
-                    block.to_string()
-                }) {
-                    out.push_str(&format!("\n{}\n", block.trim_end()));
+        for fix in v.findings.iter().filter_map(|f| f.fixes.first()) {
+            let netplan_engine::fix::Fix::Edit { edits } = fix else {
+                continue;
+            };
+            for e in edits {
+                let netplan_engine::fix::Edit::Add { toml } = e else {
+                    continue;
+                };
+                for block in toml.split("\n\n").filter(|b| !b.trim().is_empty()) {
+                    let head = block.lines().next().unwrap_or_default().to_string();
+                    if seen.insert(if head.starts_with('[') {
+                        head
+                    } else {
+                        block.to_string()
+                    }) {
+                        out.push_str(&format!("\n{}\n", block.trim_end()));
+                    }
                 }
             }
         }
@@ -239,11 +275,12 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
         }
         let n = verdicts.len();
         anstream::println!(
-            "{n} function{} in a VPC checked{}: {} reach{} the internet, {blocked} blocked.",
+            "{n} function{} in a VPC checked{}: {} reach{} the internet, {blocked} blocked{}.",
             if n == 1 { "" } else { "s" },
             if a.live { " against the account" } else { "" },
             n - blocked,
-            if n - blocked == 1 { "es" } else { "" }
+            if n - blocked == 1 { "es" } else { "" },
+            blocked_over(&verdicts)
         );
         if let Some(t) = &toml {
             anstream::println!(

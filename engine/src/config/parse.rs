@@ -30,9 +30,26 @@ pub(super) struct Parser<'a> {
 
 /// The closest of `candidates` to `word`, when it is close enough to be a plausible typo.
 pub fn closest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    // The same word in another case or with other separators (`perAZ`, `per_az`), or one edit away
+    // (`vcp`, `vpc`), counts as close whatever its length.
+    let plain = |w: &str| {
+        w.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    let score = |c: &str| {
+        if plain(c) == plain(word) {
+            1.0
+        } else if word.chars().count() >= 3 && strsim::damerau_levenshtein(word, c) == 1 {
+            0.95
+        } else {
+            strsim::jaro_winkler(word, c)
+        }
+    };
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .map(|c| (score(c), c))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
@@ -73,6 +90,16 @@ impl Parser<'_> {
         d.at(self.loc(span));
         self.diags.push(d);
         self.diags.0.last_mut().expect("just pushed")
+    }
+
+    /// A fix setting a key at the top of its table (`network.main.azs`), as the value `what` names it;
+    /// `None` for a value inside a list or inline table.
+    pub(super) fn key_fix(what: &str, path: &str, value: String) -> Option<crate::fix::Fix> {
+        if path.contains(['[', '.']) {
+            return None;
+        }
+        let table = what.strip_suffix(&format!(".{path}"))?;
+        Some(crate::fix::Fix::set(table, path, value))
     }
 
     /// Span of the key `name` in `table`, falling back to the value's span.
@@ -207,13 +234,25 @@ impl Parser<'_> {
             }
             let Ok(kind) = key.parse::<Kind>() else {
                 let names = Kind::ALL.iter().map(|k| k.as_str()).chain(["stack"]);
-                let hint = match closest(key, names) {
-                    Some(c) => format!("did you mean `{c}`?"),
-                    None => "tables are [stack] or [KIND.NAME] with KIND one of network, function, vpc, internet_gateway, egress_only_internet_gateway, subnet, elastic_ip, nat_gateway, route_table, vpc_endpoint, security_group, iam_role, lambda_function".into(),
-                };
-                self.err(kspan, format!("unknown table `{key}`"))
-                    .label("not a resource kind")
-                    .hint(hint);
+                let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+                let d = self
+                    .err(kspan, format!("unknown table `{key}`"))
+                    .label("not a resource kind");
+                match closest(key, names) {
+                    Some(c) => {
+                        d.fix(crate::fix::Fix::edit(vec![crate::fix::Edit::Rename {
+                            table: String::new(),
+                            from: key.to_string(),
+                            to: c.to_string(),
+                        }]));
+                    }
+                    None => {
+                        d.hint(format!(
+                            "tables are [stack] or [KIND.NAME] with KIND one of {}",
+                            kinds.join(", ")
+                        ));
+                    }
+                }
                 continue;
             };
             let Some(named) = item.as_table_like() else {
@@ -358,16 +397,22 @@ impl Parser<'_> {
                     }
                 }
                 other => {
-                    let hint =
-                        match closest(other, STACK_KEYS) {
-                            Some(c) => format!("did you mean `{c}`?"),
-                            None => "[stack] takes name, region, state, encryption, egress_gb_per_month and tags".into(),
-                        };
-                    self.err(
+                    let d = self.err(
                         Self::key_span(t, other),
                         format!("unknown key `{other}` in [stack]"),
-                    )
-                    .hint(hint);
+                    );
+                    match closest(other, STACK_KEYS) {
+                        Some(c) => {
+                            d.fix(crate::fix::Fix::edit(vec![crate::fix::Edit::Rename {
+                                table: "stack".into(),
+                                from: other.to_string(),
+                                to: c.to_string(),
+                            }]));
+                        }
+                        None => {
+                            d.hint("[stack] takes name, region, state, encryption, egress_gb_per_month and tags");
+                        }
+                    }
                     ok = false;
                 }
             }
@@ -495,21 +540,28 @@ impl Parser<'_> {
                             .iter()
                             .map(|f| f.name)
                             .chain(COMMON_FIELDS.iter().copied());
-                        let hint = match closest(key, names) {
-                            Some(c) => format!("did you mean `{c}`?"),
-                            None => {
-                                let all: Vec<&str> = sch
-                                    .fields
-                                    .iter()
-                                    .map(|f| f.name)
-                                    .chain(COMMON_FIELDS.iter().copied())
-                                    .collect();
-                                format!("{} takes: {}", addr.kind, all.join(", "))
+                        let suggestion = closest(key, names);
+                        let all: Vec<&str> = sch
+                            .fields
+                            .iter()
+                            .map(|f| f.name)
+                            .chain(COMMON_FIELDS.iter().copied())
+                            .collect();
+                        let d = self
+                            .err(kspan, format!("unknown key `{key}` in {addr}"))
+                            .label("unknown key");
+                        match suggestion {
+                            Some(c) => {
+                                d.fix(crate::fix::Fix::edit(vec![crate::fix::Edit::Rename {
+                                    table: addr.to_string(),
+                                    from: key.to_string(),
+                                    to: c.to_string(),
+                                }]));
                             }
-                        };
-                        self.err(kspan, format!("unknown key `{key}` in {addr}"))
-                            .label("unknown key")
-                            .hint(hint);
+                            None => {
+                                d.hint(format!("{} takes: {}", addr.kind, all.join(", ")));
+                            }
+                        }
                     }
                 },
             }
@@ -521,8 +573,32 @@ impl Parser<'_> {
             let extra: Vec<&String> = decl.fields.keys().collect();
             if !extra.is_empty() || !decl.depends_on.is_empty() {
                 let names: Vec<String> = extra.iter().map(|s| format!("`{s}`")).collect();
-                self.err(Some(espan.clone()), format!("{addr} is `existing`, so it takes no other settings (found {})", if names.is_empty() { "`depends_on`".into() } else { names.join(", ") }))
-                    .hint("netplan uses an existing object as it is and never changes it; remove the other keys");
+                let mut edits: Vec<crate::fix::Edit> = extra
+                    .iter()
+                    .map(|k| crate::fix::Edit::Unset {
+                        table: addr.to_string(),
+                        key: k.to_string(),
+                    })
+                    .collect();
+                if !decl.depends_on.is_empty() {
+                    edits.push(crate::fix::Edit::Unset {
+                        table: addr.to_string(),
+                        key: "depends_on".into(),
+                    });
+                }
+                self.err(
+                    Some(espan.clone()),
+                    format!(
+                        "{addr} is `existing`, so it takes no other settings (found {})",
+                        if names.is_empty() {
+                            "`depends_on`".into()
+                        } else {
+                            names.join(", ")
+                        }
+                    ),
+                )
+                .hint("netplan uses an existing object as it is and never changes it")
+                .fix(crate::fix::Fix::edit(edits));
             }
         } else {
             for field in sch.fields.iter().filter(|f| f.required) {

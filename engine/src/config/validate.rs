@@ -86,7 +86,8 @@ pub(super) fn validate(p: &mut Parser<'_>, _stack: &Stack, region: Option<&str>,
 
 fn references(v: &mut Validator<'_, '_, '_>) {
     let known: BTreeSet<&ResourceAddr> = v.ex.resources.keys().chain(v.ex.decls.keys()).collect();
-    let mut problems: Vec<(Span, String, String, ResourceAddr)> = Vec::new();
+    type Problem = (Span, String, String, ResourceAddr, Option<crate::fix::Fix>);
+    let mut problems: Vec<Problem> = Vec::new();
     for d in v.ex.decls.values() {
         let mut check = |path: &str, target: &ResourceAddr| {
             if known.contains(target) {
@@ -97,7 +98,8 @@ fn references(v: &mut Validator<'_, '_, '_>) {
                 .iter()
                 .filter(|a| a.kind == target.kind)
                 .map(|a| a.name.as_str());
-            let hint = match closest(&target.name, same_kind) {
+            let suggestion = closest(&target.name, same_kind);
+            let hint = match suggestion {
                 Some(c) => format!("did you mean `{}.{c}`?", target.kind),
                 None => format!(
                     "declare [{target}], or reference an existing {}",
@@ -105,6 +107,10 @@ fn references(v: &mut Validator<'_, '_, '_>) {
                 ),
             };
             let field = path.split(['[', '.']).next().unwrap_or(path).to_string();
+            let fix = suggestion.and_then(|c| {
+                let with = ResourceAddr::new(target.kind, c);
+                reference_fix(d, path, &field, &with)
+            });
             problems.push((
                 span,
                 format!(
@@ -113,6 +119,7 @@ fn references(v: &mut Validator<'_, '_, '_>) {
                 ),
                 hint,
                 d.addr.clone(),
+                fix,
             ));
         };
         for (k, val) in &d.fields {
@@ -136,16 +143,59 @@ fn references(v: &mut Validator<'_, '_, '_>) {
                     ),
                     hint,
                     d.addr.clone(),
+                    Some(crate::fix::Fix::edit(vec![crate::fix::Edit::Remove {
+                        table: d.addr.to_string(),
+                        key: "depends_on".into(),
+                        items: vec![format!("\"{target}\"")],
+                    }])),
                 ));
             }
         }
     }
-    for (span, msg, hint, addr) in problems {
-        v.p.err(Some(span), msg)
-            .label("not declared")
-            .hint(hint)
-            .resource(addr);
+    for (span, msg, hint, addr, fix) in problems {
+        let d = v.p.err(Some(span), msg);
+        d.label("not declared").resource(addr);
+        match fix {
+            Some(fix) => d.fix(fix),
+            None => d.hint(hint),
+        };
     }
+}
+
+/// The fix for a reference to `target` at `path` (`vpc`, `subnets[1]`) that meant `with`: the key
+/// set again, a list with that one item replaced. `None` inside inline tables (routes, rules).
+fn reference_fix(
+    d: &crate::config::Decl,
+    path: &str,
+    field: &str,
+    with: &ResourceAddr,
+) -> Option<crate::fix::Fix> {
+    if path == field {
+        return Some(crate::fix::Fix::set(&d.addr, field, format!("\"{with}\"")));
+    }
+    let index: usize = path
+        .strip_prefix(&format!("{field}["))?
+        .strip_suffix(']')?
+        .parse()
+        .ok()?;
+    let Some(Value::List(items)) = d.fields.get(field) else {
+        return None;
+    };
+    let texts: Vec<String> = items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            _ if i == index => Some(format!("\"{with}\"")),
+            Value::Ref(r) => Some(format!("\"{}\"", r.addr)),
+            Value::Str(s) => Some(format!("\"{s}\"")),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    Some(crate::fix::Fix::set(
+        &d.addr,
+        field,
+        format!("[{}]", texts.join(", ")),
+    ))
 }
 
 fn parse_net(s: Option<&str>) -> Option<IpNet> {
@@ -202,18 +252,18 @@ fn vpcs_and_subnets(v: &mut Validator<'_, '_, '_>, region: Option<&str>) {
             match (&region_azs, region) {
                 (Some(_), Some(reg)) if could_be(reg) => {}
                 (Some(list), Some(reg)) if !list.iter().any(|a| a == az) => {
-                    let hint = match closest(az, list.iter().map(String::as_str)) {
-                        Some(c) if az.starts_with(reg) => {
-                            format!("{reg} has {}; did you mean `{c}`?", list.join(", "))
-                        }
-                        _ => format!("{reg} has {}", list.join(", ")),
-                    };
-                    v.err(
-                        r,
-                        "az",
-                        format!("{}: `{az}` is not an availability zone of {reg}", r.addr),
-                    )
-                    .hint(hint);
+                    let suggestion = closest(az, list.iter().map(String::as_str))
+                        .filter(|_| az.starts_with(reg));
+                    let d = v
+                        .err(
+                            r,
+                            "az",
+                            format!("{}: `{az}` is not an availability zone of {reg}", r.addr),
+                        )
+                        .hint(format!("{reg} has {}", list.join(", ")));
+                    if let (Some(c), None) = (suggestion, &r.origin) {
+                        d.fix(crate::fix::Fix::set(&r.addr, "az", format!("\"{c}\"")));
+                    }
                 }
                 (None, Some(reg)) if !az.starts_with(reg) && !could_be(reg) => {
                     v.err(
@@ -273,7 +323,11 @@ fn vpcs_and_subnets(v: &mut Validator<'_, '_, '_>, region: Option<&str>) {
                             r.addr, vpc.addr
                         ),
                     )
-                    .hint(format!("set ipv6 = true on {}", vpc.addr));
+                    .fix(crate::fix::Fix::set(
+                        vpc.origin.as_ref().unwrap_or(&vpc.addr),
+                        "ipv6",
+                        "true",
+                    ));
                 }
                 v6_by_vpc.entry((vpc.addr.clone(), *i)).or_default().push(r);
             }

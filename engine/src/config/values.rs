@@ -38,34 +38,81 @@ impl Parser<'_> {
         }
         match ty {
             Ty::Str => Some(Value::Str(expect!(item.as_str(), "a string").to_string())),
-            Ty::Bool => Some(Value::Bool(expect!(item.as_bool(), "true or false"))),
+            Ty::Bool => {
+                // A boolean written as a word: the word's meaning is the fix.
+                let word = item
+                    .as_str()
+                    .and_then(|w| match w.to_ascii_lowercase().as_str() {
+                        "true" | "yes" | "on" => Some(true),
+                        "false" | "no" | "off" => Some(false),
+                        _ => None,
+                    });
+                if let Some(b) = word {
+                    let d = self.err(
+                        span,
+                        format!("`{what}` must be true or false, found {found}"),
+                    );
+                    if let Some(fix) = Self::key_fix(what, path, b.to_string()) {
+                        d.fix(fix);
+                    }
+                    return None;
+                }
+                Some(Value::Bool(expect!(item.as_bool(), "true or false")))
+            }
             Ty::Int { min, max } => {
+                if let Some(n) = item.as_str().and_then(|t| t.trim().parse::<i64>().ok()) {
+                    let d = self.err(span, format!("`{what}` must be an integer, found {found}"));
+                    if let Some(fix) = Self::key_fix(what, path, n.clamp(*min, *max).to_string()) {
+                        d.fix(fix);
+                    }
+                    return None;
+                }
                 let i = expect!(item.as_integer(), "an integer");
                 if i < *min || i > *max {
-                    self.err(
+                    let d = self.err(
                         span,
                         format!("`{what}` is {i}, but must be between {min} and {max}"),
                     );
+                    // The nearest value allowed.
+                    if let Some(fix) = Self::key_fix(what, path, i.clamp(*min, *max).to_string()) {
+                        d.fix(fix);
+                    }
                     return None;
                 }
                 Some(Value::Int(i))
             }
             Ty::Cidr => {
                 let s = expect!(item.as_str(), "a CIDR block string like \"10.0.0.0/16\"");
-                self.check_cidr(s, span, what).map(Value::Str)
+                let checked = self.check_cidr(s, span, what).map(Value::Str);
+                // Host bits set: the block they belong to.
+                if let (None, Ok(net)) = (&checked, s.parse::<ipnet::IpNet>()) {
+                    if let Some(fix) = Self::key_fix(what, path, format!("\"{}\"", net.trunc())) {
+                        if let Some(d) = self.diags.0.last_mut() {
+                            d.fix(fix);
+                        }
+                    }
+                }
+                checked
             }
             Ty::Enum(options) => {
                 let s = expect!(item.as_str(), format!("one of {}", options.join(", ")));
                 if !options.contains(&s) {
-                    let hint = match closest(s, options.iter().copied()) {
-                        Some(c) => format!("did you mean `{c}`?"),
-                        None => format!("expected one of: {}", options.join(", ")),
-                    };
-                    self.err(
+                    let suggestion = closest(s, options.iter().copied());
+                    let d = self.err(
                         span,
                         format!("`{what}`: `{s}` is not one of the accepted values"),
-                    )
-                    .hint(hint);
+                    );
+                    match suggestion.and_then(|c| Self::key_fix(what, path, format!("\"{c}\""))) {
+                        Some(fix) => {
+                            d.fix(fix);
+                        }
+                        None => {
+                            d.hint(match suggestion {
+                                Some(c) => format!("did you mean `{c}`?"),
+                                None => format!("expected one of: {}", options.join(", ")),
+                            });
+                        }
+                    }
                     return None;
                 }
                 Some(Value::str(s))
@@ -253,11 +300,15 @@ impl Parser<'_> {
             Ty::CountOrCidrs => {
                 if let Some(n) = item.as_integer() {
                     if !(0..=8).contains(&n) {
-                        self.err(
-                            span,
-                            format!("`{what}` is {n}, but must be between 0 and 8"),
-                        )
-                        .hint("for more subnets, give a list of CIDR blocks");
+                        let d = self
+                            .err(
+                                span,
+                                format!("`{what}` is {n}, but must be between 0 and 8"),
+                            )
+                            .hint("for more subnets, give a list of CIDR blocks");
+                        if let Some(fix) = Self::key_fix(what, path, n.clamp(0, 8).to_string()) {
+                            d.fix(fix);
+                        }
                         return None;
                     }
                     return Some(Value::Int(n));

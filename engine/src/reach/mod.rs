@@ -22,7 +22,10 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+mod fixes;
 mod stops;
+use crate::fix::Fix;
+use fixes::Remedy;
 use stops::{acls_allow, instance_forwards};
 
 #[derive(Debug, Clone, Serialize)]
@@ -33,9 +36,18 @@ pub struct Finding {
     /// The component that blocks (or is concerned).
     pub component: ResourceAddr,
     pub message: String,
-    /// TOML that fixes it, when there is one.
+    /// What fixes it, in the config's own vocabulary: the first, then alternatives.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<Fix>,
+    /// The fixes as text (what `check` prints).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// The high-level setting that causes it (`network.main has nat_gateways = "none"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub because: Option<String>,
+    /// What to do when no single edit fixes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// One walk from one subnet for one address family.
@@ -99,6 +111,18 @@ const V6: &str = "2600:9000:2000::1";
 
 struct Model<'c> {
     c: &'c Config,
+    /// Set while the model walks other subnets to find a fix (which subnets would reach): their
+    /// findings are not reported, and need no fix of their own.
+    probing: std::cell::Cell<bool>,
+}
+
+impl<'c> Model<'c> {
+    fn new(c: &'c Config) -> Model<'c> {
+        Model {
+            c,
+            probing: std::cell::Cell::new(false),
+        }
+    }
 }
 
 impl<'c> Model<'c> {
@@ -191,91 +215,6 @@ impl<'c> Model<'c> {
         public.first().copied()
     }
 
-    /// How a resource is named in TOML the user adds: its address, declared `existing` first when it
-    /// was found in the account.
-    fn declare(&self, a: &ResourceAddr) -> String {
-        match self.get(a) {
-            Some(r) if r.bool_attr("discovered") => {
-                format!(
-                    "[{a}]\nexisting = \"{}\"\n\n",
-                    r.str_attr("id").unwrap_or("?")
-                )
-            }
-            _ => String::new(),
-        }
-    }
-
-    /// The TOML that gives `subnet` a route to the internet for IPv4: a NAT gateway (an existing one in a
-    /// public subnet of the VPC, else a new one in a public subnet of its AZ) and a route table.
-    fn private_route_fix(&self, subnet: &ResourceAddr, v6: bool) -> String {
-        let vpc = self.vpc_of_subnet(subnet);
-        let vpc_name = vpc
-            .as_ref()
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "vpc.NAME".into());
-        let az = self.az(subnet);
-        let suffix = az
-            .and_then(|z| z.chars().last())
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| subnet.name.clone());
-        let mut out = String::new();
-        if let Some(v) = &vpc {
-            out.push_str(&self.declare(v));
-        }
-        out.push_str(&self.declare(subnet));
-        let target = if v6 {
-            match vpc.as_ref().and_then(|v| {
-                self.c
-                    .of_kind(Kind::EgressOnlyInternetGateway)
-                    .find(|g| g.ref_attr("vpc") == Some(v))
-            }) {
-                Some(g) => {
-                    out.push_str(&self.declare(&g.addr));
-                    g.addr.to_string()
-                }
-                None => {
-                    out.push_str(&format!(
-                        "[egress_only_internet_gateway.main]\nvpc = \"{vpc_name}\"\n\n"
-                    ));
-                    "egress_only_internet_gateway.main".into()
-                }
-            }
-        } else {
-            let public = vpc.as_ref().and_then(|v| self.public_subnet(v, az));
-            let existing_nat = public.and_then(|p| {
-                self.c.of_kind(Kind::NatGateway).find(|n| {
-                    n.ref_attr("subnet") == Some(&p.addr)
-                        && n.str_attr("state").is_none_or(|s| s == "available")
-                })
-            });
-            match (existing_nat, public) {
-                (Some(n), _) => {
-                    out.push_str(&self.declare(&n.addr));
-                    n.addr.to_string()
-                }
-                (None, Some(p)) => {
-                    out.push_str(&self.declare(&p.addr));
-                    out.push_str(&format!("[elastic_ip.nat_{suffix}]\n\n[nat_gateway.{suffix}]\nsubnet = \"{}\"   # public: its route table sends 0.0.0.0/0 to an internet gateway\nelastic_ip = \"elastic_ip.nat_{suffix}\"\n\n", p.addr));
-                    format!("nat_gateway.{suffix}")
-                }
-                (None, None) => {
-                    out.push_str(&format!("# the VPC has no public subnet (one whose route table sends 0.0.0.0/0 to an attached internet gateway):\n# add an internet gateway, a public subnet and its route table first\n[elastic_ip.nat_{suffix}]\n\n[nat_gateway.{suffix}]\nsubnet = \"subnet.PUBLIC\"\nelastic_ip = \"elastic_ip.nat_{suffix}\"\n\n"));
-                    format!("nat_gateway.{suffix}")
-                }
-            }
-        };
-        out.push_str(&format!(
-            "[route_table.{}]\nvpc = \"{vpc_name}\"\nsubnets = [\"{subnet}\"]\nroutes = [{{ destination = \"{}\", target = \"{target}\" }}]",
-            if subnet.name.starts_with("private") {
-                subnet.name.clone()
-            } else {
-                format!("private_{}", subnet.name)
-            },
-            default_route(v6)
-        ));
-        out
-    }
-
     fn az(&self, subnet: &ResourceAddr) -> Option<&'c str> {
         self.get(subnet).and_then(|r| r.str_attr("az"))
     }
@@ -299,41 +238,177 @@ fn default_route(v6: bool) -> &'static str {
 
 /// Whether the subnet's effective route table sends 0.0.0.0/0 to an internet gateway.
 pub fn is_public(config: &Config, subnet: &ResourceAddr) -> bool {
-    let m = Model { c: config };
+    let m = Model::new(config);
     let dest: IpAddr = V4.parse().expect("constant");
     m.table_of(subnet)
         .and_then(|t| m.lookup(t, dest))
         .is_some_and(|(_, t)| t.is_ok_and(|t| t.kind == Kind::InternetGateway))
 }
 
-/// The reachability gate: every finding at warning level or above as a diagnostic placed at its
-/// function. Errors (a function with `internet` on and no path out) refuse validate, plan and apply;
-/// `destroy` does not run it.
-pub fn gate(config: &Config) -> Diagnostics {
-    let mut out = Diagnostics::default();
-    for v in check(config) {
-        for f in v.findings.iter().filter(|f| f.level >= Severity::Warning) {
-            let mut d = if f.level == Severity::Error {
-                Diagnostic::error(format!("{}: {}", v.function, f.message))
-            } else {
-                Diagnostic::warning(format!("{}: {}", v.function, f.message))
-            };
-            d.at(config.location_of(&v.function, "subnets"))
-                .resource(&f.component)
-                .label("this function");
-            d.hint(match &f.fix {
-                Some(fix) => format!("add:\n{fix}\n(or set internet = false if the function needs no internet; `netplan check` shows the paths)"),
-                None => "`netplan check` shows the paths".to_string(),
-            });
-            out.push(d);
+/// Findings with one cause — the same fix (or, without one, the same message) — whichever functions
+/// and subnets they concern: what the gate, `check` and the map each say once.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cause {
+    pub level: Severity,
+    /// The functions it stops (or weakens), in order.
+    pub functions: Vec<ResourceAddr>,
+    pub component: ResourceAddr,
+    /// What is wrong, the findings' messages merged, after the high-level setting that causes it.
+    pub message: String,
+    /// The fixes: the first, then alternatives (alternatives that fix each function on its own —
+    /// `internet = "ipv6"` — edit every function concerned).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<Fix>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The findings grouped by cause, in the order they were found.
+pub fn causes(findings: impl IntoIterator<Item = Finding>) -> Vec<Cause> {
+    let mut groups: Vec<Vec<Finding>> = vec![];
+    for f in findings {
+        let same = |g: &Finding| {
+            g.level == f.level
+                && if f.fixes.is_empty() {
+                    g.fixes.is_empty() && g.message == f.message
+                } else {
+                    g.fixes.first() == f.fixes.first()
+                }
+        };
+        match groups.iter_mut().find(|g| g.first().is_some_and(same)) {
+            Some(g) => g.push(f),
+            None => groups.push(vec![f]),
         }
+    }
+    groups
+        .into_iter()
+        .map(|group| {
+            let first = &group[0];
+            let mut functions: Vec<ResourceAddr> = vec![];
+            let mut messages: Vec<&str> = vec![];
+            for f in &group {
+                if !functions.contains(&f.function) {
+                    functions.push(f.function.clone());
+                }
+                if !messages.contains(&f.message.as_str()) {
+                    messages.push(&f.message);
+                }
+            }
+            let mut fixes: Vec<Fix> = first.fixes.clone();
+            for f in &group[1..] {
+                for (i, alt) in f.fixes.iter().enumerate().skip(1) {
+                    if let (Some(Fix::Edit { edits }), Fix::Edit { edits: more }) =
+                        (fixes.get_mut(i), alt)
+                    {
+                        for e in more {
+                            if !edits.contains(e) {
+                                edits.push(e.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            Cause {
+                level: first.level,
+                component: first.component.clone(),
+                message: format!(
+                    "{}{}",
+                    first
+                        .because
+                        .as_ref()
+                        .map(|b| format!("{b}, so "))
+                        .unwrap_or_default(),
+                    merged(&messages)
+                ),
+                functions,
+                fixes,
+                note: first.note.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The reachability gate: every finding at warning level or above as a diagnostic, one per cause
+/// (not one per function and subnet), placed at the line its fix changes (else at the first function
+/// it concerns). Errors (a function with `internet` on and no path out) refuse validate, plan and
+/// apply; `destroy` does not run it.
+pub fn gate(config: &Config) -> Diagnostics {
+    let m = Model::new(config);
+    let found = check(config)
+        .into_iter()
+        .flat_map(|v| v.findings)
+        .filter(|f| f.level >= Severity::Warning);
+    let mut out = Diagnostics::default();
+    for cause in causes(found) {
+        let functions: Vec<String> = cause.functions.iter().map(|f| f.to_string()).collect();
+        let message = format!("{}: {}", list(&functions), cause.message);
+        let mut d = if cause.level == Severity::Error {
+            Diagnostic::error(message)
+        } else {
+            Diagnostic::warning(message)
+        };
+        let place = cause
+            .fixes
+            .first()
+            .and_then(|fix| match fix {
+                Fix::Edit { edits } => edits.iter().find_map(|e| Some((e.table()?, e.key()?))),
+                Fix::Run { .. } => None,
+            })
+            .and_then(|(table, key)| m.place_of(table, key));
+        let at_function = place.is_none();
+        d.at(place.or_else(|| config.location_of(&cause.functions[0], "subnets")))
+            .resource(&cause.component)
+            .label(if at_function {
+                "this function"
+            } else {
+                "this setting"
+            });
+        for fix in &cause.fixes {
+            d.fix(fix.clone());
+        }
+        let mut hint = cause.note.clone().unwrap_or_default();
+        if cause.level == Severity::Error {
+            if !hint.is_empty() {
+                hint.push('\n');
+            }
+            hint.push_str("(or set internet = false if the function needs no internet; `netplan check` shows the paths)");
+        } else if hint.is_empty() && cause.fixes.is_empty() {
+            hint.push_str("`netplan check` shows the paths");
+        }
+        if !hint.is_empty() {
+            d.hint(hint);
+        }
+        out.push(d);
     }
     out
 }
 
+/// `a`, `a and b`, `a, b and c`.
+fn list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// Messages that differ only in their last word (`… for subnet.a`, `… for subnet.b`) as one
+/// (`… for subnet.a and subnet.b`); others joined.
+fn merged(messages: &[&str]) -> String {
+    if messages.len() == 1 {
+        return messages[0].to_string();
+    }
+    let split: Vec<(&str, &str)> = messages.iter().filter_map(|m| m.rsplit_once(' ')).collect();
+    if split.len() == messages.len() && split.iter().all(|(head, _)| *head == split[0].0) {
+        let tails: Vec<String> = split.iter().map(|(_, t)| t.to_string()).collect();
+        return format!("{} {}", split[0].0, list(&tails));
+    }
+    messages.join("; ")
+}
+
 /// Checks every VPC-attached function of the config.
 pub fn check(config: &Config) -> Vec<Verdict> {
-    let m = Model { c: config };
+    let m = Model::new(config);
     config
         .of_kind(Kind::LambdaFunction)
         .filter(|f| !f.ref_list("subnets").is_empty() && f.existing.is_none())
@@ -348,16 +423,25 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
     let mut findings = vec![];
     let mut paths = vec![];
     let subnets: Vec<ResourceAddr> = f.ref_list("subnets").into_iter().cloned().collect();
-    let mut add =
-        |level: Severity, component: &ResourceAddr, message: String, fix: Option<String>| {
-            findings.push(Finding {
-                level,
-                function: f.addr.clone(),
-                component: component.clone(),
-                message,
-                fix,
-            });
+    let mut add = |level: Severity, component: &ResourceAddr, message: String, r: Remedy| {
+        let text = crate::fix::hint(&r.fixes);
+        let finding = Finding {
+            level,
+            function: f.addr.clone(),
+            component: component.clone(),
+            message,
+            fixes: r.fixes,
+            fix: text,
+            because: r.because,
+            note: r.note,
         };
+        // One path per subnet can meet the same cause twice (both families): said once.
+        if !findings.iter().any(|g: &Finding| {
+            g.level == finding.level && g.message == finding.message && g.fixes == finding.fixes
+        }) {
+            findings.push(finding);
+        }
+    };
     // The families the function must reach the internet over.
     let families: Vec<bool> = match mode {
         Internet::Ipv6Only => vec![true],
@@ -365,24 +449,19 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
         _ => vec![false],
     };
     if mode == Internet::Ipv6Only {
-        let table = f.origin.as_ref().unwrap_or(&f.addr);
         if !dual {
             add(
                 Severity::Error,
                 &f.addr,
                 "internet = \"ipv6\" needs a dual-stack function, and this one has no IPv6 (ipv6_dual_stack is off)".into(),
-                Some(if table.kind == Kind::Function {
-                    format!("[{table}]\nipv6_dual_stack = true   # and ipv6 = true on its network")
-                } else {
-                    format!("[{table}]\nipv6_dual_stack = true   # its subnets need IPv6 blocks")
-                }),
+                m.dual_stack_remedy(f),
             );
         }
         add(
             Severity::Info,
             &f.addr,
             "internet = \"ipv6\": IPv4 destinations are not reachable, by design (no NAT); IPv6 hosts are".into(),
-            None,
+            Remedy::none(),
         );
     }
 
@@ -396,7 +475,7 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
             V4.parse().expect("constant")
         };
         for s in &subnets {
-            let mut path = walk(m, s, dest, v6, &mut add);
+            let mut path = walk(m, s, dest, v6, f, &mut add);
             if path.reaches {
                 path.reaches = acls_allow(m, &path, dest, &mut add);
             }
@@ -445,14 +524,8 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
                 .first()
                 .map(|g| g.addr.clone())
                 .unwrap_or_else(|| f.addr.clone());
-            let fix = groups.first().map(|g| {
-                format!(
-                    "[{}]\negress = [{{ protocol = \"all\", cidr = \"{}\" }}]",
-                    g.addr,
-                    default_route(v6)
-                )
-            });
-            add(Severity::Error, &component, format!("no security group of the function allows outbound {} traffic to the internet (HTTPS, 443)", family_name(v6)), fix);
+            let remedy = m.egress_remedy(f, &groups, v6);
+            add(Severity::Error, &component, format!("no security group of the function allows outbound {} traffic to the internet (HTTPS, 443)", family_name(v6)), remedy);
         }
     }
 
@@ -473,9 +546,9 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
             let detached =
                 f.bool_attr("detach_vpc_policy_after_create") && f.attrs.contains_key("id");
             if !enough && detached {
-                add(Severity::Info, &role.addr, format!("{} no longer has the network-interface permissions (detach_vpc_policy_after_create): the function runs, but changing its VPC settings needs them back", role.addr), None);
+                add(Severity::Info, &role.addr, format!("{} no longer has the network-interface permissions (detach_vpc_policy_after_create): the function runs, but changing its VPC settings needs them back", role.addr), Remedy::none());
             } else if !enough {
-                add(Severity::Error, &role.addr, format!("{} lacks the permissions to create the function's network interfaces (ec2:CreateNetworkInterface …)", role.addr), Some(format!("[{}]\nmanaged_policies = [\"{VPC_ACCESS_POLICY}\"]", role.addr)));
+                add(Severity::Error, &role.addr, format!("{} lacks the permissions to create the function's network interfaces (ec2:CreateNetworkInterface …)", role.addr), m.role_remedy(&role.addr));
             }
         }
     }
@@ -486,12 +559,8 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
     for vpc in vpcs {
         let Some(v) = m.get(&vpc) else { continue };
         if v.attrs.get("dns_support").and_then(Value::as_bool) == Some(false) {
-            let fix = if m.discovered(&vpc) || v.existing.is_some() {
-                format!("# turn DNS resolution on for {vpc}: aws ec2 modify-vpc-attribute --vpc-id {} --enable-dns-support", v.str_attr("id").or(v.existing.as_deref()).unwrap_or("VPC_ID"))
-            } else {
-                format!("[{vpc}]\ndns_support = true")
-            };
-            add(Severity::Error, &vpc, format!("{vpc} has DNS resolution off: the function cannot resolve the names it calls (aws.amazon.com), so it reaches no one by name"), Some(fix));
+            let remedy = m.dns_remedy(&vpc);
+            add(Severity::Error, &vpc, format!("{vpc} has DNS resolution off: the function cannot resolve the names it calls (aws.amazon.com), so it reaches no one by name"), remedy);
         }
     }
 
@@ -502,7 +571,7 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
             .iter()
             .all(|s| m.get(s).is_some_and(|r| r.existing.is_none()))
     {
-        add(Severity::Warning, &f.addr, format!("all of the function's subnets are in one availability zone ({}): use two or more for availability", azs.iter().next().expect("one")), None);
+        add(Severity::Warning, &f.addr, format!("all of the function's subnets are in one availability zone ({}): use two or more for availability", azs.iter().next().expect("one")), m.single_az_remedy(f));
     }
 
     if !internet {
@@ -531,11 +600,18 @@ fn check_function(m: &Model<'_>, f: &Resource) -> Verdict {
     }
 }
 
-/// Where findings go: level, component, message, fix.
-type Report<'a> = &'a mut dyn FnMut(Severity, &ResourceAddr, String, Option<String>);
+/// Where findings go: level, component, message, what fixes it.
+type Report<'a> = &'a mut dyn FnMut(Severity, &ResourceAddr, String, Remedy);
 
-/// Follows one packet from `subnet` to `dest`; reports what blocks it through `add`.
-fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Report<'_>) -> Path {
+/// Follows one packet of function `f` from `subnet` to `dest`; reports what blocks it through `add`.
+fn walk(
+    m: &Model<'_>,
+    subnet: &ResourceAddr,
+    dest: IpAddr,
+    v6: bool,
+    f: &Resource,
+    add: Report<'_>,
+) -> Path {
     let family = family_name(v6);
     let mut hops = vec![subnet.to_string()];
     let path = |reaches: bool, hops: Vec<String>| Path {
@@ -553,14 +629,19 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
         && !sub.attrs.contains_key("ipv6_index")
         && !sub.attrs.contains_key("ipv6_cidr_block")
     {
-        add(Severity::Error, subnet, format!("the function is dual-stack, but {subnet} has no IPv6 block"), Some(format!("[{subnet}]\nipv6_index = 10   # a free /64 number of the VPC's /56 (the VPC needs ipv6 = true)")));
+        add(
+            Severity::Error,
+            subnet,
+            format!("the function is dual-stack, but {subnet} has no IPv6 block"),
+            m.ipv6_block_remedy(subnet, f),
+        );
         return path(false, hops);
     }
     let Some(table) = m.table_of(subnet) else {
         if sub.existing.is_some() {
-            add(Severity::Warning, subnet, format!("{subnet} is an existing subnet with no route table in the config: its routes are unknown until `netplan check --live`"), None);
+            add(Severity::Warning, subnet, format!("{subnet} is an existing subnet with no route table in the config: its routes are unknown until `netplan check --live`"), Remedy::none());
         } else {
-            add(Severity::Error, subnet, format!("{subnet} has no route table, so it uses the VPC's main table, which has no route to {}", default_route(v6)), Some(m.private_route_fix(subnet, v6)));
+            add(Severity::Error, subnet, format!("{subnet} has no route table, so it uses the VPC's main table, which has no route to {}", default_route(v6)), m.route_remedy(subnet, v6, f));
         }
         return path(false, hops);
     };
@@ -585,22 +666,20 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                     },
                     default_route(v6)
                 ),
-                Some(m.private_route_fix(subnet, v6)),
+                m.route_remedy(subnet, v6, f),
             );
             return path(false, hops);
         }
-        let fix_target = if v6 {
-            m.c.of_kind(Kind::EgressOnlyInternetGateway)
-                .next()
-                .map(|g| g.addr.to_string())
-                .unwrap_or_else(|| "egress_only_internet_gateway.NAME".into())
-        } else {
-            m.c.of_kind(Kind::NatGateway)
-                .next()
-                .map(|g| g.addr.to_string())
-                .unwrap_or_else(|| "nat_gateway.NAME".into())
-        };
-        add(Severity::Error, &table.addr, format!("{} has no route to {} for {subnet}", table.addr, default_route(v6)), Some(format!("[{}]\nroutes = [{{ destination = \"{}\", target = \"{fix_target}\" }}]   # add to its routes", table.addr, default_route(v6))));
+        add(
+            Severity::Error,
+            &table.addr,
+            format!(
+                "{} has no route to {} for {subnet}",
+                table.addr,
+                default_route(v6)
+            ),
+            m.route_remedy(subnet, v6, f),
+        );
         return path(false, hops);
     };
     hops.push(net.to_string());
@@ -612,7 +691,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                 Severity::Error,
                 &table.addr,
                 format!("{} sends {net} to {id}", table.addr),
-                Some(m.private_route_fix(subnet, v6)),
+                m.route_remedy(subnet, v6, f),
             );
             return path(false, hops);
         }
@@ -622,7 +701,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                 Severity::Warning,
                 &table.addr,
                 format!("{} sends {net} to {id}, which netplan cannot follow (peering, transit gateway or an instance): the path is not proven", table.addr),
-                None,
+                Remedy::none(),
             );
             return path(false, hops);
         }
@@ -634,7 +713,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                 Severity::Error,
                 subnet,
                 format!("{subnet} is a public subnet ({} sends {} to {target}): a function there gets no internet access, because Lambda's network interfaces have no public address", table.addr, net),
-                Some(format!("# attach the function to private subnets whose route table sends {} to a {}", default_route(v6), if v6 { "egress-only internet gateway" } else { "NAT gateway" })),
+                m.public_subnet_remedy(f, subnet),
             );
             path(false, hops)
         }
@@ -659,7 +738,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                     Severity::Error,
                     &target,
                     format!("{target} is {state}, not available"),
-                    Some(m.private_route_fix(subnet, v6)),
+                    m.route_remedy(subnet, v6, f),
                 );
                 return path(false, hops);
             }
@@ -667,14 +746,14 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                 && m.az(subnet).is_some()
                 && m.az(&nat_subnet) != m.az(subnet)
             {
-                add(Severity::Warning, &target, format!("{target} (in {}) serves {subnet} in {}: cross-AZ traffic costs extra and fails with that AZ", m.az(&nat_subnet).unwrap_or("?"), m.az(subnet).unwrap_or("?")), None);
+                add(Severity::Warning, &target, format!("{target} (in {}) serves {subnet} in {}: cross-AZ traffic costs extra and fails with that AZ", m.az(&nat_subnet).unwrap_or("?"), m.az(subnet).unwrap_or("?")), m.cross_az_remedy(&target));
             }
             let Some(nat_table) = m.table_of(&nat_subnet) else {
                 if m.get(&nat_subnet).is_some_and(|s| s.existing.is_some()) {
-                    add(Severity::Warning, &nat_subnet, format!("{target} sits in {nat_subnet}, an existing subnet with no route table in the config: whether it reaches an internet gateway is known only to `netplan check --live`"), None);
+                    add(Severity::Warning, &nat_subnet, format!("{target} sits in {nat_subnet}, an existing subnet with no route table in the config: whether it reaches an internet gateway is known only to `netplan check --live`"), Remedy::none());
                     return path(false, hops);
                 }
-                add(Severity::Error, &target, format!("{target} sits in {nat_subnet}, which has no route table with a route to an internet gateway"), Some(format!("[route_table.{}]\nvpc = \"…\"\nsubnets = [\"{nat_subnet}\"]\nroutes = [{{ destination = \"0.0.0.0/0\", target = \"internet_gateway.NAME\" }}]", nat_subnet.name)));
+                add(Severity::Error, &target, format!("{target} sits in {nat_subnet}, which has no route table with a route to an internet gateway"), m.nat_subnet_remedy(nat, &nat_subnet));
                 return path(false, hops);
             };
             hops.push(nat_table.addr.to_string());
@@ -692,7 +771,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                             Severity::Error,
                             &igw,
                             format!("{igw} is not attached to the VPC of {nat_subnet}"),
-                            None,
+                            Remedy::none(),
                         );
                         return path(false, hops);
                     }
@@ -707,7 +786,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                         Severity::Error,
                         &target,
                         format!("{target} sits in {nat_subnet}, which is not public: {} has no route from 0.0.0.0/0 to an internet gateway", nat_table.addr),
-                        Some(format!("[{}]\nroutes = [{{ destination = \"0.0.0.0/0\", target = \"internet_gateway.NAME\" }}]   # add to its routes", nat_table.addr)),
+                        m.nat_subnet_remedy(nat, &nat_subnet),
                     );
                     path(false, hops)
                 }
@@ -719,7 +798,7 @@ fn walk(m: &Model<'_>, subnet: &ResourceAddr, dest: IpAddr, v6: bool, add: Repor
                 Severity::Error,
                 &target,
                 format!("{target} cannot carry {family} traffic to the internet"),
-                None,
+                Remedy::none(),
             );
             path(false, hops)
         }

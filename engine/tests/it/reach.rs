@@ -37,8 +37,51 @@ fn findings(c: &Config) -> Vec<(Severity, String, String)> {
         .collect()
 }
 
+/// A config's text loaded from the fixture's folder (its function sources).
+fn load_text(fixture: &str, text: &str) -> Result<Config, netplan_engine::diag::Diagnostics> {
+    let dir = repo().join(fixture);
+    let path = dir.join("netplan.toml");
+    config::load_str(&path.to_string_lossy(), text, &dir, &LoadOptions::default())
+}
+
+/// The fixes the gate prints, applied as a user would paste them: the first diagnostic's fix (each of
+/// its alternatives in turn), then whatever the gate says next, until the config validates and the
+/// gate lets every function through. A fix that does not apply, a result that does not validate, or
+/// a refusal without a fix fails the test.
+fn fixes_fix(fixture: &str, text: &str) {
+    fn settle(fixture: &str, text: String, trail: Vec<String>, depth: usize) {
+        let c = load_text(fixture, &text).unwrap_or_else(|d| {
+            panic!("after {trail:#?} the config does not validate:\n{d}\n{text}")
+        });
+        let Err(refused) = ops::gate(&c) else {
+            return;
+        };
+        assert!(
+            depth < 4,
+            "still refused after {trail:#?}:\n{refused}\n{text}"
+        );
+        let d = refused.errors().next().expect("an error");
+        assert!(!d.fixes.is_empty(), "no fix for: {d}\n{text}");
+        // The first alternative is followed to the end; the others one step further each.
+        for (i, fix) in d.fixes.iter().enumerate() {
+            if matches!(fix, netplan_engine::fix::Fix::Run { .. }) {
+                continue;
+            }
+            let next = netplan_engine::fix::apply(&text, fix)
+                .unwrap_or_else(|e| panic!("`{fix}` does not apply: {e}\n{text}"));
+            let mut trail = trail.clone();
+            trail.push(fix.to_string());
+            if i == 0 || depth == 0 {
+                settle(fixture, next, trail, depth + 1);
+            }
+        }
+    }
+    settle(fixture, text.to_string(), vec![], 0);
+}
+
 /// Asserts a finding of `level` naming `component` whose message contains `text`, and that the gate
-/// refuses an error (naming the place in netplan.toml) and lets a warning through.
+/// refuses an error (naming the place in netplan.toml) and lets a warning through. A refusal's fixes
+/// are applied and must fix it (`fixes_fix`).
 fn expect(
     fixture: &str,
     edit: impl Fn(&str) -> String,
@@ -46,7 +89,9 @@ fn expect(
     component: &str,
     text: &str,
 ) {
-    let c = load_edited(fixture, edit);
+    let original = std::fs::read_to_string(repo().join(fixture).join("netplan.toml")).unwrap();
+    let edited = edit(&original);
+    let c = load_edited(fixture, &edit);
     let f = findings(&c);
     assert!(
         f.iter()
@@ -59,6 +104,7 @@ fn expect(
             let e = d.errors().next().expect("an error");
             let at = e.location.as_ref().expect("the error has a place");
             assert!(at.to_string().contains("netplan.toml:"), "{at}");
+            fixes_fix(fixture, &edited);
         }
         Ok(w) => {
             assert_ne!(

@@ -134,7 +134,11 @@ fn availability_zones(x: &mut Expander<'_, '_>, d: &Decl, region: Option<&str>) 
                             ),
                         )
                         .label("more AZs than the region has")
-                        .hint(format!("use azs = {} or fewer", all.len()));
+                        .fix(crate::fix::Fix::set(
+                            &d.addr,
+                            "azs",
+                            all.len().to_string(),
+                        ));
                         return None;
                     }
                     all.into_iter().take(count).collect()
@@ -293,8 +297,13 @@ impl Layout<'_> {
         let d = self.decl;
         let wanted = flag(d, "egress_only_igw", self.ipv6);
         if wanted && !self.ipv6 {
-            x.p.err(d.spans.get("egress_only_igw").cloned(), format!("{}: egress_only_igw = true needs ipv6 = true", d.addr))
-                .hint("an egress-only internet gateway carries IPv6 only; set ipv6 = true or drop egress_only_igw");
+            x.p.err(
+                d.spans.get("egress_only_igw").cloned(),
+                format!("{}: egress_only_igw = true needs ipv6 = true", d.addr),
+            )
+            .hint("an egress-only internet gateway carries IPv6 only")
+            .fix(crate::fix::Fix::set(&d.addr, "ipv6", "true"))
+            .fix(crate::fix::Fix::set(&d.addr, "egress_only_igw", "false"));
         }
         if !(wanted && self.ipv6) {
             return false;
@@ -342,7 +351,16 @@ impl Layout<'_> {
                     d.addr
                 ),
             )
-            .hint("a NAT gateway sits in a public subnet: set public_subnets = 1 or more");
+            .hint("a NAT gateway sits in a public subnet")
+            .fix(crate::fix::Fix::set(
+                &d.addr,
+                "public_subnets",
+                if mode == "per_az" {
+                    self.private.len().max(1).to_string()
+                } else {
+                    "1".to_string()
+                },
+            ));
         }
         let instances = d.fields.get("nat_type").and_then(Value::as_str) == Some("instance");
         if !instances {
@@ -432,7 +450,8 @@ impl Layout<'_> {
                         }
                         None => {
                             x.p.err(Some(nat_span.clone()), format!("{}: nat_gateways = \"per_az\", but AZ `{az}` has private subnets and no public subnet to hold its NAT gateway", d.addr))
-                                .hint("add a public subnet in every AZ, or use nat_gateways = \"single\"");
+                                .hint("a NAT gateway sits in a public subnet of its AZ")
+                                .fix(crate::fix::Fix::set(&d.addr, "nat_gateways", "\"single\""));
                         }
                     }
                 }
