@@ -103,6 +103,10 @@ pub enum Command {
     Policy(commands::policy::Args),
     /// Write the state again with the first key [stack] encryption names (completes a key rotation).
     Rekey(commands::rekey::Args),
+    /// Rewrite configs in the canonical layout, comments kept (--check: list what would change).
+    Fmt(commands::fmt::Args),
+    /// Print the config's JSON Schema (editors), or with --reference the config reference (Markdown).
+    Schema(commands::schema::Args),
     /// Print shell completions: bash, zsh, fish, powershell or elvish.
     Completions(commands::completions::CompletionsArgs),
     /// Print the manual page (or write one per command with --dir).

@@ -11,6 +11,7 @@ pub mod diag;
 pub mod facts;
 pub mod files;
 pub mod fix;
+pub mod format;
 pub mod graph;
 pub mod live;
 pub mod ops;

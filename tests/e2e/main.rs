@@ -12,6 +12,7 @@
 //!   attribute and for what they must never cut off; kill -9 during updates.
 
 mod account;
+mod authoring;
 mod bad_configs;
 mod check;
 mod cli;

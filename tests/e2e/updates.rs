@@ -81,8 +81,8 @@ fn update_function(fixture: &str) -> String {
     fixture
         .replace("source = \"functions/probe\"", "source = \"functions/probe_v2\"")
         .replace(
-            "ipv6_dual_stack = true\ntimeout = 10",
-            "ipv6_dual_stack = true\ntimeout = 10\nmemory = 256\nenvironment = { MODE = \"day2\" }\ntags = { release = \"2\" }",
+            "timeout = 10\nipv6_dual_stack = true",
+            "timeout = 10\nipv6_dual_stack = true\nmemory = 256\nenvironment = { MODE = \"day2\" }\ntags = { release = \"2\" }",
         )
         .replace(
             "managed_policies = [\"arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole\"]",

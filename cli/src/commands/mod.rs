@@ -4,6 +4,7 @@ pub mod apply;
 pub mod check;
 pub mod completions;
 pub mod cost;
+pub mod fmt;
 pub mod graph;
 pub mod import;
 pub mod local;
@@ -12,6 +13,7 @@ pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod rekey;
+pub mod schema;
 pub mod show;
 pub mod unlock;
 pub mod validate;
@@ -38,6 +40,8 @@ pub async fn run(cli: Cli) -> CliResult<Exit> {
         Command::Local(a) => local::run(g, a).await,
         Command::ForceUnlock(a) => unlock::run(g, a),
         Command::Rekey(a) => rekey::run(g, a),
+        Command::Fmt(a) => fmt::run(g, a),
+        Command::Schema(a) => schema::run(g, a),
         Command::Policy(a) => policy::run(g, a),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),

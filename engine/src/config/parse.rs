@@ -12,15 +12,10 @@ use std::path::Path;
 use std::sync::Arc;
 use toml_edit::{Item, TableLike};
 
-/// The keys `[stack]` takes.
-const STACK_KEYS: [&str; 6] = [
-    "name",
-    "region",
-    "state",
-    "encryption",
-    "egress_gb_per_month",
-    "tags",
-];
+/// The keys `[stack]` takes: the schema's (`schema::STACK`).
+fn stack_keys() -> impl Iterator<Item = &'static str> {
+    crate::schema::STACK.iter().map(|f| f.name)
+}
 
 pub(super) struct Parser<'a> {
     pub src: Arc<SourceFile>,
@@ -401,7 +396,7 @@ impl Parser<'_> {
                         Self::key_span(t, other),
                         format!("unknown key `{other}` in [stack]"),
                     );
-                    match closest(other, STACK_KEYS) {
+                    match closest(other, stack_keys()) {
                         Some(c) => {
                             d.fix(crate::fix::Fix::edit(vec![crate::fix::Edit::Rename {
                                 table: "stack".into(),

@@ -81,6 +81,16 @@ impl Parser<'_> {
                 }
                 Some(Value::Int(i))
             }
+            Ty::Amount => {
+                // Only [stack] has amounts, and it reads its own; a table key of this type is kept
+                // as written.
+                let n = item
+                    .as_float()
+                    .or_else(|| item.as_integer().map(|i| i as f64))
+                    .filter(|n| *n >= 0.0);
+                let n = expect!(n, "a number from 0 up");
+                Some(Value::Str(n.to_string()))
+            }
             Ty::Cidr => {
                 let s = expect!(item.as_str(), "a CIDR block string like \"10.0.0.0/16\"");
                 let checked = self.check_cidr(s, span, what).map(Value::Str);

@@ -347,7 +347,7 @@ fn ll_ipv6_default_route_to_nothing() {
     expect(
         LL,
         |t| {
-            t.replace("  { destination = \"::/0\", target = \"egress_only_internet_gateway.main\" },\n]\n\n[route_table.private_b]", "]\n\n[route_table.private_b]")
+            t.replace("  { destination = \"::/0\",      target = \"egress_only_internet_gateway.main\" },\n]\n\n[route_table.private_b]", "]\n\n[route_table.private_b]")
         },
         Severity::Error,
         "route_table.private_a",
@@ -570,7 +570,7 @@ fn ll_nat_instance_route_for_ipv6_is_refused() {
     let dir = repo().join(LL);
     let text = std::fs::read_to_string(dir.join("netplan.toml")).unwrap();
     let edited = with_nat_instance(&text, "allow_from = [\"subnet.private_a\"]\n").replace(
-        "{ destination = \"::/0\", target = \"egress_only_internet_gateway.main\" },\n]\n\n[route_table.private_b]",
+        "{ destination = \"::/0\",      target = \"egress_only_internet_gateway.main\" },\n]\n\n[route_table.private_b]",
         "{ destination = \"::/0\", target = \"nat_instance.a\" },\n]\n\n[route_table.private_b]",
     );
     let d = config::load_str("t.toml", &edited, &dir, &LoadOptions::default()).unwrap_err();

@@ -6,6 +6,9 @@
 
 use crate::addr::Kind;
 
+pub mod json;
+pub mod reference;
+
 /// What a key's value must be.
 #[derive(Debug, Clone, Copy)]
 pub enum Ty {
@@ -40,6 +43,8 @@ pub enum Ty {
     BoolOr(&'static [&'static str]),
     /// A list of CIDR blocks or references to these kinds (resolved to their `cidr`).
     Sources(&'static [Kind]),
+    /// A number (integer or decimal) from 0 up.
+    Amount,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +53,9 @@ pub struct Field {
     pub ty: Ty,
     pub required: bool,
     pub doc: &'static str,
+    /// The value netplan uses when the key is not written, as TOML (`true`, `128`, `"gateway"`);
+    /// a default that depends on other keys is said in `doc` instead.
+    pub default: Option<&'static str>,
 }
 
 const fn f(name: &'static str, ty: Ty, doc: &'static str) -> Field {
@@ -56,6 +64,7 @@ const fn f(name: &'static str, ty: Ty, doc: &'static str) -> Field {
         ty,
         required: false,
         doc,
+        default: None,
     }
 }
 const fn req(name: &'static str, ty: Ty, doc: &'static str) -> Field {
@@ -64,6 +73,17 @@ const fn req(name: &'static str, ty: Ty, doc: &'static str) -> Field {
         ty,
         required: true,
         doc,
+        default: None,
+    }
+}
+
+impl Field {
+    /// The same field with a default (TOML).
+    const fn or(self, default: &'static str) -> Field {
+        Field {
+            default: Some(default),
+            ..self
+        }
     }
 }
 
@@ -88,6 +108,10 @@ impl ReplaceOrder {
 
 pub struct KindSchema {
     pub kind: Kind,
+    /// What a table of this kind is, in a sentence (editors show it; docs/config.md opens with it).
+    pub about: &'static str,
+    /// A short, valid example of the table.
+    pub example: &'static str,
     pub fields: &'static [Field],
     /// Config attributes whose change forces a replacement.
     pub force_new: &'static [&'static str],
@@ -218,39 +242,48 @@ const ROUTE_FIELDS: &[Field] = &[
 pub static SCHEMAS: &[KindSchema] = &[
     KindSchema {
         kind: Kind::Network,
+        about: "The \"VPC and more\" network of the AWS guide: a VPC (optionally dual-stack), public and private subnets over its AZs, an internet gateway, NAT gateways (or NAT instances) with Elastic IPs, an egress-only internet gateway, route tables and the S3 gateway endpoint. Expands into plain resources with stable addresses (`netplan graph` shows them).",
+        example: "[network.main]\ncidr = \"10.0.0.0/16\"\nipv6 = true\nazs = 2\nnat_gateways = \"per_az\"\n",
         fields: &[
             req("cidr", Ty::Cidr, "the VPC's IPv4 block, e.g. 10.0.0.0/16"),
-            f("ipv6", Ty::Bool, "add an Amazon-provided /56"),
-            f("azs", Ty::Azs, "a count, or a list of AZ names"),
+            f("ipv6", Ty::Bool, "add an Amazon-provided /56")
+            .or("false"),
+            f("azs", Ty::Azs, "a count (chosen from the account's zones where everything placed there runs, pinned in the state), or a list of AZ names or AZ IDs")
+            .or("2"),
             f(
                 "public_subnets",
                 Ty::CountOrCidrs,
-                "a count or a list of CIDRs",
+                "a count (carved from cidr; default: one per AZ) or a list of CIDRs",
             ),
             f(
                 "private_subnets",
                 Ty::CountOrCidrs,
-                "a count or a list of CIDRs",
+                "a count (carved from cidr; default: one per AZ) or a list of CIDRs",
             ),
             f(
                 "nat_gateways",
                 Ty::Enum(NAT_MODES),
-                "none, single or per_az",
+                "NAT gateways: none, one for the network, or one per AZ (default: per_az when there are public and private subnets, else none)",
             ),
             f(
                 "nat_type",
                 Ty::Enum(NAT_TYPES),
-                "gateway (default) or instance",
-            ),
+                "NAT gateways, or NAT instances (cheaper; an EC2 instance per NAT)",
+            )
+            .or("\"gateway\""),
             f(
                 "nat_instance_type",
                 Ty::Str,
-                "with nat_type = \"instance\": default t4g.nano",
-            ),
-            f("egress_only_igw", Ty::Bool, "default: same as ipv6"),
-            f("s3_endpoint", Ty::Bool, "S3 gateway endpoint, default true"),
-            f("dns_hostnames", Ty::Bool, "default true"),
-            f("dns_support", Ty::Bool, "default true"),
+                "the NAT instances' type, with nat_type = \"instance\"",
+            )
+            .or("\"t4g.nano\""),
+            f("egress_only_igw", Ty::Bool, "an egress-only internet gateway for IPv6 out (default: the same as ipv6)"),
+            f("s3_endpoint", Ty::Bool, "the free S3 gateway endpoint on the private route tables")
+            .or("true"),
+            f("dns_hostnames", Ty::Bool, "DNS hostnames for the VPC's instances")
+            .or("true"),
+            f("dns_support", Ty::Bool, "the VPC's DNS resolver (functions resolve names through it)")
+            .or("true"),
         ],
         force_new: &[],
         computed: &[],
@@ -260,6 +293,8 @@ pub static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         kind: Kind::Function,
+        about: "A Lambda function attached to a network's private subnets, with a security group that lets it out and an execution role with AWSLambdaVPCAccessExecutionRole.",
+        example: "[function.probe]\nnetwork = \"network.main\"\nruntime = \"python3.13\"\nhandler = \"lambda_function.lambda_handler\"\nsource = \"functions/probe\"\n",
         fields: &[
             req(
                 "network",
@@ -272,7 +307,7 @@ pub static SCHEMAS: &[KindSchema] = &[
             f(
                 "name",
                 Ty::Str,
-                "the Lambda function name, default STACK-NAME",
+                "the Lambda function name, default: the stack name, a dash and the table name",
             ),
             f(
                 "memory",
@@ -281,14 +316,18 @@ pub static SCHEMAS: &[KindSchema] = &[
                     max: 10240,
                 },
                 "MB",
-            ),
-            f("timeout", Ty::Int { min: 1, max: 900 }, "seconds"),
-            f("ipv6_dual_stack", Ty::Bool, "allow IPv6 traffic"),
+            )
+            .or("128"),
+            f("timeout", Ty::Int { min: 1, max: 900 }, "seconds")
+            .or("3"),
+            f("ipv6_dual_stack", Ty::Bool, "allow IPv6 traffic")
+            .or("false"),
             f(
                 "internet",
                 INTERNET,
-                "must reach the internet: true (default), false or \"ipv6\" (IPv6 only)",
-            ),
+                "must reach the internet: true, false (checks become information) or \"ipv6\" (IPv6 only, no NAT needed)",
+            )
+            .or("true"),
             f(
                 "role",
                 Ty::RoleRef,
@@ -299,7 +338,8 @@ pub static SCHEMAS: &[KindSchema] = &[
                 "detach_vpc_policy_after_create",
                 Ty::Bool,
                 "least privilege once Active",
-            ),
+            )
+            .or("false"),
         ],
         force_new: &[],
         computed: &[],
@@ -309,11 +349,16 @@ pub static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         kind: Kind::Vpc,
+        about: "A VPC: an IPv4 block and, optionally, an Amazon-provided IPv6 /56.",
+        example: "[vpc.main]\ncidr = \"10.0.0.0/16\"\nipv6 = true\n",
         fields: &[
             req("cidr", Ty::Cidr, "IPv4 block, /16 to /28"),
-            f("ipv6", Ty::Bool, "add an Amazon-provided /56"),
-            f("dns_hostnames", Ty::Bool, "default true"),
-            f("dns_support", Ty::Bool, "default true"),
+            f("ipv6", Ty::Bool, "add an Amazon-provided /56")
+            .or("false"),
+            f("dns_hostnames", Ty::Bool, "DNS hostnames for the VPC's instances")
+            .or("true"),
+            f("dns_support", Ty::Bool, "the VPC's DNS resolver (functions resolve names through it)")
+            .or("true"),
         ],
         force_new: &["cidr"],
         computed: &["id", "ipv6_cidr_block", "main_route_table"],
@@ -323,6 +368,8 @@ pub static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         kind: Kind::InternetGateway,
+        about: "An internet gateway, created and attached to a VPC: a route table that sends 0.0.0.0/0 to it makes its subnets public.",
+        example: "[internet_gateway.main]\nvpc = \"vpc.main\"\n",
         fields: &[req("vpc", Ty::Ref(&[Kind::Vpc]), "the VPC to attach to")],
         force_new: &["vpc"],
         computed: &["id"],
@@ -332,6 +379,8 @@ pub static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         kind: Kind::EgressOnlyInternetGateway,
+        about: "An egress-only internet gateway: IPv6 out, nothing in; what private subnets route ::/0 to.",
+        example: "[egress_only_internet_gateway.main]\nvpc = \"vpc.main\"\n",
         fields: &[req("vpc", Ty::Ref(&[Kind::Vpc]), "the VPC")],
         force_new: &["vpc"],
         computed: &["id"],
@@ -341,6 +390,8 @@ pub static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         kind: Kind::Subnet,
+        about: "A subnet in one availability zone, IPv4 and optionally an IPv6 /64 of its VPC's /56.",
+        example: "[subnet.private_a]\nvpc = \"vpc.main\"\ncidr = \"10.0.128.0/20\"\naz = \"us-east-1a\"\nipv6_index = 128\n",
         fields: &[
             req("vpc", Ty::Ref(&[Kind::Vpc]), "the VPC"),
             req("cidr", Ty::Cidr, "inside the VPC's block"),
@@ -359,6 +410,8 @@ pub static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         kind: Kind::ElasticIp,
+        about: "An Elastic IP address (a stable public IPv4 address, for a NAT gateway or instance).",
+        example: "[elastic_ip.nat_a]\n",
         fields: &[],
         force_new: &[],
         computed: &["id", "public_ip"],
@@ -368,6 +421,8 @@ pub static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         kind: Kind::NatGateway,
+        about: "A NAT gateway in a public subnet: private subnets route 0.0.0.0/0 to it.",
+        example: "[nat_gateway.a]\nsubnet = \"subnet.public_a\"\nelastic_ip = \"elastic_ip.nat_a\"\n",
         fields: &[
             req("subnet", Ty::Ref(&[Kind::Subnet]), "a public subnet"),
             f(
@@ -384,9 +439,12 @@ pub static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         kind: Kind::NatInstance,
+        about: "A NAT instance: an EC2 instance that forwards and masquerades (source/destination check off, IMDSv2), cheaper than a NAT gateway; a route's target may be it.",
+        example: "[nat_instance.a]\nsubnet = \"subnet.public_a\"\ninstance_type = \"t4g.nano\"\nallow_from = [\"subnet.private_a\"]\n",
         fields: &[
             req("subnet", Ty::Ref(&[Kind::Subnet]), "a public subnet"),
-            f("instance_type", Ty::Str, "default t4g.nano"),
+            f("instance_type", Ty::Str, "the EC2 instance type")
+            .or("\"t4g.nano\""),
             f(
                 "ami",
                 Ty::Str,
@@ -405,8 +463,9 @@ pub static SCHEMAS: &[KindSchema] = &[
             f(
                 "source_dest_check",
                 Ty::Bool,
-                "default false: a NAT forwards what is not addressed to it",
-            ),
+                "off: a NAT forwards what is not addressed to it",
+            )
+            .or("false"),
         ],
         force_new: &["subnet", "instance_type", "ami", "elastic_ip"],
         computed: &[
@@ -423,6 +482,8 @@ pub static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         kind: Kind::RouteTable,
+        about: "A route table, its subnets and its routes (0.0.0.0/0 and ::/0 to gateways). A subnet belongs to one route table at a time.",
+        example: "[route_table.private_a]\nvpc = \"vpc.main\"\nsubnets = [\"subnet.private_a\"]\nroutes = [{ destination = \"0.0.0.0/0\", target = \"nat_gateway.a\" }]\n",
         fields: &[
             req("vpc", Ty::Ref(&[Kind::Vpc]), "the VPC"),
             f(
@@ -440,6 +501,8 @@ pub static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         kind: Kind::VpcEndpoint,
+        about: "A gateway VPC endpoint (S3 or DynamoDB) on route tables: free, and traffic to the service stays off the NAT.",
+        example: "[vpc_endpoint.s3]\nvpc = \"vpc.main\"\nservice = \"s3\"\nroute_tables = [\"route_table.private_a\"]\n",
         fields: &[
             req("vpc", Ty::Ref(&[Kind::Vpc]), "the VPC"),
             req(
@@ -461,10 +524,13 @@ pub static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         kind: Kind::SecurityGroup,
+        about: "A security group: stateful rules, egress and ingress.",
+        example: "[security_group.lambda]\nvpc = \"vpc.main\"\ndescription = \"outbound only\"\negress = [{ protocol = \"all\", cidr = \"0.0.0.0/0\" }]\n",
         fields: &[
             req("vpc", Ty::Ref(&[Kind::Vpc]), "the VPC"),
-            f("name", Ty::Str, "group name, default STACK-NAME"),
-            f("description", Ty::Str, "group description"),
+            f("name", Ty::Str, "group name, default: the stack name, a dash and the table name"),
+            f("description", Ty::Str, "group description")
+            .or("\"managed by netplan\""),
             f("egress", Ty::Rules(RULE_FIELDS), "outbound rules"),
             f("ingress", Ty::Rules(RULE_FIELDS), "inbound rules"),
         ],
@@ -476,6 +542,8 @@ pub static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         kind: Kind::NetworkAcl,
+        about: "A network ACL on subnets: stateless, first match by rule number — a request and its reply each need an entry.",
+        example: "[network_acl.private]\nvpc = \"vpc.main\"\nsubnets = [\"subnet.private_a\"]\negress = [{ rule = 100, protocol = \"tcp\", from_port = 443, to_port = 443, cidr = \"0.0.0.0/0\", action = \"allow\" }]\ningress = [{ rule = 100, protocol = \"tcp\", from_port = 1024, to_port = 65535, cidr = \"0.0.0.0/0\", action = \"allow\" }]\n",
         fields: &[
             req("vpc", Ty::Ref(&[Kind::Vpc]), "the VPC"),
             f(
@@ -494,9 +562,12 @@ pub static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         kind: Kind::IamRole,
+        about: "An IAM role Lambda assumes, with managed policies attached.",
+        example: "[iam_role.lambda]\nmanaged_policies = [\"arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole\"]\n",
         fields: &[
-            f("name", Ty::Str, "role name, default STACK-NAME"),
-            f("assume_service", Ty::Str, "default lambda.amazonaws.com"),
+            f("name", Ty::Str, "role name, default: the stack name, a dash and the table name"),
+            f("assume_service", Ty::Str, "the service that assumes the role")
+            .or("\"lambda.amazonaws.com\""),
             f("managed_policies", Ty::StrList, "policy ARNs to attach"),
         ],
         force_new: &["name", "assume_service"],
@@ -507,12 +578,14 @@ pub static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         kind: Kind::LambdaFunction,
+        about: "A Lambda function, attached to subnets with security groups.",
+        example: "[lambda_function.probe]\nruntime = \"nodejs24.x\"\nhandler = \"index.handler\"\nsource = \"functions/probe-node\"\nrole = \"iam_role.lambda\"\nsubnets = [\"subnet.private_a\", \"subnet.private_b\"]\nsecurity_groups = [\"security_group.lambda\"]\n",
         fields: &[
             req("runtime", Ty::Enum(RUNTIMES), "a Lambda runtime"),
             req("handler", Ty::Str, "e.g. index.handler"),
             req("source", Ty::Path, "a file or folder, zipped reproducibly"),
             req("role", Ty::RoleRef, "an iam_role or a role ARN"),
-            f("name", Ty::Str, "function name, default STACK-NAME"),
+            f("name", Ty::Str, "function name, default: the stack name, a dash and the table name"),
             f("subnets", Ty::RefList(&[Kind::Subnet]), "private subnets"),
             f(
                 "security_groups",
@@ -526,20 +599,25 @@ pub static SCHEMAS: &[KindSchema] = &[
                     max: 10240,
                 },
                 "MB",
-            ),
-            f("timeout", Ty::Int { min: 1, max: 900 }, "seconds"),
-            f("ipv6_dual_stack", Ty::Bool, "allow IPv6 traffic"),
+            )
+            .or("128"),
+            f("timeout", Ty::Int { min: 1, max: 900 }, "seconds")
+            .or("3"),
+            f("ipv6_dual_stack", Ty::Bool, "allow IPv6 traffic")
+            .or("false"),
             f(
                 "internet",
                 INTERNET,
-                "must reach the internet: true (default), false or \"ipv6\" (IPv6 only)",
-            ),
+                "must reach the internet: true, false (checks become information) or \"ipv6\" (IPv6 only, no NAT needed)",
+            )
+            .or("true"),
             f("environment", Ty::Env, "environment variables"),
             f(
                 "detach_vpc_policy_after_create",
                 Ty::Bool,
                 "least privilege once Active",
-            ),
+            )
+            .or("false"),
         ],
         force_new: &["name"],
         computed: &["id", "arn"],
@@ -551,6 +629,65 @@ pub static SCHEMAS: &[KindSchema] = &[
 
 /// Keys every table may carry besides its own fields.
 pub const COMMON_FIELDS: &[&str] = &["tags", "depends_on", "existing"];
+
+/// The common keys, described.
+pub const COMMON: &[Field] = &[
+    f(
+        "tags",
+        Ty::StrMap,
+        "tags merged into the object's (netplan:stack and netplan:address are netplan's own)",
+    ),
+    f(
+        "depends_on",
+        Ty::RefList(&Kind::ALL),
+        "tables this one is made after (and deleted before), besides those it references",
+    ),
+    f(
+        "existing",
+        Ty::Str,
+        "the id of an object netplan uses but never changes or deletes; the table then takes no other keys",
+    ),
+];
+
+/// `[stack]`: what the whole config is (parse.rs reads exactly these keys).
+pub const STACK: &[Field] = &[
+    req(
+        "name",
+        Ty::Str,
+        "1 to 40 letters, digits and `-`, starting with a letter: tagged on every object as netplan:stack and the prefix of AWS names",
+    ),
+    f(
+        "region",
+        Ty::Str,
+        "the AWS region; default: the AWS config chain's (or --region)",
+    ),
+    f(
+        "state",
+        Ty::Str,
+        "where the state lives: a path beside the config, or s3://bucket/key (locked with S3 conditional writes, with a backup)",
+    )
+    .or("\"netplan.state.json\""),
+    f(
+        "encryption",
+        Ty::Str,
+        "the state encrypted at rest (AES-256-GCM): env:NAME (a 32-byte key in base64; comma-separated to rotate) or kms:KEY",
+    ),
+    f(
+        "egress_gb_per_month",
+        Ty::Amount,
+        "traffic out to the internet each month, in GB: counts the per-GB NAT charges in the plan's cost",
+    ),
+    f(
+        "tags",
+        Ty::StrMap,
+        "tags on every taggable object",
+    ),
+];
+
+/// What a `[stack]` table is, and an example.
+pub const STACK_ABOUT: &str = "The stack: its name (on every object netplan makes), its region, where its state lives and how it is kept.";
+pub const STACK_EXAMPLE: &str =
+    "[stack]\nname = \"lambda-egress\"\nregion = \"us-east-1\"\ntags = { owner = \"platform\" }\n";
 
 pub fn schema(kind: Kind) -> &'static KindSchema {
     SCHEMAS
