@@ -71,6 +71,8 @@ pub struct ConfigArg {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Write a new config (the seed network and one function) and its function's handler.
+    Init(commands::init::Args),
     /// Parse and check the config: semantic rules and reachability; no cloud calls.
     Validate(commands::validate::Args),
     /// Refresh, diff against the state file, and print what apply would do.

@@ -214,10 +214,20 @@ impl Out {
     }
 
     fn table(&mut self, path: &str, t: &Table) {
+        let mut prefix = t.decor().prefix().and_then(|p| p.as_str()).unwrap_or("");
+        // Comments right under the previous table's last key, a blank line before this header,
+        // are the previous table's (a commented-out key at its end).
+        if !self.lines.is_empty() && prefix.trim_start_matches([' ', '\t']).starts_with('#') {
+            if let Some(i) = prefix.find("\n\n").or_else(|| prefix.find("\n\r\n")) {
+                for c in comment_lines(&prefix[..i]) {
+                    self.lines.push(c);
+                }
+                prefix = &prefix[i..];
+            }
+        }
         if !self.lines.is_empty() {
             self.blank();
         }
-        let prefix = t.decor().prefix().and_then(|p| p.as_str()).unwrap_or("");
         self.comments(prefix, "", false);
         let header = if let Some(inner) = path.strip_prefix('[') {
             format!("[{inner}]")
@@ -467,6 +477,11 @@ mod tests {
             (
                 "[stack]\nregion=\"us-east-1\"\nname = \"x\"\n\n\n[vpc.main]\nipv6 = true\ncidr = \"10.0.0.0/16\"\n",
                 "[stack]\nname = \"x\"\nregion = \"us-east-1\"\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\nipv6 = true\n",
+            ),
+            // a comment right under a table's last key stays with that table
+            (
+                "[stack]\nname = \"x\"\n# state = \"s3://b/k\"\n\n[vpc.a]\ncidr = \"10.0.0.0/16\"\n",
+                "[stack]\nname = \"x\"\n# state = \"s3://b/k\"\n\n[vpc.a]\ncidr = \"10.0.0.0/16\"\n",
             ),
             // comments above tables and keys, and after values, kept and aligned
             (

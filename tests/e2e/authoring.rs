@@ -202,3 +202,115 @@ fn fmt_lays_a_config_out_keeps_its_comments_and_check_says_what_would_change() {
     assert_eq!(broken.status.code(), Some(1));
     assert!(stderr(&broken).contains("not TOML"), "{}", stderr(&broken));
 }
+
+/// `netplan init` in each of its forms writes a config that validates, that `check` proves, that is
+/// formatted and that the schema accepts; it never overwrites, and refuses a runtime AWS blocks.
+#[test]
+fn init_writes_configs_that_validate_check_and_are_formatted() {
+    let v = schema();
+    let forms: &[&[&str]] = &[
+        &[],
+        &["--ipv6"],
+        &["--nat", "single"],
+        &["--nat", "instance"],
+        &["--nat", "none"],
+        &["--nat", "none", "--ipv6"],
+        &["--runtime", "nodejs"],
+        &["--runtime", "ruby", "--ipv6"],
+        &["--runtime", "nodejs22.x"],
+    ];
+    for form in forms {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut args = vec!["init", "demo"];
+        args.extend_from_slice(form);
+        let out = netplan(tmp.path(), &args, None);
+        assert_eq!(out.status.code(), Some(0), "{form:?}: {}", stderr(&out));
+        assert!(stdout(&out).contains("cd demo"), "{}", stdout(&out));
+        let dir = tmp.path().join("demo");
+        let text = std::fs::read_to_string(dir.join("netplan.toml")).unwrap();
+        assert!(
+            text.starts_with("#:schema ./netplan.schema.json\n"),
+            "{text}"
+        );
+        assert!(dir.join("netplan.schema.json").is_file());
+        for command in [&["validate"][..], &["check"], &["fmt", "--check"]] {
+            let out = netplan(&dir, command, None);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{form:?} {command:?}:\n{text}\n{}{}",
+                stdout(&out),
+                stderr(&out)
+            );
+        }
+        let json = toml_as_json(&text).unwrap();
+        assert!(v.is_valid(&json), "{form:?}: the schema refuses\n{text}");
+        // Never twice.
+        let again = netplan(tmp.path(), &args, None);
+        assert_eq!(again.status.code(), Some(1));
+        assert!(
+            stderr(&again).contains("refusing to overwrite"),
+            "{}",
+            stderr(&again)
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    for (runtime, says) in [
+        (
+            "nodejs18.x",
+            "AWS blocks creating functions with nodejs18.x",
+        ),
+        ("java21", "handlers for Python, Node.js and Ruby"),
+        ("cobol", "not a Lambda runtime"),
+    ] {
+        let out = netplan(tmp.path(), &["init", "x", "--runtime", runtime], None);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).contains(says), "{runtime}: {}", stderr(&out));
+        assert!(!tmp.path().join("x/netplan.toml").exists());
+    }
+}
+
+/// The newcomer's path of the README: `netplan init demo && cd demo && netplan --local apply
+/// --auto-approve` converges, the plan after is clean, and destroy leaves nothing.
+#[test]
+fn a_newcomer_inits_and_applies_on_the_local_emulator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let run = |dir: &Path, args: &[&str]| {
+        std::process::Command::new(bin())
+            .args(args)
+            .current_dir(dir)
+            .env("NETPLAN_CACHE_DIR", cache.path())
+            .env("NO_COLOR", "1")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("NETPLAN_FAKE_CLOUD")
+            .output()
+            .expect("netplan runs")
+    };
+    let out = run(tmp.path(), &["init", "demo"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dir = tmp.path().join("demo");
+    let apply = run(&dir, &["--local", "apply", "--auto-approve"]);
+    let plan = run(&dir, &["--local", "plan", "--detailed-exitcode"]);
+    let destroy = run(&dir, &["--local", "destroy", "--auto-approve"]);
+    let _ = run(&dir, &["local", "down"]);
+    for (what, out) in [("apply", &apply), ("plan", &plan), ("destroy", &destroy)] {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{what}:\n{}{}",
+            stdout(out),
+            stderr(out)
+        );
+    }
+    assert!(
+        stdout(&apply).contains("Apply complete!"),
+        "{}",
+        stdout(&apply)
+    );
+    assert!(
+        stdout(&destroy).contains("Left on disk:"),
+        "{}",
+        stdout(&destroy)
+    );
+}

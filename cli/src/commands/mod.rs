@@ -7,6 +7,7 @@ pub mod cost;
 pub mod fmt;
 pub mod graph;
 pub mod import;
+pub mod init;
 pub mod local;
 pub mod map;
 pub mod output;
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> CliResult<Exit> {
         Command::ForceUnlock(a) => unlock::run(g, a),
         Command::Rekey(a) => rekey::run(g, a),
         Command::Fmt(a) => fmt::run(g, a),
+        Command::Init(a) => init::run(g, a),
         Command::Schema(a) => schema::run(g, a),
         Command::Policy(a) => policy::run(g, a),
         Command::Completions(a) => completions::completions(a),
