@@ -9,6 +9,11 @@ and what each tool left behind.
 The critical path is the longest chain, through the plan's dependencies, of what the proxy makes each
 step wait (NAT gateway pending 90 s, function Pending 60 s after the role has propagated 10 s, endpoint
 pending 10 s; x --scale) plus its per-call latency for the step's calls: the floor for any tool.
+netplan's own estimate (the plan's "Expected apply time", played with the proxy's scale: its job graph on
+AWS's typical durations x --scale and AWS's request rates) is printed beside its apply, with the
+request-rate floor it found (the bucket whose requests over its burst take longest). Beyond two copies the
+project's proxy is told of an account whose quotas were raised (moto's own allows five VPCs, and AWS's
+default of five Elastic IPs holds two copies).
 Prints one Markdown row per tool, copies and phase. Needs moto_server, python3 with boto3.
 """
 import argparse
@@ -163,8 +168,8 @@ def main():
     args = a.parse_args()
     env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
                AWS_EC2_METADATA_DISABLED="true", NO_COLOR="1")
-    print("| tool | copies | phase | wall | critical path | ratio | left behind |")
-    print("|---|---|---|---|---|---|---|")
+    print("| tool | copies | phase | wall | critical path | ratio | estimate | rate floor | left behind |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for copies in args.copies:
         for tool in ["netplan"] + (["terraform"] if args.terraform else []):
             work = tempfile.mkdtemp()
@@ -185,13 +190,25 @@ def main():
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             endpoint = "http://127.0.0.1:%d" % proxy_port
             time.sleep(1)
+            if copies > 2 and os.path.basename(args.proxy) == "realism.py":
+                n = copies + 5
+                post(endpoint + "/_realism/account", json.dumps({"quotas": {
+                    "vpcs": n, "internet_gateways": n, "egress_only": n, "elastic_ips": 2 * n,
+                    "nat_per_az": n}, "enforce": False}).encode())
             try:
                 cfg = os.path.join(work, "cfg")
                 seed_config(cfg, copies)
                 tenv = dict(env, AWS_ENDPOINT_URL=endpoint)
                 plan_json = subprocess.run([args.netplan, "plan", "--refresh=false", "--json"], cwd=cfg,
-                                           env=tenv, capture_output=True, text=True).stdout
-                cp = critical_path(json.loads(plan_json), args.scale)
+                                           env=dict(tenv, NETPLAN_LATENCY_SCALE=str(args.scale)),
+                                           capture_output=True, text=True).stdout
+                planned = json.loads(plan_json)
+                cp = critical_path(planned, args.scale)
+                est = planned.get("estimate") or {}
+                floor = est.get("floor")
+                estimate = "%.2f s" % est["seconds"] if "seconds" in est else ""
+                floor_text = ("%.1f s (%d %s)" % (floor["seconds"], floor["requests"], floor["bucket"])
+                              if floor else "")
                 if tool == "netplan":
                     phases = [("apply", [args.netplan, "apply", "--auto-approve"], (0,)),
                               ("plan", [args.netplan, "plan", "--detailed-exitcode"], (0,)),
@@ -220,9 +237,11 @@ def main():
                         found = leftovers(upstream)
                         left = "%d%s" % (len(found), (": " + ", ".join(found[:6])) if found else "")
                     ratio = ("%.2f" % (took / cp)) if name == "apply" else ""
-                    print("| %s | %d | %s | %.2f s%s | %s | %s | %s |" % (
+                    mine = name == "apply" and tool == "netplan"
+                    print("| %s | %d | %s | %.2f s%s | %s | %s | %s | %s | %s |" % (
                         tool, copies, name, took, "" if rc in ok else " (exit %d)" % rc,
-                        "%.2f s" % cp if name == "apply" else "", ratio, left), flush=True)
+                        "%.2f s" % cp if name == "apply" else "", ratio,
+                        estimate if mine else "", floor_text if mine else "", left), flush=True)
             finally:
                 proxy.kill()
                 moto.kill()

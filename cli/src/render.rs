@@ -434,3 +434,61 @@ pub fn account(report: &netplan_engine::ops::AccountReport) -> String {
     }
     out
 }
+
+/// The expected apply time, before it runs: a range, what dominates, where the figures come from,
+/// and the request rate that bounds a large run.
+pub fn estimate(e: &netplan_engine::apply::estimate::Estimate, destroy: bool) -> String {
+    use netplan_engine::apply::estimate::human;
+    let high = e.seconds * 1.5;
+    let range = if e.seconds < 0.5 {
+        "under a second".to_string()
+    } else if high < 10.0 {
+        format!("{:.1}–{}", e.seconds, human(high))
+    } else if high < 90.0 {
+        format!("{}–{}", e.seconds.round(), human(high))
+    } else {
+        format!(
+            "{}–{} min",
+            ((e.seconds / 60.0).floor() as u64).max(1),
+            (high / 60.0).ceil() as u64
+        )
+    };
+    let mut out = format!(
+        "{} {}{range}{}: {}",
+        paint(
+            BOLD,
+            if destroy {
+                "Expected destroy time:"
+            } else {
+                "Expected apply time:"
+            }
+        ),
+        if e.seconds < 0.5 { "" } else { "≈ " },
+        if (e.scale - 1.0).abs() > f64::EPSILON {
+            format!(" (durations × {})", e.scale)
+        } else {
+            String::new()
+        },
+        if e.seconds < 0.5 {
+            "nothing waits".to_string()
+        } else {
+            e.summary()
+        }
+    );
+    if let Some(f) = e
+        .floor
+        .as_ref()
+        .filter(|f| f.seconds > e.critical_path * 0.5)
+    {
+        out.push_str(&format!(
+            "; bounded by the request rate: {} {} requests at {} a second after a burst of {} (≥ {})",
+            f.requests,
+            f.bucket,
+            f.per_second,
+            f.burst,
+            human(f.seconds)
+        ));
+    }
+    out.push_str(&format!(" — {}\n", paint(DIM, &e.source)));
+    out
+}

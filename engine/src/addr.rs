@@ -82,6 +82,26 @@ impl Kind {
         }
     }
 
+    /// What a reader calls several of them: "NAT gateways", "functions".
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Network => "networks",
+            Kind::Function | Kind::LambdaFunction => "functions",
+            Kind::Vpc => "VPCs",
+            Kind::InternetGateway => "internet gateways",
+            Kind::EgressOnlyInternetGateway => "egress-only gateways",
+            Kind::Subnet => "subnets",
+            Kind::ElasticIp => "Elastic IPs",
+            Kind::NatGateway => "NAT gateways",
+            Kind::NatInstance => "NAT instances",
+            Kind::RouteTable => "route tables",
+            Kind::VpcEndpoint => "VPC endpoints",
+            Kind::SecurityGroup => "security groups",
+            Kind::NetworkAcl => "network ACLs",
+            Kind::IamRole => "roles",
+        }
+    }
+
     pub fn is_high_level(self) -> bool {
         matches!(self, Kind::Network | Kind::Function)
     }

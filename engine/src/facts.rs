@@ -7,6 +7,7 @@
 
 use crate::addr::{Kind, ResourceAddr};
 use crate::state::State;
+use crate::value::Attrs;
 use std::time::Duration;
 
 /// What a step does to an object, for its typical duration.
@@ -36,6 +37,18 @@ pub trait CloudFacts: Send + Sync {
     /// What the figures are: "AWS, typical latencies as of 2026-12" — said beside an estimate.
     fn source(&self) -> String {
         "no figures".into()
+    }
+    /// The requests a step sends, by the rate bucket they draw on (`ec2:CreateRoute`): what the
+    /// estimate's request-rate floor counts. `config` is the step's planned configuration (a route
+    /// table's routes and subnets each cost a request).
+    fn requests(&self, kind: Kind, op: Op, config: Option<&Attrs>) -> Vec<(String, u32)> {
+        let _ = (kind, op, config);
+        vec![]
+    }
+    /// A rate bucket's size: (burst, refill a second). `None`: not limited.
+    fn rate(&self, bucket: &str) -> Option<(f64, f64)> {
+        let _ = bucket;
+        None
     }
 }
 

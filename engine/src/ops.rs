@@ -41,6 +41,35 @@ pub struct AccountReport {
     pub headroom: Vec<crate::account::Headroom>,
 }
 
+/// How much the provider's step durations are scaled for an estimate: `NETPLAN_LATENCY_SCALE` (a
+/// realism layer that plays AWS's lifecycles faster says by how much; its request rates stay AWS's),
+/// else 1.
+pub fn latency_scale() -> f64 {
+    std::env::var("NETPLAN_LATENCY_SCALE")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .unwrap_or(1.0)
+}
+
+/// How long applying a prepared plan takes on the provider's cloud (`apply::estimate`); `None` when
+/// the plan changes nothing or has no job graph.
+pub fn estimate(
+    prepared: &Prepared,
+    provider: &dyn Provider,
+) -> Option<crate::apply::estimate::Estimate> {
+    if !prepared.plan.has_changes() {
+        return None;
+    }
+    crate::apply::estimate::estimate(
+        &prepared.plan,
+        &prepared.working,
+        provider.facts(),
+        latency_scale(),
+    )
+    .ok()
+}
+
 /// A plan with the state it was computed from.
 pub struct Prepared {
     /// The config as planned: each function's desired `code_sha256` from its package.

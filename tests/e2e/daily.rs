@@ -72,6 +72,12 @@ struct Seen {
     paths: Vec<SeenPath>,
     errors: Vec<String>,
     legend: String,
+    /// A path segment over a text, or over a box that is not one of the link's own.
+    crossings: Vec<String>,
+    /// A text that runs past the box it is in.
+    overflows: Vec<String>,
+    /// Path segments measured.
+    segments: usize,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -111,6 +117,44 @@ const PROBE: &str = r#"<script>
   }
   const legend = document.querySelector(".legend");
   out.legend = legend ? legend.textContent : "";
+  // Geometry, in the SVG's own units: each text's box, each component's box, each path's segments.
+  const box = el => { const b = el.getBBox(); return { x: b.x, y: b.y, w: b.width, h: b.height }; };
+  const svg = document.querySelector("main svg");
+  const boxes = [];
+  for (const g of svg.querySelectorAll("g.node, g.internet")) {
+    const r = g.querySelector("rect");
+    if (r) boxes.push({ a: g.dataset.address, r: box(r) });
+  }
+  const texts = [];
+  for (const t of svg.querySelectorAll("text")) {
+    const g = t.closest("g");
+    const c = g ? g.querySelector("rect") : null;
+    texts.push({ t: t.textContent, r: box(t), c: c ? box(c) : null, owner: g ? (g.dataset.address || g.getAttribute("class")) : "svg" });
+  }
+  const within = (a, b) => a.x >= b.x - 0.5 && a.y >= b.y - 0.5 && a.x + a.w <= b.x + b.w + 0.5 && a.y + a.h <= b.y + b.h + 0.5;
+  out.overflows = texts.filter(t => !t.c || !within(t.r, t.c)).map(t => `${t.owner}: "${t.t}" ${JSON.stringify(t.r)} outside ${JSON.stringify(t.c)}`);
+  // Liang-Barsky: does the segment enter the rectangle shrunk by m?
+  const crosses = (p, q, r, m) => {
+    const x0 = r.x + m, x1 = r.x + r.w - m, y0 = r.y + m, y1 = r.y + r.h - m;
+    if (x1 <= x0 || y1 <= y0) return false;
+    let t0 = 0, t1 = 1; const dx = q.x - p.x, dy = q.y - p.y;
+    for (const [pp, qq] of [[-dx, p.x - x0], [dx, x1 - p.x], [-dy, p.y - y0], [dy, y1 - p.y]]) {
+      if (pp === 0) { if (qq < 0) return false; continue; }
+      const t = qq / pp;
+      if (pp < 0) { if (t > t1) return false; if (t > t0) t0 = t; } else { if (t < t0) return false; if (t < t1) t1 = t; }
+    }
+    return t1 - t0 > 1e-6;
+  };
+  out.crossings = []; out.segments = 0;
+  for (const el of svg.querySelectorAll("polyline.path")) {
+    const own = (el.dataset.hops || "").split(" ");
+    const pts = [...el.points].map(p => ({ x: p.x, y: p.y }));
+    for (let i = 0; i + 1 < pts.length; i++) {
+      out.segments++;
+      for (const t of texts) if (crosses(pts[i], pts[i + 1], t.r, 0.5)) out.crossings.push(`${el.dataset.function} ${own.join(">")}: over text "${t.t}"`);
+      for (const b of boxes) if (!own.includes(b.a) && crosses(pts[i], pts[i + 1], b.r, 1)) out.crossings.push(`${el.dataset.function} ${own.join(">")}: over ${b.a}`);
+    }
+  }
   const pre = document.createElement("pre");
   pre.id = "netplan-probe";
   pre.textContent = JSON.stringify(out);
@@ -166,7 +210,22 @@ fn browse(browser: &Path, map: &Path, name: &str) -> Seen {
         .unwrap_or_else(|| panic!("the probe ran: {}", String::from_utf8_lossy(&out.stderr)))
         + "<pre id=\"netplan-probe\">".len();
     let end = start + dom[start..].find("</pre>").unwrap();
-    serde_json::from_str(&unescape(&dom[start..end])).expect("the probe's JSON")
+    let seen: Seen = serde_json::from_str(&unescape(&dom[start..end])).expect("the probe's JSON");
+    // A map people can read: no path over a label or an unrelated box, no text past its box.
+    assert!(seen.segments > 0, "{name}: no path drawn");
+    assert!(
+        seen.crossings.is_empty(),
+        "{name}: {} crossing(s):\n{}",
+        seen.crossings.len(),
+        seen.crossings.join("\n")
+    );
+    assert!(
+        seen.overflows.is_empty(),
+        "{name}: {} text(s) past their box:\n{}",
+        seen.overflows.len(),
+        seen.overflows.join("\n")
+    );
+    seen
 }
 
 /// The resources a config declares (low level, after expansion), from `netplan graph`.
@@ -253,6 +312,34 @@ fn map_of_the_seed_shows_every_resource_and_both_functions_reaching_out_in_a_bro
         .find(|n| n.address == "nat_gateway.main_a")
         .unwrap();
     assert!(nat.title.contains("$32.85/month"), "{}", nat.title);
+}
+
+/// The seed with one function, and with three: every path drawn along lanes, none over a label or
+/// another box, no text past its box (`browse` measures it in the browser).
+#[test]
+fn map_paths_keep_clear_of_labels_and_boxes_with_one_and_three_functions() {
+    let Some(browser) = browser_or_skip("map (1 and 3 functions)") else {
+        return;
+    };
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    let dir = tmp.path();
+    let cfg = dir.join("netplan.toml");
+    let seed = std::fs::read_to_string(&cfg).unwrap();
+    let at = seed.find("[function.probe_node]").unwrap();
+    let one = seed[..at].to_string();
+    let three = format!(
+        "{seed}\n[function.third]\nnetwork = \"network.main\"\nruntime = \"python3.13\"\nhandler = \"lambda_function.lambda_handler\"\nsource = \"functions/probe\"\n"
+    );
+    for (name, text, functions) in [("one", one, 1), ("three", three, 3)] {
+        std::fs::write(&cfg, text).unwrap();
+        let out = netplan(dir, &["map", "-o", "map.html"], None);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let seen = browse(&browser, &dir.join("map.html"), name);
+        let drawn: std::collections::BTreeSet<&str> =
+            seen.paths.iter().map(|p| p.function.as_str()).collect();
+        assert_eq!(drawn.len(), functions, "{name}: {drawn:?}");
+        assert!(seen.paths.iter().all(|p| p.cls.contains("reaches")));
+    }
 }
 
 #[test]
@@ -402,6 +489,15 @@ fn output_after_an_apply_on_moto_holds_both_nat_public_ips_as_moto_reports_them(
         html.contains(r#"class="node nat_gateway exists""#),
         "the NAT gateways exist"
     );
+    // Ids and public addresses keep within their boxes, and paths clear of them, in a browser.
+    if let Some(browser) = browser_or_skip("map (live)") {
+        let seen = browse(&browser, &dir.join("live.html"), "live");
+        assert!(
+            seen.paths.iter().any(|p| p.cls.contains("reaches")),
+            "{:?}",
+            seen.paths
+        );
+    }
     moto.ok(dir, &["destroy", "--auto-approve"], "destroy");
 }
 

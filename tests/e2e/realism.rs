@@ -203,6 +203,32 @@ impl Realism {
     pub fn netplan(&self, dir: &Path, args: &[&str]) -> std::process::Output {
         netplan_moto(dir, args, self.port)
     }
+
+    /// An account whose quotas were raised for `copies` copies of the seed (each needs a VPC, two
+    /// gateways, two Elastic IPs and a NAT gateway per zone; moto's own account allows five VPCs
+    /// and netplan counts AWS's default of five Elastic IPs): the project's proxy only.
+    pub fn raise_quotas(&self, copies: u64) {
+        if copies <= 2 || self.external {
+            return;
+        }
+        let n = copies + 5;
+        self.control(
+            "/_realism/account",
+            &serde_json::json!({"quotas": {"vpcs": n, "internet_gateways": n, "egress_only": n,
+                "elastic_ips": 2 * n, "nat_per_az": n}, "enforce": false})
+            .to_string(),
+        );
+    }
+
+    /// `netplan` through the proxy with extra environment variables.
+    pub fn netplan_env(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::process::Output {
+        netplan_moto_env(dir, args, self.port, env)
+    }
 }
 
 impl Drop for Realism {
@@ -262,6 +288,7 @@ fn through_realism_apply_converges_plan_is_clean_and_destroy_leaves_nothing() {
     for copies in numbers("NETPLAN_REALISM_COPIES", "1") {
         for seed in numbers("NETPLAN_REALISM_SEEDS", "1,2") {
             let r = Realism::start("all", seed);
+            r.raise_quotas(copies);
             let tmp = seed_copies(copies);
             let dir = tmp.path();
             let what = format!(
@@ -623,4 +650,41 @@ fn s3_state_writes_survive_lost_answers_and_a_failed_backup_is_written_again() {
         .py("s3=boto3.client('s3', **kw)\nprint(len(s3.get_object(Bucket='team', Key='egress/state.json.backup')['Body'].read()))")
         .expect("the backup is written at the next save");
     assert!(backup.trim().parse::<usize>().unwrap() > 100, "{backup}");
+}
+
+/// The plan's estimate of an apply, played with the realism layer's timing profile (its lifecycles are
+/// AWS's × 0.05; the request rates stay AWS's), is within a factor of 1.5 of the apply's wall time
+/// (issue 19.5; 20 and 100 copies are measured in BENCHMARKS.md).
+#[test]
+fn the_plans_estimate_is_within_half_again_of_the_apply_through_the_timing_profile() {
+    for copies in numbers("NETPLAN_ESTIMATE_COPIES", "1,5") {
+        let r = Realism::start("timing", 1);
+        r.raise_quotas(copies);
+        let tmp = seed_copies(copies);
+        let dir = tmp.path();
+        let scale = [("NETPLAN_LATENCY_SCALE", "0.05")];
+        let plan = r.netplan_env(dir, &["plan", "--json"], &scale);
+        assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+        let v: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+        let estimate = v["estimate"]["seconds"]
+            .as_f64()
+            .expect("the plan carries its estimate");
+        let text = stdout(&r.netplan_env(dir, &["plan"], &scale));
+        assert!(text.contains("Expected apply time: ≈"), "{text}");
+        let started = Instant::now();
+        let apply = r.netplan_env(dir, &["apply", "--auto-approve"], &scale);
+        let took = started.elapsed().as_secs_f64();
+        ok(&apply, "apply");
+        assert!(
+            stderr(&apply).contains("left") || stdout(&apply).contains("left"),
+            "progress says what remains:\n{}",
+            stderr(&apply)
+        );
+        let ratio = (estimate / took).max(took / estimate);
+        eprintln!("{copies} copies: estimate {estimate:.2} s, apply {took:.2} s, ratio {ratio:.2}");
+        assert!(
+            ratio <= 1.5,
+            "{copies} copies: the estimate ({estimate:.2} s) is {ratio:.2}× the apply ({took:.2} s)"
+        );
+    }
 }

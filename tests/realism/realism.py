@@ -33,7 +33,8 @@ Behaviours (profile "timing": the first six; "faults": the last six; "all": ever
                own zone mapping (names to AZ IDs, a name missing), zones where Lambda refuses VPC
                functions and where instance types are not offered, quotas (VPCs, internet and
                egress-only gateways, Elastic IPs, NAT gateways per zone) enforced with AWS's errors,
-               and Service Quotas answering them.
+               and Service Quotas answering them. Each part is optional: quotas alone model an
+               account whose quotas were raised (what a run of many copies needs).
 
 Times are AWS seconds x --scale (default 0.05: a NAT gateway is pending 4.5 s).
 
@@ -737,7 +738,7 @@ class Account(Behaviour):
         return None
 
     def zone_id(self, name):
-        for z in self.w.account["zones"]:
+        for z in self.w.account.get("zones", []):
             if z["name"] == name:
                 return z["id"]
         return None
@@ -752,10 +753,12 @@ class Account(Behaviour):
         # Asked as EC2, whatever service the request is for.
         self.watch = Watch(UPSTREAM, re.sub(r"/[\w-]+/aws4_request", "/ec2/aws4_request",
                                             req.headers.get("Authorization", "")))
-        q = a.get("quotas", {})
+        # "enforce": false answers Service Quotas and enforces nothing (an account whose quotas were
+        # raised, for runs of many copies: no counting reads on every create).
+        q = a.get("quotas", {}) if a.get("enforce", True) else {}
         p = req.params
-        names = [z["name"] for z in a["zones"]]
-        if req.service == "ec2" and req.action == "CreateSubnet":
+        names = [z["name"] for z in a.get("zones", [])]
+        if req.service == "ec2" and req.action == "CreateSubnet" and names:
             zone = p.get("AvailabilityZone")
             if zone and zone not in names:
                 self.w.count("account:zone-refused")
@@ -779,12 +782,17 @@ class Account(Behaviour):
                 self.w.count("account:quota-" + key)
                 return error("ec2", code, message)
         if req.service == "ec2" and req.action == "CreateNatGateway" and "nat_per_az" in q:
-            zone = self.zone_of_subnet(p.get("SubnetId"))
-            nats = 0
-            for n in _items(self.ask({"Action": "DescribeNatGateways"}), "natGatewaySet/item"):
-                if _text(n, "state") in ("pending", "available") and \
-                        self.zone_of_subnet(_text(n, "subnetId")) == zone:
-                    nats += 1
+            # Two reads whatever the number of NAT gateways: the live ones, then their subnets' zones.
+            live = [_text(n, "subnetId") for n in
+                    _items(self.ask({"Action": "DescribeNatGateways"}), "natGatewaySet/item")
+                    if _text(n, "state") in ("pending", "available")]
+            ids = sorted(set(live + [p.get("SubnetId")]))
+            ask = {"Action": "DescribeSubnets"}
+            ask.update({"SubnetId.%d" % (i + 1): sid for i, sid in enumerate(ids)})
+            zones = {_text(sn, "subnetId"): _text(sn, "availabilityZone")
+                     for sn in _items(self.ask(ask), "subnetSet/item")}
+            zone = zones.get(p.get("SubnetId"))
+            nats = sum(1 for sid in live if zones.get(sid) == zone)
             if nats >= q["nat_per_az"]:
                 self.w.count("account:quota-nat_per_az")
                 return error("ec2", "NatGatewayLimitExceeded",
@@ -794,7 +802,7 @@ class Account(Behaviour):
             zone = self.zone_of_subnet(subnet) if subnet else None
             itype = p.get("InstanceType", "")
             if zone and itype in a.get("not_offered", {}).get(self.zone_id(zone) or "", []):
-                others = [z["name"] for z in a["zones"]
+                others = [z["name"] for z in a.get("zones", [])
                           if itype not in a.get("not_offered", {}).get(z["id"], [])]
                 self.w.count("account:type-not-offered")
                 return error("ec2", "Unsupported",
@@ -811,7 +819,8 @@ class Account(Behaviour):
                                  "Please use a different set of subnets.")
         if req.service == "servicequotas" and req.action in ("GetServiceQuota", "GetAWSDefaultServiceQuota"):
             for key, (service, code, name) in self.LIMITS.items():
-                if p.get("QuotaCode") == code and key in q:
+                if p.get("QuotaCode") == code and key in a.get("quotas", {}):
+                    q = a["quotas"]
                     body = {"Quota": {"ServiceCode": service, "QuotaCode": code, "QuotaName": name,
                                       "Value": float(q[key]), "Unit": "None", "Adjustable": True,
                                       "GlobalQuota": False}}
@@ -823,12 +832,12 @@ class Account(Behaviour):
         if not a or req.service != "ec2" or answer[0] >= 300:
             return answer
         text = answer[2].decode("utf-8", "replace")
-        if req.action == "DescribeAvailabilityZones":
+        if req.action == "DescribeAvailabilityZones" and a.get("zones"):
             items = "".join(
                 "<item><messageSet/><regionName>%s</regionName><zoneName>%s</zoneName><zoneId>%s</zoneId>"
                 "<zoneType>availability-zone</zoneType><zoneState>available</zoneState>"
                 "<optInStatus>opt-in-not-required</optInStatus></item>"
-                % (a.get("region", "us-east-1"), z["name"], z["id"]) for z in a["zones"])
+                % (a.get("region", "us-east-1"), z["name"], z["id"]) for z in a.get("zones", []))
             text = re.sub(r"<availabilityZoneInfo>.*</availabilityZoneInfo>",
                           "<availabilityZoneInfo>%s</availabilityZoneInfo>" % items, text, flags=re.S)
         if req.action == "DescribeInstanceTypeOfferings":

@@ -126,6 +126,7 @@ async fn converge(
         anstream::eprintln!("reconciled: {r}");
     }
     let mut opts = prepared.apply_options();
+    let estimate = ops::estimate(&prepared, provider.as_ref());
     let plan: Plan = prepared.plan;
     if let Some(s) = saved {
         s.check_current(&prepared.config, prepared.stored.as_ref())
@@ -140,6 +141,9 @@ async fn converge(
     anstream::print!("{}", render::plan(&plan));
     if let Some(a) = prepared.account.as_ref().filter(|_| plan.has_changes()) {
         anstream::print!("\n{}", render::account(a));
+    }
+    if let Some(e) = &estimate {
+        anstream::print!("\n{}", render::estimate(e, destroy));
     }
     let working = prepared.working;
     if !plan.has_changes() {
@@ -195,7 +199,7 @@ async fn converge(
         }
     });
     let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
-    let renderer = tokio::spawn(crate::progress::render(ev_rx));
+    let renderer = tokio::spawn(crate::progress::render(ev_rx, estimate));
     opts.rollback = rollback;
     opts.interrupt = Some(int_rx);
     opts.events = Some(ev_tx);

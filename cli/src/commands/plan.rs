@@ -73,6 +73,7 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
             "note: a previous run left a pending operation: {r} (apply will record this)"
         );
     }
+    let estimate = ops::estimate(&prepared, provider.as_ref());
     let p = prepared.plan;
     match format {
         Format::Json => {
@@ -81,6 +82,12 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
                 o.insert(
                     "account".into(),
                     serde_json::to_value(a).map_err(|e| CliError::msg(e.to_string()))?,
+                );
+            }
+            if let (Some(e), Some(o)) = (&estimate, v.as_object_mut()) {
+                o.insert(
+                    "estimate".into(),
+                    serde_json::to_value(e).map_err(|e| CliError::msg(e.to_string()))?,
                 );
             }
             let json =
@@ -99,6 +106,9 @@ pub async fn run(g: &Globals, a: Args) -> CliResult<Exit> {
             anstream::print!("{}", crate::render::plan(&p));
             if let Some(a) = prepared.account.as_ref().filter(|_| p.has_changes()) {
                 anstream::print!("\n{}", crate::render::account(a));
+            }
+            if let Some(e) = &estimate {
+                anstream::print!("\n{}", crate::render::estimate(e, a.destroy));
             }
         }
     }

@@ -28,6 +28,7 @@ mod writer;
 
 pub use job::JobError;
 pub use jobgraph::critical_path;
+pub mod estimate;
 
 use crate::addr::ResourceAddr;
 use crate::plan::Plan;

@@ -50,21 +50,28 @@ const QUOTAS: &[(Kind, bool, &str, &str, &str, u64)] = &[
 ];
 
 pub(crate) async fn read(p: &AwsProvider, req: AccountRequest) -> Result<Account, ProviderError> {
-    let zones = zones(p).await?;
-    let mut offerings = BTreeMap::new();
-    for t in req.instance_types.iter().collect::<BTreeSet<_>>() {
-        offerings.insert(t.clone(), offered(p, t).await?);
-    }
-    let usage = usage(p).await?;
+    let offerings = async {
+        let mut offerings = BTreeMap::new();
+        for t in req.instance_types.iter().collect::<BTreeSet<_>>() {
+            offerings.insert(t.clone(), offered(p, t).await?);
+        }
+        Ok::<_, ProviderError>(offerings)
+    };
+    // Quotas are a courtesy of Service Quotas: a service that fails is not waited on for minutes —
+    // the documented default is used, and said. Everything is asked at once: a plan waits for the
+    // slowest read, not for their sum.
+    let limits =
+        futures::future::join_all(QUOTAS.iter().map(|(_, _, service, code, _, default)| {
+            netplan_engine::retry::within(
+                tokio::time::Instant::now() + std::time::Duration::from_secs(2),
+                limit(p, service, code, *default),
+            )
+        }));
+    let (zones, offerings, usage, limits, principal) =
+        tokio::join!(zones(p), offerings, usage(p), limits, p.principal());
+    let (zones, offerings, usage) = (zones?, offerings?, usage?);
     let mut quotas = vec![];
-    for (kind, per_zone, service, code, name, default) in QUOTAS {
-        // Quotas are a courtesy of Service Quotas: a service that fails is not waited on for
-        // minutes — the documented default is used, and said.
-        let (limit, source) = netplan_engine::retry::within(
-            tokio::time::Instant::now() + std::time::Duration::from_secs(2),
-            limit(p, service, code, *default),
-        )
-        .await;
+    for ((kind, per_zone, _, code, name, _), (limit, source)) in QUOTAS.iter().zip(limits) {
         let (has, has_per_zone) = match usage.get(kind) {
             Some((n, by_zone)) => (*n, by_zone.clone()),
             None => (0, BTreeMap::new()),
@@ -85,7 +92,7 @@ pub(crate) async fn read(p: &AwsProvider, req: AccountRequest) -> Result<Account
         zones,
         offerings,
         quotas,
-        principal: p.principal().await,
+        principal,
     })
 }
 

@@ -224,22 +224,10 @@ impl Bucket {
     }
 }
 
-/// AWS's bucket for an action: (capacity, refill per second).
+/// AWS's bucket for an action: (capacity, refill per second) — one table with the estimate's
+/// (`crate::facts::bucket`).
 fn bucket_size(service: Service, action: &str) -> (f64, f64) {
-    match service {
-        Service::Ec2 if action == "RunInstances" => (50.0, 5.0),
-        Service::Ec2 if action.starts_with("Describe") => (100.0, 20.0),
-        Service::Ec2 => (200.0, 5.0),
-        // Lambda: GetFunction 100 a second, the rest of the control plane 15 (its quotas page).
-        Service::Lambda if action == "GetFunction" => (100.0, 100.0),
-        Service::Lambda => (15.0, 15.0),
-        Service::Iam => (20.0, 10.0),
-        // GetParameter: 40 transactions a second by default.
-        Service::Ssm => (40.0, 40.0),
-        // Service Quotas: GetServiceQuota 10 a second; STS: hundreds, asked once.
-        Service::Quotas => (10.0, 10.0),
-        Service::Sts => (50.0, 50.0),
-    }
+    crate::facts::bucket(service.iam_prefix(), action)
 }
 
 /// One request's attempts so far: what `decide` reads and updates.
