@@ -101,7 +101,12 @@ pub fn plan(plan: &Plan, verdicts: &[Verdict]) -> String {
         }
         // The terminal's rendering, symbols moved to the first column so the diff is coloured.
         out.push_str("\n```diff\n");
-        for line in crate::render::plan_plain(plan).lines() {
+        // The changes only: the cost has its own table below (and its `+ $… per GB` notes are not
+        // added lines).
+        for line in crate::render::plan_plain(plan)
+            .lines()
+            .take_while(|l| !l.starts_with("Plan:"))
+        {
             let _ = writeln!(out, "{}", diff_line(line));
         }
         out.push_str("```\n\n</details>\n\n");

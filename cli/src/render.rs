@@ -284,6 +284,17 @@ pub fn plan(plan: &Plan) -> String {
     );
     for c in plan.changes.iter().filter(|c| c.action.is_change()) {
         let style = action_style(c.action);
+        // A destroy's deletes need no headline, nor its reason: one line each.
+        if plan.destroy && c.action == Action::Delete && c.not_owned.is_none() {
+            let id = c.id.as_ref().map(|i| format!(" ({i})")).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{} {}{id}",
+                paint(style, &format!("{:>3}", c.action.symbol())),
+                c.address
+            );
+            continue;
+        }
         let _ = writeln!(out, "  {}", paint(BOLD, &format!("# {}", headline(c))));
         for r in &c.reasons {
             let _ = writeln!(out, "  {}", paint(DIM, &format!("#   {r}")));
@@ -325,6 +336,9 @@ pub fn plan(plan: &Plan) -> String {
         }
         let _ = writeln!(out, "    }}\n");
     }
+    if plan.destroy {
+        out.push('\n');
+    }
     out.push_str(&summary_line(plan));
     out.push('\n');
     if let Some(c) = plan
@@ -349,7 +363,7 @@ pub fn cost(c: &netplan_engine::plan::PlanCost, destroy: bool) -> String {
         paint(
             BOLD,
             if destroy {
-                "Monthly cost of what this destroys"
+                "What stops costing"
             } else {
                 "Monthly cost"
             }
@@ -369,12 +383,22 @@ pub fn cost(c: &netplan_engine::plan::PlanCost, destroy: bool) -> String {
     } else {
         change
     };
-    let _ = writeln!(
-        out,
-        "  {} {} (this plan: {change})",
-        paint(BOLD, "Total:"),
-        c.after.total_text()
-    );
+    if destroy {
+        let _ = writeln!(
+            out,
+            "  {} {} (after it: {})",
+            paint(BOLD, "Stops costing:"),
+            c.before.total_text(),
+            c.after.total_text()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  {} {} (this plan: {change})",
+            paint(BOLD, "Total:"),
+            c.after.total_text()
+        );
+    }
     out
 }
 

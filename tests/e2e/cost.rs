@@ -66,14 +66,31 @@ fn apply_records_the_cost_and_the_no_op_plan_says_it_in_one_line() {
         "{}",
         stdout(&out)
     );
-    // Destroying it saves what it cost.
+    // Destroying it saves what it cost: said as what stops costing, and each object once.
     let out = netplan(tmp.path(), &["plan", "--destroy"], Some(&cloud));
+    let text = stdout(&out);
     assert!(
-        stdout(&out).contains("Monthly cost of what this destroys")
-            && stdout(&out).contains("Total: $0.00/month (this plan: -$73.00/month)"),
-        "{}",
-        stdout(&out)
+        text.contains("What stops costing")
+            && text.contains("Stops costing: $73.00/month (after it: $0.00/month)"),
+        "{text}"
     );
+    for addr in ["vpc.main", "nat_gateway.main_a", "lambda_function.probe"] {
+        assert_eq!(
+            text.matches(&format!(" {addr} (")).count(),
+            1,
+            "{addr} once:\n{text}"
+        );
+    }
+    // In Markdown, the per-GB notes are not lines the diff adds.
+    let out = netplan(
+        tmp.path(),
+        &["plan", "--format", "markdown", "--destroy"],
+        Some(&cloud),
+    );
+    let md = stdout(&out);
+    let diff = &md[md.find("```diff").unwrap()..];
+    let diff = &diff[..diff[7..].find("```").unwrap() + 7];
+    assert!(!diff.contains("per GB"), "{diff}");
 }
 
 #[test]
