@@ -704,3 +704,37 @@ fn local_down_never_signals_a_process_that_is_not_the_emulator() {
     let _ = other.kill();
     let _ = other.wait();
 }
+
+/// A network with one NAT gateway: nothing blocks, so the legend has no "What blocks"; the warnings
+/// (cross-AZ traffic, for both functions) are listed once each.
+#[test]
+fn map_legend_lists_each_warning_once_and_blocks_only_what_blocks() {
+    let tmp = copy_dir(&repo().join("examples/lambda-internet"));
+    let dir = tmp.path();
+    let cfg = dir.join("netplan.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("nat_gateways = \"per_az\"", "nat_gateways = \"single\"");
+    std::fs::write(&cfg, text).unwrap();
+    let out = netplan(dir, &["map", "-o", "map.html"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = std::fs::read_to_string(dir.join("map.html")).unwrap();
+    let legend = &html[html.find("<section class=\"legend\"").unwrap()..];
+    assert!(!legend.contains("What blocks"), "{legend}");
+    let warnings: Vec<&str> = legend
+        .split("<li class=\"warning\"")
+        .skip(1)
+        .map(|w| &w[..w.find("</li>").unwrap()])
+        .collect();
+    assert!(!warnings.is_empty(), "{legend}");
+    let mut unique = warnings.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), warnings.len(), "each once: {warnings:#?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("lambda_function.probe, lambda_function.probe_node")),
+        "one entry names both functions: {warnings:#?}"
+    );
+}
