@@ -67,8 +67,14 @@ pub(crate) async fn read(p: &AwsProvider, req: AccountRequest) -> Result<Account
                 limit(p, service, code, *default),
             )
         }));
+    // Who asks is for messages only ("Account checked: …, as arn:…"): asked with the rest, and
+    // never retried past two seconds.
+    let principal = netplan_engine::retry::within(
+        tokio::time::Instant::now() + std::time::Duration::from_secs(2),
+        p.principal(),
+    );
     let (zones, offerings, usage, limits, principal) =
-        tokio::join!(zones(p), offerings, usage(p), limits, p.principal());
+        tokio::join!(zones(p), offerings, usage(p), limits, principal);
     let (zones, offerings, usage) = (zones?, offerings?, usage?);
     let mut quotas = vec![];
     for ((kind, per_zone, _, code, name, _), (limit, source)) in QUOTAS.iter().zip(limits) {
@@ -291,6 +297,15 @@ async fn limit(p: &AwsProvider, service: &str, code: &str, default: u64) -> (u64
             Some(v) => return (v as u64, "Service Quotas".into()),
             None => "Service Quotas gave no value".to_string(),
         },
+        // Only an identity denied the account's value may still read AWS's default; a quota
+        // Service Quotas does not know (NoSuchResource) has no default there either.
+        Err(e) if e.kind != netplan_engine::provider::ErrorKind::Denied => {
+            let why = e.code.clone().unwrap_or_else(|| format!("{:?}", e.kind));
+            return (
+                default,
+                format!("AWS's documented default; Service Quotas answered {why}"),
+            );
+        }
         Err(e) => e.code.clone().unwrap_or_else(|| format!("{:?}", e.kind)),
     };
     let aws_default = p

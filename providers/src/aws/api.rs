@@ -210,7 +210,12 @@ impl Bucket {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
+            // At least a millisecond: a bucket a hair short of a token (0.9999999) would otherwise
+            // say "wait 0 ns", and a caller on a paused clock (the tests) would spin without time
+            // ever passing.
+            Err(Duration::from_secs_f64(
+                ((1.0 - self.tokens) / self.rate).max(0.001),
+            ))
         }
     }
 
