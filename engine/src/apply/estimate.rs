@@ -218,6 +218,8 @@ pub fn estimate(
         }
     }
     let seconds = finish.iter().copied().fold(0.0, f64::max);
+    // When a step was ready: its last dependency done.
+    let ready = |n: usize| deps[n].iter().map(|p| finish[*p]).fold(0.0, f64::max);
     // The longest chain, traced back from the step that finishes last: each step, and before it
     // its wait for tokens when it had one.
     enum Link {
@@ -228,23 +230,20 @@ pub fn estimate(
     let mut at = (0..order.len()).max_by(|a, b| finish[*a].total_cmp(&finish[*b]));
     while let Some(n) = at {
         links.push(Link::Step(n));
-        let ready = deps[n].iter().map(|p| finish[*p]).fold(0.0, f64::max);
-        if start[n] > ready + 1e-9 {
+        let at_ready = ready(n);
+        if start[n] > at_ready + 1e-9 {
             links.push(Link::Wait(n));
         }
         at = deps[n]
             .iter()
             .copied()
-            .find(|p| (finish[*p] - ready).abs() < 1e-9);
+            .find(|p| (finish[*p] - at_ready).abs() < 1e-9);
     }
     links.reverse();
     let mut chain: Vec<Leg> = vec![];
     for link in links {
         let (kind, bucket, secs) = match link {
-            Link::Wait(m) => {
-                let ready = deps[m].iter().map(|p| finish[*p]).fold(0.0, f64::max);
-                (None, token_wait[m].clone(), start[m] - ready)
-            }
+            Link::Wait(m) => (None, token_wait[m].clone(), start[m] - ready(m)),
             Link::Step(n) => (Some(g.g[order[n]].step.address.kind), None, own[n]),
         };
         match chain.last_mut() {

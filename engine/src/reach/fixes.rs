@@ -216,8 +216,28 @@ impl<'c> Model<'c> {
                 ),
             ));
         }
+        let base = if subnet.name.starts_with("private") {
+            subnet.name.clone()
+        } else {
+            format!("private_{}", subnet.name)
+        };
+        self.routes_for(subnet, &vpc, declared_table, routes, &base, toml)
+    }
+
+    /// The edits that give `subnet` these routes (destination, route as TOML): on `table` when the
+    /// config declares it — a route to the same destination taken out first — else on a route table
+    /// of the config's own, named from `base`; `toml` (tables the routes' targets need) added first.
+    fn routes_for(
+        &self,
+        subnet: &ResourceAddr,
+        vpc: &ResourceAddr,
+        table: Option<&Resource>,
+        routes: Vec<(&str, String)>,
+        base: &str,
+        mut toml: String,
+    ) -> Remedy {
         let mut edits = vec![];
-        match declared_table {
+        match table {
             Some(t) => {
                 for (dest, route) in routes {
                     let has_dest = t.list_attr("routes").iter().any(|r| match r {
@@ -236,14 +256,9 @@ impl<'c> Model<'c> {
                 }
             }
             None => {
-                toml.push_str(&self.existing_toml(&vpc));
+                toml.push_str(&self.existing_toml(vpc));
                 toml.push_str(&self.existing_toml(subnet));
-                let base = if subnet.name.starts_with("private") {
-                    subnet.name.clone()
-                } else {
-                    format!("private_{}", subnet.name)
-                };
-                let name = self.fresh(Kind::RouteTable, &base);
+                let name = self.fresh(Kind::RouteTable, base);
                 let list: Vec<String> = routes.into_iter().map(|(_, r)| r).collect();
                 toml.push_str(&format!(
                     "[route_table.{name}]\nvpc = \"{vpc}\"\nsubnets = [\"{subnet}\"]\nroutes = [{}]\n",
@@ -448,7 +463,7 @@ impl<'c> Model<'c> {
         let Some(vpc) = vpc else {
             return Remedy::none();
         };
-        let (igw, mut toml) = match self
+        let (igw, toml) = match self
             .c
             .of_kind(Kind::InternetGateway)
             .find(|g| g.ref_attr("vpc") == Some(&vpc))
@@ -463,37 +478,15 @@ impl<'c> Model<'c> {
             }
         };
         let route = format!("{{ destination = \"0.0.0.0/0\", target = \"{igw}\" }}");
-        let mut edits = vec![];
-        match self.table_of(nat_subnet) {
-            Some(t) if self.declared(&t.addr) => {
-                if t.list_attr("routes").iter().any(|r| match r {
-                    Value::Map(m) => {
-                        m.get("destination").and_then(Value::as_str) == Some("0.0.0.0/0")
-                    }
-                    _ => false,
-                }) {
-                    edits.push(Edit::Drop {
-                        table: t.addr.to_string(),
-                        key: "routes".into(),
-                        field: "destination".into(),
-                        value: "\"0.0.0.0/0\"".into(),
-                    });
-                }
-                edits.push(Edit::append(&t.addr, "routes", vec![route]));
-            }
-            _ => {
-                toml.push_str(&self.existing_toml(&vpc));
-                toml.push_str(&self.existing_toml(nat_subnet));
-                let name = self.fresh(Kind::RouteTable, &format!("public_{}", nat_subnet.name));
-                toml.push_str(&format!(
-                    "[route_table.{name}]\nvpc = \"{vpc}\"\nsubnets = [\"{nat_subnet}\"]\nroutes = [{route}]\n"
-                ));
-            }
-        }
-        if !toml.is_empty() {
-            edits.insert(0, Edit::Add { toml });
-        }
-        Remedy::one(Fix::edit(edits))
+        let table = self.table_of(nat_subnet).filter(|t| self.declared(&t.addr));
+        self.routes_for(
+            nat_subnet,
+            &vpc,
+            table,
+            vec![("0.0.0.0/0", route)],
+            &format!("public_{}", nat_subnet.name),
+            toml,
+        )
     }
 
     /// The VPC has DNS resolution off.
